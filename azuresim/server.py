@@ -1,0 +1,166 @@
+"""Run the simulator: HTTPS on loopback with its own CA, in a background thread or in the foreground.
+
+    with Simulator() as sim:
+        creds = sim.create_attendee("ada")
+        ...  # official SDK clients configured from creds / sim.info
+
+``sim.info`` is the cloud profile the SDKs need: ``authority_host``, ``arm_endpoint``,
+``credential_scope``, ``ca_bundle`` and ``admin_url``.
+"""
+
+from __future__ import annotations
+
+import collections
+import socket
+import ssl
+import struct
+import tempfile
+import threading
+from pathlib import Path
+
+import trustme
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+from .faults import FaultBook
+from .state import SimState
+
+
+class _Handler(WSGIRequestHandler):
+    """Werkzeug's handler, quieter, and able to drop a connection with an RST on request."""
+
+    def make_environ(self):
+        environ = super().make_environ()
+        environ["azuresim.handler"] = self
+        return environ
+
+    def log_request(self, *args, **kwargs):  # the simulator keeps its own call log
+        pass
+
+    def abort_connection(self) -> None:
+        """Make the server close this connection with SO_LINGER 0 (the client sees a reset)."""
+        self.close_connection = True
+        self.connection.azuresim_reset = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+
+
+class _Server(ThreadedWSGIServer):
+    daemon_threads = True
+
+    def shutdown_request(self, request):
+        if getattr(request, "azuresim_reset", False):
+            # No FIN first: close at once so the linger-0 socket sends RST.
+            self.close_request(request)
+            return
+        super().shutdown_request(request)
+
+    def handle_error(self, request, client_address):
+        # Clients that time out on a hang or vanish mid-answer are expected here, not errors.
+        pass
+
+
+class Simulator:
+    """A loopback Azure: Entra ID, ARM Cognitive Services, Custom Vision Training and Prediction."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state_dir: str | Path | None = None,
+        training_seconds: float = 2.0,
+        hang_seconds: float = 120.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.training_seconds = training_seconds
+        self.hang_seconds = hang_seconds
+        self._tmp = None if state_dir else tempfile.TemporaryDirectory(prefix="azuresim-")
+        self.state_dir = Path(state_dir or self._tmp.name)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state = SimState()
+        self.faults = FaultBook()
+        self.stopping = threading.Event()
+        self.calls: collections.Counter[tuple[str, str | None]] = collections.Counter()
+        self._calls_lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def _ssl_context(self) -> ssl.SSLContext:
+        ca = trustme.CA(organization_name="azuresim local CA")
+        cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
+        self.ca_bundle = self.state_dir / "azuresim-ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_bundle))
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(ctx)
+        return ctx
+
+    def start(self) -> Simulator:
+        from .app import create_sim_app
+
+        self.stopping.clear()
+        self.app = create_sim_app(self)
+        self._server = _Server(self.host, self.port, self.app, handler=_Handler, ssl_context=self._ssl_context())
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, name="azuresim", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Block until interrupted (the CLI's foreground mode)."""
+        assert self._thread is not None, "start() first"
+        try:
+            while self._thread.is_alive():
+                self._thread.join(0.5)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        self.stopping.set()  # releases hung requests
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- what clients need -----------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}"
+
+    @property
+    def info(self) -> dict:
+        return {
+            "authority_host": self.base_url,
+            "arm_endpoint": self.base_url,
+            "credential_scope": f"{self.base_url}/.default",
+            "ca_bundle": str(self.ca_bundle),
+            "admin_url": f"{self.base_url}/_sim",
+        }
+
+    def account_endpoint(self, account_name: str) -> str:
+        """Custom Vision endpoint of an account (path-based, since every account shares this host)."""
+        return f"{self.base_url}/cv/{account_name.lower()}/"
+
+    # -- call log --------------------------------------------------------------------------------------
+    def record_call(self, operation: str, account: str | None) -> None:
+        with self._calls_lock:
+            self.calls[(operation, account.lower() if account else None)] += 1
+
+    def call_count(self, operation: str | None = None, account: str | None = None) -> int:
+        with self._calls_lock:
+            return sum(
+                n for (op, acct), n in self.calls.items()
+                if (operation is None or op == operation) and (account is None or acct == account.lower())
+            )
