@@ -1,0 +1,93 @@
+"""Time budgets, call counting and retrying: the one way every gateway call is made."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from .errors import AzureCallError, translate
+
+T = TypeVar("T")
+
+
+@dataclass
+class Deadline:
+    """A validation's time budget; each call's timeout is capped by what is left of it."""
+
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    def remaining(self) -> float:
+        return self.seconds - (time.monotonic() - self.started)
+
+    def call_timeout(self, cap: float) -> float:
+        return max(0.5, min(cap, self.remaining()))
+
+
+class CallCounter:
+    """Counts the HTTP calls a validation made to Azure (retries included), thread-safe."""
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._lock = threading.Lock()
+        self.by_operation: dict[str, int] = {}
+
+    def add(self, operation: str) -> None:
+        with self._lock:
+            self._n += 1
+            self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return self._n
+
+
+@dataclass
+class RetryPolicy:
+    """Retries throttling, timeouts and 5xx for every method (msrest never retries POST; we do).
+
+    A ``Retry-After`` longer than what is left of the budget is not waited for: the caller reports
+    "throttled, try again in N s" instead of leaving the student staring at a spinner.
+    """
+
+    attempts: int = 3
+    backoff: float = 0.25
+    backoff_max: float = 2.0
+    call_timeout: float = 8.0
+
+    def run(
+        self,
+        operation: str,
+        fn: Callable[[float], T],
+        deadline: Deadline,
+        counter: CallCounter,
+        before_call: Callable[[], None] | None = None,
+    ) -> T:
+        """Call ``fn(timeout)`` until it answers, retrying what is worth retrying within ``deadline``."""
+        last: AzureCallError | None = None
+        for attempt in range(self.attempts):
+            if deadline.remaining() <= 0.2:
+                break
+            if before_call is not None:
+                before_call()
+            counter.add(operation)
+            try:
+                return fn(deadline.call_timeout(self.call_timeout))
+            except Exception as exc:  # noqa: BLE001 - translate() re-raises anything that is not Azure's
+                last = translate(exc, operation)
+            if not last.retryable or attempt == self.attempts - 1:
+                break
+            wait = last.retry_after if last.retry_after is not None else self._backoff(attempt)
+            if wait > deadline.remaining() - 0.5:
+                break
+            time.sleep(wait)
+        if last is None:
+            last = AzureCallError("timeout", operation, "the time budget for this validation ran out")
+        raise last
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.backoff_max, self.backoff * (2**attempt)) * random.uniform(0.8, 1.2)

@@ -1,0 +1,203 @@
+"""Custom Vision Training: the attendee's projects, tags, iterations, predictions and exports.
+
+The endpoint and training key are discovered through ARM (``listKeys``) once and cached; a 401 from
+Custom Vision drops the cached key and the call is retried once with a fresh one (keys get regenerated).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from azure.cognitiveservices.vision.customvision.training import CustomVisionTrainingClient
+from azure.cognitiveservices.vision.customvision.training.models import PredictionQueryToken
+from msrest.authentication import ApiKeyCredentials
+
+from checks.facts import (
+    AccountFact,
+    DomainFact,
+    ExportFact,
+    IterationFact,
+    PerformanceFact,
+    PredictionFact,
+    ProjectFact,
+    TagFact,
+    TagPerformance,
+)
+
+from . import caches
+from .arm import ArmGateway
+from .budget import RetryPolicy
+from .errors import AzureCallError
+from .ratelimit import RateLimiter, RateLimitTimeout
+
+T = TypeVar("T")
+
+# F0 allows 2 transactions per second per resource; stay under it across all validations in this process.
+default_rate_limiter = RateLimiter(rate=2.0, burst=2)
+
+_clients: dict[tuple, CustomVisionTrainingClient] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(endpoint: str, key: str, ca_bundle: str | None) -> CustomVisionTrainingClient:
+    ck = (endpoint, key, ca_bundle)
+    with _clients_lock:
+        client = _clients.get(ck)
+        if client is None:
+            client = CustomVisionTrainingClient(endpoint, ApiKeyCredentials(in_headers={"Training-key": key}))
+            client.config.retry_policy.retries = 0  # RetryPolicy (budget.py) retries, for POST too
+            if ca_bundle:
+                client.config.connection.verify = ca_bundle
+            _clients[ck] = client
+        return client
+
+
+class TrainingGateway:
+    """Custom Vision Training calls against one training resource, found through ARM."""
+
+    def __init__(self, arm: ArmGateway, account: AccountFact, limiter: RateLimiter | None = None,
+                 retry: RetryPolicy | None = None) -> None:
+        self.arm = arm
+        self.account = account
+        self.limiter = limiter or default_rate_limiter
+        self.retry = retry or arm.retry
+        azure = arm.azure
+        self._key_id = (azure.profile.arm_endpoint, azure.subscription_id, azure.resource_group,
+                        account.name.lower())
+
+    # -- plumbing --------------------------------------------------------------------------------------
+    def _key(self) -> str:
+        key = caches.account_keys.get(self._key_id)
+        if key is None:
+            key = self.arm.training_key(self.account.name)
+            caches.account_keys.set(self._key_id, key)
+        return key
+
+    def _wait_slot(self) -> None:
+        try:
+            self.limiter.acquire(self.account.endpoint or self.account.name, self.arm.deadline.remaining())
+        except RateLimitTimeout:
+            raise AzureCallError("throttled", "rate-limit", "too many calls queued for this resource") from None
+
+    def _call(self, operation: str, fn: Callable[[CustomVisionTrainingClient, dict], T]) -> T:
+        """Run ``fn(client, timeout_kwargs)``; on 401 re-read the key once (it may have been regenerated)."""
+        ca = self.arm.azure.profile.ca_bundle
+        for attempt in (1, 2):
+            client = _client(self.account.endpoint or "", self._key(), ca)
+            try:
+                return self.retry.run(
+                    operation,
+                    lambda timeout, c=client: fn(c, {"connection_timeout": timeout}),
+                    self.arm.deadline,
+                    self.arm.counter,
+                    before_call=self._wait_slot,
+                )
+            except AzureCallError as err:
+                if err.status == 401 and attempt == 1:
+                    caches.account_keys.delete(self._key_id)
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    # -- facts -----------------------------------------------------------------------------------------
+    def domains(self) -> list[DomainFact]:
+        cache_key = (self.arm.azure.profile.arm_endpoint, "domains")
+        cached = caches.domains.get(cache_key)
+        if cached is not None:
+            return cached
+        result = self._call("GetDomains", lambda c, kw: [_domain(d) for d in c.get_domains(**kw)])
+        caches.domains.set(cache_key, result)
+        return result
+
+    def projects(self) -> list[ProjectFact]:
+        return self._call("GetProjects", lambda c, kw: [_project(p) for p in c.get_projects(**kw)])
+
+    def tags(self, project_id: str) -> list[TagFact]:
+        return self._call("GetTags", lambda c, kw: [_tag(t) for t in c.get_tags(project_id, **kw)])
+
+    def untagged_count(self, project_id: str) -> int:
+        return self._call("GetUntaggedImageCount", lambda c, kw: int(c.get_untagged_image_count(project_id, **kw)))
+
+    def iterations(self, project_id: str) -> list[IterationFact]:
+        return self._call("GetIterations", lambda c, kw: [_iteration(i) for i in c.get_iterations(project_id, **kw)])
+
+    def performance(self, project_id: str, iteration_id: str, threshold: float) -> PerformanceFact:
+        def fetch(c, kw):
+            perf = c.get_iteration_performance(project_id, iteration_id, threshold=threshold, **kw)
+            return _performance(perf, threshold, iteration_id)
+
+        return self._call("GetIterationPerformance", fetch)
+
+    def predictions(self, project_id: str, iteration_id: str) -> list[PredictionFact]:
+        def fetch(c, kw):
+            token = PredictionQueryToken(iteration_id=iteration_id, max_count=100, order_by="Newest")
+            result = c.query_predictions(project_id, token, **kw)
+            return [_prediction(p) for p in (result.results or [])]
+
+        return self._call("QueryPredictions", fetch)
+
+    def exports(self, project_id: str, iteration_id: str) -> list[ExportFact]:
+        return self._call(
+            "GetExports", lambda c, kw: [_export(e) for e in c.get_exports(project_id, iteration_id, **kw)]
+        )
+
+
+# -- SDK model -> fact ---------------------------------------------------------------------------------
+def _domain(d) -> DomainFact:
+    return DomainFact(
+        id=d.id, name=d.name, type=d.type or "", exportable=bool(d.exportable),
+        exportable_platforms=tuple(getattr(d, "exportable_platforms", None) or ()),
+    )
+
+
+def _project(p) -> ProjectFact:
+    s = p.settings
+    return ProjectFact(
+        id=p.id, name=p.name, description=p.description,
+        domain_id=s.domain_id if s else "",
+        classification_type=s.classification_type if s else None,
+        target_export_platforms=tuple((s.target_export_platforms if s else None) or ()),
+        created=p.created, last_modified=p.last_modified,
+    )
+
+
+def _tag(t) -> TagFact:
+    return TagFact(id=t.id, name=t.name, image_count=int(t.image_count or 0), type=t.type or "Regular")
+
+
+def _iteration(i) -> IterationFact:
+    return IterationFact(
+        id=i.id, name=i.name, status=i.status or "", created=i.created, last_modified=i.last_modified,
+        trained_at=i.trained_at, training_type=i.training_type, exportable=bool(i.exportable),
+        exportable_to=tuple(i.exportable_to or ()), domain_id=i.domain_id,
+        classification_type=i.classification_type,
+        training_error=getattr(i, "training_error_details", None),
+    )
+
+
+def _performance(perf, threshold: float, iteration_id: str) -> PerformanceFact:
+    return PerformanceFact(
+        precision=float(perf.precision or 0.0), recall=float(perf.recall or 0.0),
+        average_precision=perf.average_precision,
+        per_tag=tuple(
+            TagPerformance(name=t.name, precision=float(t.precision or 0.0), recall=float(t.recall or 0.0),
+                           average_precision=t.average_precision)
+            for t in (perf.per_tag_performance or ())
+        ),
+        threshold=threshold, iteration_id=iteration_id,
+    )
+
+
+def _prediction(p) -> PredictionFact:
+    ranked = sorted(p.predictions or (), key=lambda x: x.probability or 0.0, reverse=True)
+    top = ranked[0] if ranked else None
+    return PredictionFact(
+        id=p.id, iteration_id=p.iteration, created=p.created,
+        top_tag=top.tag_name if top else None, top_probability=top.probability if top else None,
+    )
+
+
+def _export(e) -> ExportFact:
+    return ExportFact(platform=e.platform, status=e.status, flavor=e.flavor)
