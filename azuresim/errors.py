@@ -29,3 +29,17 @@ def gateway_error(status: int, message: str | None = None) -> Response:
         "tier. Please retry after the time given in the Retry-After header.",
     }
     return arm_error(status, str(status), message or default.get(status, "Request failed."))
+
+
+class ArmError(Exception):
+    """Raised inside an ARM view to answer with ARM's error envelope (see :func:`arm_error`)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
+
+    def response(self) -> Response:
+        resp = arm_error(self.status, self.code, self.message)
+        resp.headers.update(self.headers)
+        return resp

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import socket
 import ssl
 import struct
@@ -21,6 +22,7 @@ from pathlib import Path
 import trustme
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
+from . import persistence
 from .faults import FaultBook
 from .state import SimState
 
@@ -40,10 +42,8 @@ class _Handler(WSGIRequestHandler):
         """Make the server close this connection with SO_LINGER 0 (the client sees a reset)."""
         self.close_connection = True
         self.connection.azuresim_reset = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
 
 
 class _Server(ThreadedWSGIServer):
@@ -71,15 +71,27 @@ class Simulator:
         state_dir: str | Path | None = None,
         training_seconds: float = 2.0,
         hang_seconds: float = 120.0,
+        token_lifetime: float = 3599,
+        arm_page_size: int = 100,
     ) -> None:
+        """``state_dir`` given: the CA and the world are kept there across restarts (see persistence).
+
+        ``token_lifetime`` is the ``expires_in`` of access tokens; ``arm_page_size`` how many items an
+        ARM list answers per page before a ``nextLink``. Both may be changed while running.
+        """
         self.host = host
         self.port = port
         self.training_seconds = training_seconds
         self.hang_seconds = hang_seconds
+        self.token_lifetime = token_lifetime
+        self.arm_page_size = arm_page_size
+        self.persistent = state_dir is not None
         self._tmp = None if state_dir else tempfile.TemporaryDirectory(prefix="azuresim-")
         self.state_dir = Path(state_dir or self._tmp.name)
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.state = SimState()
+        self.state = persistence.load(self.state_dir) if self.persistent else None
+        self.state = self.state or SimState()
+        self._saver: persistence.Saver | None = None
         self.faults = FaultBook()
         self.stopping = threading.Event()
         self.calls: collections.Counter[tuple[str, str | None]] = collections.Counter()
@@ -89,10 +101,14 @@ class Simulator:
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def _ssl_context(self) -> ssl.SSLContext:
-        ca = trustme.CA(organization_name="azuresim local CA")
-        cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
         self.ca_bundle = self.state_dir / "azuresim-ca.pem"
-        ca.cert_pem.write_to_path(str(self.ca_bundle))
+        ca = persistence.load_ca(self.state_dir) if self.persistent else None
+        if ca is None:
+            ca = trustme.CA(organization_name="azuresim local CA")
+            ca.cert_pem.write_to_path(str(self.ca_bundle))
+            if self.persistent:
+                persistence.save_ca_key(self.state_dir, ca)
+        cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(ctx)
         return ctx
@@ -102,10 +118,18 @@ class Simulator:
 
         self.stopping.clear()
         self.app = create_sim_app(self)
-        self._server = _Server(self.host, self.port, self.app, handler=_Handler, ssl_context=self._ssl_context())
+        self._server = _Server(self.host, self.port, self.app, handler=_Handler,
+                               ssl_context=self._ssl_context())
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="azuresim", daemon=True)
         self._thread.start()
+        if self.persistent:
+            # Endpoints name the port, which may differ from the last run's.
+            with self.state.lock:
+                for acct in self.state.accounts.values():
+                    acct.endpoint = self.account_endpoint(acct.name)
+            self._saver = persistence.Saver(self.state, self.state_dir)
+            self._saver.start()
         return self
 
     def serve_forever(self) -> None:
@@ -123,6 +147,9 @@ class Simulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._saver is not None:
+            self._saver.stop()  # saves a last time
+            self._saver = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -132,6 +159,26 @@ class Simulator:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    # -- the world -------------------------------------------------------------------------------------
+    def create_attendee(self, name: str, region: str | None = None) -> dict:
+        """A new tenant, subscription, resource group and service principal; returns credentials JSON.
+
+        The credentials carry the cloud profile too (``authority_host``, ``arm_endpoint``,
+        ``credential_scope``, ``ca_bundle``). Raises :class:`azuresim.state.AttendeeError` on bad input.
+        """
+        creds = self.state.create_attendee(name, region)
+        profile = self.info
+        for k in ("authority_host", "arm_endpoint", "credential_scope", "ca_bundle"):
+            creds[k] = profile[k]
+        return creds
+
+    def reset(self) -> None:
+        """Forget every tenant, subscription, account and token (fault rules and call log too)."""
+        self.state.reset()
+        self.faults.clear()
+        with self._calls_lock:
+            self.calls.clear()
 
     # -- what clients need -----------------------------------------------------------------------------
     @property
