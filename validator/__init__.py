@@ -1,0 +1,9 @@
+"""Observation: gather facts from Azure through the official SDKs and run a step's checks.
+
+``validate(attendee, step, lab)`` is the one entry point; it returns a :class:`StepResult`.
+"""
+
+from .core import Attendee, Options, UnknownStep, validate
+from .result import StepResult
+
+__all__ = ["Attendee", "Options", "StepResult", "UnknownStep", "validate"]

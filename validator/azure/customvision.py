@@ -66,13 +66,17 @@ class TrainingGateway:
         azure = arm.azure
         self._key_id = (azure.profile.arm_endpoint, azure.subscription_id, azure.resource_group,
                         account.name.lower())
+        self._key_lock = threading.Lock()
 
     # -- plumbing --------------------------------------------------------------------------------------
     def _key(self) -> str:
         key = caches.account_keys.get(self._key_id)
         if key is None:
-            key = self.arm.training_key(self.account.name)
-            caches.account_keys.set(self._key_id, key)
+            with self._key_lock:  # facts fetched in parallel share one listKeys call
+                key = caches.account_keys.get(self._key_id)
+                if key is None:
+                    key = self.arm.training_key(self.account.name)
+                    caches.account_keys.set(self._key_id, key)
         return key
 
     def _wait_slot(self) -> None:

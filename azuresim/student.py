@@ -1,0 +1,286 @@
+"""The scripted student: performs each task of the Spot the Flaw lab through the official SDKs, as the
+portal would, either correctly or with a named mistake real students make.
+
+    student = Student(credentials)          # the credentials JSON of one attendee
+    student.do("1")                         # Task 1, done right
+    student.do("2", mistake="multilabel")   # Task 2, with a classic mistake
+
+It works against azuresim or real Azure alike: it only talks through the SDKs and the credentials JSON.
+``training-failed`` is the one mistake that needs the simulator (it asks azuresim to fail the training).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import requests
+from azure.cognitiveservices.vision.customvision.training import CustomVisionTrainingClient
+from azure.cognitiveservices.vision.customvision.training.models import ImageFileCreateBatch, ImageFileCreateEntry
+from azure.identity import ClientSecretCredential
+from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+from azure.mgmt.cognitiveservices.models import Account, AccountProperties, Sku
+from msrest.authentication import ApiKeyCredentials
+
+from .images import casting_image
+
+PROJECT_NAME = "Casting Defect Detection"
+PROJECT_DESCRIPTION = "Classifying casting images as ok or defective"
+GOOD_TAG, DEFECT_TAG = "Non Defective", "Defect"
+GOOD_COUNT, DEFECT_COUNT = 519, 781  # ok_front and def_front in the casting_512x512 dataset
+GENERAL_COMPACT = "0732100f-1a38-4e49-a514-c9b44c697ab5"
+GENERAL = "ee85a74c-405e-4adc-bb47-ffa8ca0c9f31"
+OD_GENERAL_COMPACT = "a27d5ca5-bb19-49d8-a70a-fec086c47f5b"
+BATCH = 64  # Custom Vision accepts at most 64 images per upload call
+QUICKTEST_INDEX = 100_000  # quick-test images are new ones, never uploaded for training
+
+TASKS = ("1", "2", "3.1", "3.2", "4", "5.1", "5.2", "6")
+
+MISTAKES: dict[str, dict[str, str]] = {
+    "1": {
+        "wrong-name": "names the resource 'cv-casting' instead of customvision-casting-<DeploymentID>",
+        "wrong-region": "creates the resource in a region other than the lab's",
+        "wrong-tier": "picks the Standard S0 training tier instead of Free F0",
+        "wrong-kind": "creates a multi-service Azure AI services resource instead of Custom Vision",
+        "training-only": "creates only the training resource (no prediction resource)",
+    },
+    "2": {
+        "wrong-name": "names the project 'Casting Defects'",
+        "wrong-description": "leaves the description empty",
+        "object-detection": "picks Object Detection instead of Classification",
+        "multilabel": "picks Multilabel instead of Multiclass",
+        "non-compact-domain": "picks the General domain instead of General (compact)",
+    },
+    "3.1": {
+        "misspelled-tag": "tags the good images 'Non Defect'",
+        "too-few-images": "uploads only 100 of the 519 good images",
+        "untagged": "uploads the good images without a tag",
+        "hyphenated-tag": "tags the good images 'Non-Defective' (accepted, with advice)",
+    },
+    "3.2": {
+        "stray-quote": "copies the guide's stray quote and tags the images '\u201cDefect' (accepted, with advice)",
+        "misspelled-tag": "tags the defective images 'Defects'",
+        "too-few-images": "uploads only 200 of the 781 defective images",
+        "untagged": "uploads the defective images without a tag",
+    },
+    "4": {
+        "advanced-training": "chooses Advanced Training instead of Quick Training",
+        "training-failed": "starts a training that fails (the simulator fails it on purpose)",
+        "not-finished": "checks before the training has finished",
+    },
+    "5.1": {"wrong-image": "quick-tests a good casting instead of a defective one"},
+    "5.2": {"wrong-image": "quick-tests a defective casting instead of a good one"},
+    "6": {},
+}
+
+
+class StudentError(RuntimeError):
+    """The task cannot be performed (an earlier task is missing, an unknown mistake, ...)."""
+
+
+@dataclass
+class Student:
+    """One attendee doing the lab. ``counts`` overrides the image counts (tests use smaller ones)."""
+
+    credentials: dict
+    counts: dict[str, int] = field(default_factory=lambda: {GOOD_TAG: GOOD_COUNT, DEFECT_TAG: DEFECT_COUNT})
+    wait_for_training: bool = True
+    training_timeout: float = 120.0
+
+    def __post_init__(self) -> None:
+        c = self.credentials
+        self.subscription_id = c["subscription_id"]
+        self.resource_group = c["resource_group"]
+        self.region = c.get("region") or "eastus"
+        self.deployment_id = (c.get("injects") or {}).get("DeploymentID") or self.subscription_id[:6]
+        self.ca_bundle = c.get("ca_bundle")
+        options: dict = {"authority": c.get("authority_host") or "https://login.microsoftonline.com"}
+        if c.get("authority_host"):
+            options["disable_instance_discovery"] = True
+        if self.ca_bundle:
+            options["connection_verify"] = self.ca_bundle
+        self._credential = ClientSecretCredential(c["tenant_id"], c["client_id"], c["client_secret"], **options)
+        arm_options: dict = {}
+        if c.get("arm_endpoint"):
+            arm_options.update(base_url=c["arm_endpoint"], credential_scopes=[c["credential_scope"]])
+        if self.ca_bundle:
+            arm_options["connection_verify"] = self.ca_bundle
+        self.arm = CognitiveServicesManagementClient(self._credential, self.subscription_id, **arm_options)
+        self._trainer: CustomVisionTrainingClient | None = None
+
+    @property
+    def account_name(self) -> str:
+        return f"customvision-casting-{self.deployment_id}"
+
+    # -- the one entry point ---------------------------------------------------------------------------
+    def do(self, task: str, mistake: str | None = None) -> str:
+        """Perform ``task`` ("1", "2", "3.1", ...), correctly or with ``mistake``; returns what was done."""
+        if task not in TASKS:
+            raise StudentError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
+        if mistake is not None and mistake not in MISTAKES[task]:
+            known = ", ".join(MISTAKES[task]) or "none"
+            raise StudentError(f"task {task} has no mistake {mistake!r}; known: {known}")
+        action = {
+            "1": self.task1, "2": self.task2, "3.1": self.task3_good, "3.2": self.task3_defect,
+            "4": self.task4, "5.1": self.task5_defect, "5.2": self.task5_good, "6": self.task6,
+        }[task]
+        return action(mistake)
+
+    def do_all(self) -> None:
+        for task in TASKS:
+            self.do(task)
+
+    # -- Task 1: the Custom Vision resources (the portal's "Both" makes two accounts) -------------------
+    def task1(self, mistake: str | None) -> str:
+        name = "cv-casting" if mistake == "wrong-name" else self.account_name
+        region = _other_region(self.region) if mistake == "wrong-region" else self.region
+        training_sku = "S0" if mistake == "wrong-tier" else "F0"
+        if mistake == "wrong-kind":
+            self._create_account(name, "CognitiveServices", "S0", region)
+            return f"created Azure AI services resource '{name}' (kind CognitiveServices) in {region}"
+        self._create_account(name, "CustomVision.Training", training_sku, region)
+        if mistake != "training-only":
+            self._create_account(f"{name}-Prediction", "CustomVision.Prediction", "F0", region)
+        return f"created Custom Vision '{name}' ({training_sku}) in {region}"
+
+    def _create_account(self, name: str, kind: str, sku: str, region: str) -> None:
+        account = Account(location=region, kind=kind, sku=Sku(name=sku),
+                          properties=AccountProperties(custom_sub_domain_name=name.lower()))
+        self.arm.accounts.begin_create(self.resource_group, name, account).result()
+
+    # -- Task 2: the project --------------------------------------------------------------------------
+    def task2(self, mistake: str | None) -> str:
+        trainer = self.trainer()
+        name = "Casting Defects" if mistake == "wrong-name" else PROJECT_NAME
+        description = "" if mistake == "wrong-description" else PROJECT_DESCRIPTION
+        domain = {"object-detection": OD_GENERAL_COMPACT, "non-compact-domain": GENERAL}.get(mistake, GENERAL_COMPACT)
+        classification = "Multilabel" if mistake == "multilabel" else "Multiclass"
+        kwargs = {"description": description, "domain_id": domain}
+        if mistake != "object-detection":
+            kwargs["classification_type"] = classification
+        project = trainer.create_project(name, **kwargs)
+        return f"created project '{project.name}' ({project.id})"
+
+    # -- Task 3: tags and images ------------------------------------------------------------------------
+    def task3_good(self, mistake: str | None) -> str:
+        tag = {"misspelled-tag": "Non Defect", "hyphenated-tag": "Non-Defective"}.get(mistake, GOOD_TAG)
+        count = 100 if mistake == "too-few-images" else self.counts[GOOD_TAG]
+        return self._upload(tag, defective=False, count=count, tagged=mistake != "untagged")
+
+    def task3_defect(self, mistake: str | None) -> str:
+        tag = {"misspelled-tag": "Defects", "stray-quote": "\u201cDefect"}.get(mistake, DEFECT_TAG)
+        count = 200 if mistake == "too-few-images" else self.counts[DEFECT_TAG]
+        return self._upload(tag, defective=True, count=count, tagged=mistake != "untagged")
+
+    def _upload(self, tag_name: str, defective: bool, count: int, tagged: bool) -> str:
+        trainer, project = self.trainer(), self.project()
+        tag_ids = None
+        if tagged:
+            existing = {t.name: t for t in trainer.get_tags(project.id)}
+            tag = existing.get(tag_name) or trainer.create_tag(project.id, tag_name)
+            tag_ids = [tag.id]
+        for start in range(0, count, BATCH):
+            entries = [
+                ImageFileCreateEntry(name=f"{'def' if defective else 'ok'}_{i}.jpeg",
+                                     contents=casting_image(defective, i), tag_ids=tag_ids)
+                for i in range(start, min(count, start + BATCH))
+            ]
+            summary = trainer.create_images_from_files(project.id, ImageFileCreateBatch(images=entries))
+            if not summary.is_batch_successful:
+                bad = [i.status for i in summary.images if i.status not in ("OK", "OKDuplicate")]
+                if bad:
+                    raise StudentError(f"upload rejected: {sorted(set(bad))}")
+        label = f"tag '{tag_name}'" if tagged else "no tag"
+        return f"uploaded {count} {'defective' if defective else 'good'} images with {label}"
+
+    # -- Task 4: training -------------------------------------------------------------------------------
+    def task4(self, mistake: str | None) -> str:
+        trainer, project = self.trainer(), self.project()
+        if mistake == "training-failed":
+            account = self.training_account().name
+            self._sim_admin("faults", {"operation": "TrainProject", "account": account, "fail_training": True,
+                                       "count": 1})
+        if mistake == "advanced-training":
+            iteration = trainer.train_project(project.id, training_type="Advanced", reserved_budget_in_hours=1)
+        else:
+            iteration = trainer.train_project(project.id)
+        if self.wait_for_training and mistake != "not-finished":
+            iteration = self._wait_trained(project.id, iteration.id)
+        return f"trained iteration '{iteration.name}': {iteration.status}"
+
+    def _wait_trained(self, project_id: str, iteration_id: str):
+        deadline = time.monotonic() + self.training_timeout
+        while True:
+            iteration = self.trainer().get_iteration(project_id, iteration_id)
+            if iteration.status != "Training" or time.monotonic() > deadline:
+                return iteration
+            time.sleep(0.2)
+
+    # -- Task 5: quick tests ----------------------------------------------------------------------------
+    def task5_defect(self, mistake: str | None) -> str:
+        return self._quick_test(defective=mistake != "wrong-image")
+
+    def task5_good(self, mistake: str | None) -> str:
+        return self._quick_test(defective=mistake == "wrong-image")
+
+    def _quick_test(self, defective: bool) -> str:
+        trainer, project = self.trainer(), self.project()
+        iteration = self._completed_iteration(project.id)
+        image = casting_image(defective, QUICKTEST_INDEX + (1 if defective else 0))
+        result = trainer.quick_test_image(project.id, image, iteration_id=iteration.id, store=True)
+        top = max(result.predictions, key=lambda p: p.probability)
+        return f"quick-tested a {'defective' if defective else 'good'} casting: {top.tag_name} {top.probability:.0%}"
+
+    # -- Task 6: export options -------------------------------------------------------------------------
+    def task6(self, mistake: str | None) -> str:
+        trainer, project = self.trainer(), self.project()
+        iteration = self._completed_iteration(project.id)
+        exports = trainer.get_exports(project.id, iteration.id)
+        platforms = ", ".join(iteration.exportable_to or []) or "none"
+        return f"looked at the export options (exportable to {platforms}; {len(exports)} exports so far)"
+
+    # -- finding what earlier tasks made ------------------------------------------------------------------
+    def training_account(self):
+        accounts = [a for a in self.arm.accounts.list_by_resource_group(self.resource_group)
+                    if a.kind == "CustomVision.Training"]
+        if not accounts:
+            raise StudentError("no Custom Vision training resource: do Task 1 first")
+        preferred = [a for a in accounts if a.name.lower() == self.account_name.lower()]
+        return (preferred or accounts)[0]
+
+    def trainer(self) -> CustomVisionTrainingClient:
+        if self._trainer is None:
+            account = self.training_account()
+            key = self.arm.accounts.list_keys(self.resource_group, account.name).key1
+            trainer = CustomVisionTrainingClient(account.properties.endpoint,
+                                                 ApiKeyCredentials(in_headers={"Training-key": key}))
+            if self.ca_bundle:
+                trainer.config.connection.verify = self.ca_bundle
+            self._trainer = trainer
+        return self._trainer
+
+    def project(self):
+        projects = self.trainer().get_projects()
+        if not projects:
+            raise StudentError("no Custom Vision project: do Task 2 first")
+        preferred = [p for p in projects if p.name == PROJECT_NAME]
+        return (preferred or projects)[0]
+
+    def _completed_iteration(self, project_id: str):
+        done = [i for i in self.trainer().get_iterations(project_id) if i.status == "Completed"]
+        if not done:
+            raise StudentError("no trained iteration: do Task 4 first")
+        return max(done, key=lambda i: i.created)
+
+    def _sim_admin(self, path: str, body: dict) -> dict:
+        """Ask azuresim (not Azure) for something only a simulator can do."""
+        base = self.credentials.get("authority_host")
+        if not base:
+            raise StudentError("this mistake needs azuresim; the credentials point at public Azure")
+        response = requests.post(f"{base}/_sim/{path}", json=body, verify=self.ca_bundle or True, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+
+def _other_region(region: str) -> str:
+    return "westeurope" if region.lower() != "westeurope" else "eastus"

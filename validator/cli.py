@@ -1,0 +1,71 @@
+"""``labgrader validate``: validate steps for one attendee from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from checks.outcome import Status
+
+
+@click.command("validate")
+@click.option("--attendee", "attendee_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Credentials JSON of the attendee (as azuresim or the lab platform gives it), "
+                   "optionally with an 'injects' object.")
+@click.option("--step", "step", help="Validation step id (a UUID from the guide).")
+@click.option("--task", "task", help="Task number, e.g. 1 or 3.1.")
+@click.option("--all", "all_steps", is_flag=True, help="Validate every step of the lab, in order.")
+@click.option("--lab", "lab_name", default="spot-the-flaw", show_default=True, help="Lab pack name or folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of StepResults.")
+@click.option("--budget", type=float, default=20.0, show_default=True,
+              help="Seconds one step may take at most, retries included.")
+def validate_command(attendee_file, step, task, all_steps, lab_name, as_json, budget):
+    """Validate one step, one task, or the whole lab for one attendee.
+
+    Exit status: 0 when every step passed, 1 when any did not, 2 on bad input.
+    """
+    from labguide.packs import PackError, load_pack
+
+    from . import Attendee, Options, UnknownStep, validate
+    from .azure.cloud import CredentialsError
+
+    chosen = [x for x in (step, task, all_steps or None) if x]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --step ID, --task N or --all")
+    try:
+        lab = load_pack(lab_name)
+    except (PackError, FileNotFoundError, KeyError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--lab") from exc
+    try:
+        data = json.loads(Path(attendee_file).read_text(encoding="utf-8"))
+        attendee = Attendee.from_json(data, lab)
+    except (OSError, json.JSONDecodeError, CredentialsError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--attendee") from exc
+    targets = [s.id for s in lab.steps] if all_steps else [step or task]
+    options = Options(budget_seconds=budget)
+    results = []
+    for target in targets:
+        try:
+            results.append(validate(attendee, target, lab, options))
+        except UnknownStep as exc:
+            raise click.BadParameter(str(exc), param_hint="--step/--task") from exc
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in results], indent=2))
+    else:
+        _print_table(results)
+    sys.exit(0 if all(r.status is Status.PASS for r in results) else 1)
+
+
+def _print_table(results) -> None:
+    width = max(len(r.title) for r in results)
+    for r in results:
+        click.echo(f"Task {r.task:<4} {r.title:<{width}}  {r.status.value:<7} "
+                   f"{r.duration_ms:>5} ms  {r.azure_calls:>2} calls")
+        click.echo(f"          {r.message}")
+        if r.hint and r.status is not Status.PASS:
+            click.echo(f"          Fix: {r.hint}")
+        for note in r.advice:
+            click.echo(f"          Note: {note}")

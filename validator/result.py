@@ -1,0 +1,95 @@
+"""StepResult: the one result of a Validate press, feeding the badge, the API, the CLI and the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from checks.outcome import Outcome, Status, jsonable
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What validating one step found.
+
+    ``message`` is the sentence the student reads; ``hint`` the one action that fixes it (or when to
+    retry); ``checks`` the per-check outcomes; ``advice`` notes that do not change the status;
+    ``azure_calls`` the HTTP calls made to Azure (retries included); ``calls_by_operation`` the same by
+    operationId. Nothing in here holds a key or a secret.
+    """
+
+    lab: str
+    step: str
+    task: str
+    title: str
+    status: Status
+    message: str
+    hint: str | None
+    checks: tuple[Outcome, ...]
+    started_at: datetime
+    duration_ms: int
+    azure_calls: int
+    calls_by_operation: dict[str, int] = field(default_factory=dict)
+    advice: tuple[str, ...] = ()
+
+    @property
+    def counts_against_student(self) -> bool:
+        return self.status is Status.FAIL
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lab": self.lab,
+            "step": self.step,
+            "task": self.task,
+            "title": self.title,
+            "status": self.status.value,
+            "message": self.message,
+            "hint": self.hint,
+            "advice": list(self.advice),
+            "checks": [o.to_json() for o in self.checks],
+            "azure_calls": self.azure_calls,
+            "calls_by_operation": dict(self.calls_by_operation),
+            "duration_ms": self.duration_ms,
+            "started_at": self.started_at.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StepResult:
+        return cls(
+            lab=data["lab"], step=data["step"], task=data["task"], title=data["title"],
+            status=Status(data["status"]), message=data["message"], hint=data.get("hint"),
+            checks=tuple(
+                Outcome(c["check_id"], Status(c["status"]), c["message"], c.get("hint"),
+                        c.get("evidence") or {}, tuple(c.get("advice") or ()))
+                for c in data.get("checks", ())
+            ),
+            started_at=datetime.fromisoformat(data["started_at"]),
+            duration_ms=int(data["duration_ms"]), azure_calls=int(data["azure_calls"]),
+            calls_by_operation=dict(data.get("calls_by_operation") or {}),
+            advice=tuple(data.get("advice") or ()),
+        )
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def redact(value: Any, secrets: set[str]) -> Any:
+    """``value`` (JSON-ready) with every occurrence of a secret replaced by ``***``."""
+    secrets = {s for s in secrets if s and len(s) >= 6}
+    if not secrets:
+        return value
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            for s in secrets:
+                v = v.replace(s, "***")
+            return v
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return v
+
+    return walk(jsonable(value))
