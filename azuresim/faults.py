@@ -19,6 +19,26 @@ class FaultRuleError(ValueError):
     """A fault rule that cannot be applied (unknown field, no effect, bad value)."""
 
 
+_BOOLS = {"hang", "reset", "revoke_keys", "fail_training"}
+_NUMBERS = {"retry_after", "latency_ms", "jitter_ms"}
+_INTS = {"status", "count"}
+_STRINGS = {"operation", "account", "message"}
+
+
+def _check_type(name: str, value) -> None:
+    """Reject a field whose JSON type is wrong, naming the field (bool is not a number here)."""
+    if value is None and name in {"account", "message", "status", "retry_after", "count"}:
+        return
+    if name in _BOOLS and not isinstance(value, bool):
+        raise FaultRuleError(f"'{name}' must be true or false.")
+    if name in _INTS and (isinstance(value, bool) or not isinstance(value, int)):
+        raise FaultRuleError(f"'{name}' must be an integer.")
+    if name in _NUMBERS and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+        raise FaultRuleError(f"'{name}' must be a number of at least 0.")
+    if name in _STRINGS and not isinstance(value, str):
+        raise FaultRuleError(f"'{name}' must be a string.")
+
+
 @dataclass
 class FaultRule:
     operation: str = "*"
@@ -45,19 +65,22 @@ class FaultRule:
         unknown = set(body) - known
         if unknown:
             raise FaultRuleError(f"Unknown fault rule field(s): {', '.join(sorted(unknown))}.")
-        if "operation" not in body:
+        if not isinstance(body.get("operation"), str) or not body["operation"]:
             raise FaultRuleError("A fault rule needs an 'operation' (an operationId, 'token' or '*').")
-        try:
-            rule = cls(**body)
-        except TypeError as exc:  # pragma: no cover - guarded by the field check above
-            raise FaultRuleError(str(exc)) from exc
+        for name, value in body.items():
+            _check_type(name, value)
+        rule = cls(**body)
         if not any([rule.status, rule.latency_ms, rule.jitter_ms, rule.hang, rule.reset, rule.revoke_keys,
                     rule.fail_training]):
             raise FaultRuleError(f"A fault rule needs one effect: {', '.join(EFFECTS)}.")
-        if rule.status is not None and not (400 <= int(rule.status) <= 599):
+        if rule.status is not None and not (400 <= rule.status <= 599):
             raise FaultRuleError("'status' must be an HTTP error status (400-599).")
-        if rule.count is not None and int(rule.count) < 1:
+        if rule.count is not None and rule.count < 1:
             raise FaultRuleError("'count' must be at least 1.")
+        if rule.revoke_keys and not rule.account:
+            raise FaultRuleError("'revoke_keys' needs the 'account' whose keys to revoke.")
+        if rule.retry_after is not None and rule.status is None:
+            raise FaultRuleError("'retry_after' goes with a 'status' (such as 429 or 503).")
         return rule
 
     def matches(self, operation: str, account: str | None) -> bool:

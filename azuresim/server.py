@@ -117,9 +117,13 @@ class Simulator:
         from .app import create_sim_app
 
         self.stopping.clear()
-        self.app = create_sim_app(self)
-        self._server = _Server(self.host, self.port, self.app, handler=_Handler,
-                               ssl_context=self._ssl_context())
+        try:
+            self.app = create_sim_app(self)
+            self._server = _Server(self.host, self.port, self.app, handler=_Handler,
+                                   ssl_context=self._ssl_context())
+        except BaseException:
+            self.stop()  # no half-started simulator (and no leaked temporary directory)
+            raise
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="azuresim", daemon=True)
         self._thread.start()
@@ -177,8 +181,7 @@ class Simulator:
         """Forget every tenant, subscription, account and token (fault rules and call log too)."""
         self.state.reset()
         self.faults.clear()
-        with self._calls_lock:
-            self.calls.clear()
+        self.clear_calls()
 
     # -- what clients need -----------------------------------------------------------------------------
     @property
@@ -204,6 +207,17 @@ class Simulator:
     def record_call(self, operation: str, account: str | None) -> None:
         with self._calls_lock:
             self.calls[(operation, account.lower() if account else None)] += 1
+
+    def call_log(self) -> list[dict]:
+        """Every (operation, account) served so far with its count, sorted."""
+        with self._calls_lock:
+            items = list(self.calls.items())
+        return [{"operation": op, "account": acct, "count": n}
+                for (op, acct), n in sorted(items, key=lambda kv: (kv[0][0], kv[0][1] or ""))]
+
+    def clear_calls(self) -> None:
+        with self._calls_lock:
+            self.calls.clear()
 
     def call_count(self, operation: str | None = None, account: str | None = None) -> int:
         with self._calls_lock:
