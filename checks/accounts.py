@@ -1,0 +1,194 @@
+"""Task 1: the Custom Vision training resource (name, region, tier, provisioning) and its prediction companion."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from checks import facts as F
+from checks.base import Context, check, failed, passed, pending
+from checks.expect import NameRule
+from checks.outcome import Outcome
+from checks.select import (
+    TRAINING_KIND,
+    in_group,
+    is_kind,
+    same_region,
+    select_prediction_account,
+    select_training_account,
+)
+from checks.wording import joined
+
+_IN_PROGRESS = {"accepted", "creating", "updating", "provisioning", "moving", "resolvingdns"}
+# Deleted Cognitive Services accounts are soft-deleted and keep their name until purged.
+_PURGE = "purge it (Azure AI services > Manage deleted resources) so its name is free again"
+
+
+def describe(a: F.AccountFact) -> str:
+    """"'cv-casting' (S0, westus2)"; the kind is named when it is not a training resource."""
+    parts = [a.sku, a.location]
+    if not is_kind(a, TRAINING_KIND):
+        parts.insert(0, a.kind)
+    return f"'{a.name}' ({', '.join(p for p in parts if p)})"
+
+
+def _evidence(a: F.AccountFact) -> dict[str, Any]:
+    return {"name": a.name, "kind": a.kind, "sku": a.sku, "location": a.location,
+            "resource_group": a.resource_group, "provisioning_state": a.provisioning_state}
+
+
+def _where(rg: str | None) -> str:
+    return f"resource group '{rg}'" if rg else "your resource group"
+
+
+def _missing_training(what: str) -> Outcome:
+    return failed(
+        f"No Custom Vision training resource was found, so its {what} cannot be checked.",
+        "Create the Custom Vision resource as Task 1 describes, then validate again.",
+    )
+
+
+@check(
+    "account_training_exists",
+    title="A Custom Vision training resource with the lab's name exists in the resource group",
+    reads=(F.ACCOUNTS,),
+)
+def account_training_exists(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    accounts: list[F.AccountFact] = list(facts[F.ACCOUNTS] or [])
+    rg = expect.get("resource_group") or ctx.resource_group
+    rule = NameRule.parse(expect["name"]) if expect.get("name") is not None else None
+    group = in_group(accounts, rg)
+    chosen = select_training_account(group, rule)
+    where = _where(rg)
+    if chosen is not None:
+        others = [a for a in group if is_kind(a, TRAINING_KIND) and a is not chosen
+                  and (rule is None or rule.matches(a.name))]
+        advice = [f"Also found {describe(a)}; labgrader checks '{chosen.name}'." for a in others]
+        return passed(f"Found Custom Vision training resource '{chosen.name}' in {where}.",
+                      _evidence(chosen), advice)
+
+    wanted = f" {rule.describe()}" if rule else ""
+    suggestion = rule.suggestion() if rule else "customvision-casting"
+    create = (
+        f"In the Azure portal, search for Custom Vision, select + Create, choose {where}, name it "
+        f"'{suggestion}', pick Free F0 for both pricing tiers, then select Review + create."
+    )
+    evidence = {"resource_group": rg, "found": [_evidence(a) for a in group]}
+    elsewhere = [a for a in accounts if a not in group and is_kind(a, TRAINING_KIND)
+                 and (rule is None or rule.matches(a.name))]
+    if elsewhere:
+        a = elsewhere[0]
+        return failed(
+            f"Found Custom Vision training resource '{a.name}' in resource group '{a.resource_group}', "
+            f"but this lab needs it in {where}.",
+            f"In the Azure portal, open '{a.name}', select Move > Move to another resource group, and choose "
+            f"'{rg}'.",
+            {**evidence, "elsewhere": _evidence(a)},
+        )
+    if not group:
+        return failed(f"No Custom Vision training resource was found in {where}.", create, evidence)
+    return failed(
+        f"No Custom Vision training resource{wanted} was found in {where}; found "
+        f"{joined(describe(a) for a in group)}.",
+        f"A resource cannot be renamed. {create}",
+        evidence,
+    )
+
+
+@check(
+    "account_training_region",
+    title="The training resource is in the lab's region",
+    reads=(F.TRAINING_ACCOUNT,),
+)
+def account_training_region(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    acct: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
+    if acct is None:
+        return _missing_training("region")
+    want = expect["region"]
+    ev = {**_evidence(acct), "expected_region": want}
+    if same_region(acct.location, want):
+        return passed(f"Custom Vision training resource '{acct.name}' is in region {acct.location}.", ev)
+    return failed(
+        f"Custom Vision training resource '{acct.name}' is in region {acct.location}; this lab needs {want}.",
+        f"A resource cannot move to another region: delete '{acct.name}' in the Azure portal, {_PURGE}, "
+        f"then create it again in {want}.",
+        ev,
+    )
+
+
+@check(
+    "account_training_tier",
+    title="The training resource uses the lab's pricing tier",
+    reads=(F.TRAINING_ACCOUNT,),
+)
+def account_training_tier(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    acct: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
+    if acct is None:
+        return _missing_training("pricing tier")
+    want = expect.get("sku", "F0")
+    ev = {**_evidence(acct), "expected_sku": want}
+    if (acct.sku or "").casefold() == want.casefold():
+        return passed(f"Custom Vision training resource '{acct.name}' uses pricing tier {acct.sku}.", ev)
+    return failed(
+        f"Custom Vision training resource '{acct.name}' uses pricing tier {acct.sku}; this lab needs {want}.",
+        f"In the Azure portal, open '{acct.name}', select Pricing tier, choose {want}, and save.",
+        ev,
+    )
+
+
+@check(
+    "account_training_provisioned",
+    title="The training resource finished deploying",
+    reads=(F.TRAINING_ACCOUNT,),
+)
+def account_training_provisioned(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    acct: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
+    if acct is None:
+        return _missing_training("deployment state")
+    state = acct.provisioning_state or "unknown"
+    ev = _evidence(acct)
+    if state.casefold() == "succeeded":
+        return passed(f"Custom Vision training resource '{acct.name}' is deployed (provisioning Succeeded).", ev)
+    if state.casefold() in _IN_PROGRESS:
+        return pending(
+            f"Custom Vision training resource '{acct.name}' is still being deployed (provisioning state {state}).",
+            "Wait for the deployment to complete, then press Validate again in a minute.",
+            ev,
+        )
+    return failed(
+        f"Custom Vision training resource '{acct.name}' has provisioning state {state}; it needs to be "
+        f"Succeeded.",
+        f"Delete '{acct.name}' in the Azure portal, {_PURGE}, then create it again.",
+        ev,
+    )
+
+
+@check(
+    "account_prediction_exists",
+    title="The training resource's prediction companion exists on the lab's tier",
+    reads=(F.ACCOUNTS, F.TRAINING_ACCOUNT),
+)
+def account_prediction_exists(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    training: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
+    rg = training.resource_group if training else (expect.get("resource_group") or ctx.resource_group)
+    group = in_group(facts[F.ACCOUNTS] or [], rg)
+    pred = select_prediction_account(group, training)
+    want = expect.get("sku", "F0")
+    where = _where(rg)
+    if pred is None:
+        companion = f" (the portal creates '{training.name}-Prediction' with it when Create options is Both)" \
+            if training else ""
+        return failed(
+            f"No Custom Vision prediction resource was found in {where}{companion}.",
+            f"In the Azure portal, search for Custom Vision, select + Create, choose Create options "
+            f"Prediction, {where}, and Prediction pricing tier {want}, then select Review + create.",
+            {"resource_group": rg, "expected_sku": want},
+        )
+    ev = {**_evidence(pred), "expected_sku": want}
+    if (pred.sku or "").casefold() != want.casefold():
+        return failed(
+            f"Custom Vision prediction resource '{pred.name}' uses pricing tier {pred.sku}; this lab needs {want}.",
+            f"In the Azure portal, open '{pred.name}', select Pricing tier, choose {want}, and save.",
+            ev,
+        )
+    return passed(f"Found Custom Vision prediction resource '{pred.name}' ({pred.sku}) in {where}.", ev)

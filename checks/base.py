@@ -1,0 +1,218 @@
+"""A check, the context it runs in, and :func:`run_check`, the one way to run one.
+
+A check is a pure function ``evaluate(facts, expect, ctx) -> Outcome`` with declarative metadata (id,
+title, the facts it reads, a default remediation). ``run_check`` guards it: unobservable facts become
+ERROR with a not-your-fault sentence, templated expectations are rendered, and a bug becomes ERROR too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from checks import facts as F
+from checks import registry
+from checks.expect import ExpectationError, render
+from checks.outcome import Outcome, Status
+
+log = logging.getLogger(__name__)
+
+Evaluate = Callable[[Mapping[str, Any], Mapping[str, Any], "Context"], Outcome]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a check may know besides facts.
+
+    ``inject``: the attendee's inject values (for templated expectations). ``now``: the time of the run
+    (PENDING durations). ``resource_group``: the attendee's resource group. ``task_titles``: task label
+    -> title ("1" -> "Create a Custom Vision resource"). ``check_tasks``: check id -> the task label of
+    the lab step that runs it (to name prerequisites). ``params``: fact name -> the lab parameter used to
+    gather or select it (``facts.PARAMETERS``, rendered), e.g. the expected project name.
+    """
+
+    inject: Mapping[str, Any] = field(default_factory=dict)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    resource_group: str | None = None
+    task_titles: Mapping[str, str] = field(default_factory=dict)
+    check_tasks: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def prerequisite(self, fact: str, what: str) -> Outcome:
+        """FAIL pointing at the task that creates ``fact`` (``facts.PRODUCED_BY``); ``what`` says what is missing."""
+        task = self.check_tasks.get(F.PRODUCED_BY.get(fact, ""))
+        return prerequisite_missing(task, what, title=self.task_titles.get(task) if task else None)
+
+
+def prerequisite_missing(task: str | None, what: str, *, title: str | None = None,
+                         check_id: str = "prerequisite") -> Outcome:
+    """FAIL: "Complete Task 1 first: <what>." ``what`` is a clause without a final period."""
+    what = what.rstrip(".")
+    if task:
+        message = f"Complete Task {task} first: {what}."
+        named = f"Task {task} ({title})" if title else f"Task {task}"
+        hint = f"Go back to {named} in the lab guide, finish it and validate it, then validate this step again."
+    else:
+        message = f"Complete the earlier task first: {what}."
+        hint = "Go back to the earlier tasks in the lab guide, finish them, then validate this step again."
+    return Outcome(check_id, Status.FAIL, message, hint, {"prerequisite_task": task})
+
+
+# -- helpers checks use to build outcomes (run_check stamps the check id) -------------------------------
+
+def passed(message: str, evidence: Mapping[str, Any] | None = None, advice: Sequence[str] = ()) -> Outcome:
+    return Outcome("", Status.PASS, message, None, dict(evidence or {}), tuple(advice))
+
+
+def failed(message: str, hint: str | None = None, evidence: Mapping[str, Any] | None = None,
+           advice: Sequence[str] = ()) -> Outcome:
+    return Outcome("", Status.FAIL, message, hint, dict(evidence or {}), tuple(advice))
+
+
+def pending(message: str, hint: str, evidence: Mapping[str, Any] | None = None) -> Outcome:
+    return Outcome("", Status.PENDING, message, hint, dict(evidence or {}))
+
+
+def errored(message: str, hint: str | None = None, evidence: Mapping[str, Any] | None = None) -> Outcome:
+    return Outcome("", Status.ERROR, message, hint or _NOT_YOUR_FAULT_HINT, dict(evidence or {}))
+
+
+# -- the check ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Check:
+    """A registered check. ``id`` is ``<area>_<resource>_<expectation>``, as lab.yaml names it."""
+
+    id: str
+    title: str
+    reads: tuple[str, ...]
+    fn: Evaluate = field(repr=False)
+    severity: str = "required"
+    remediation: str | None = None
+
+    def evaluate(self, facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+        """Call the check's function directly (no guards; see :func:`run_check`), stamping id and hint."""
+        out = self.fn(facts, expect, ctx)
+        if not isinstance(out, Outcome):
+            raise TypeError(f"check {self.id} returned {type(out).__name__}, not an Outcome")
+        hint = out.hint
+        if hint is None and out.status is Status.FAIL:
+            hint = self.remediation
+        return replace(out, check_id=self.id, hint=hint)
+
+
+def check(id: str, *, title: str, reads: Sequence[str], remediation: str | None = None,
+          severity: str = "required") -> Callable[[Evaluate], Check]:
+    """Decorator: make a :class:`Check` of an evaluate function and register it under ``id``."""
+    unknown = [r for r in reads if r not in F.DEPENDS_ON]
+    if unknown:
+        raise ValueError(f"check {id} reads undeclared fact(s) {unknown}")
+
+    def wrap(fn: Evaluate) -> Check:
+        c = Check(id=id, title=title, reads=tuple(reads), fn=fn, severity=severity, remediation=remediation)
+        registry.register(c)
+        return c
+
+    return wrap
+
+
+def closure(reads: Sequence[str]) -> tuple[str, ...]:
+    """``reads`` and every fact they depend on, transitively, dependencies first."""
+    seen: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        for dep in F.DEPENDS_ON.get(name, ()):
+            visit(dep)
+        seen.append(name)
+
+    for r in reads:
+        visit(r)
+    return tuple(seen)
+
+
+# -- running --------------------------------------------------------------------------------------------
+
+_NOT_YOUR_FAULT_HINT = "This is not a problem with your work: press Validate again in a minute."
+
+UNAVAILABLE_MESSAGES: dict[str, tuple[str, str]] = {
+    "throttled": (
+        "Azure is throttling requests right now (HTTP 429).",
+        "This is not a problem with your work: try Validate again in a minute.",
+    ),
+    "timeout": (
+        "Azure did not answer in time.",
+        "This is not a problem with your work: try Validate again in a minute.",
+    ),
+    "unavailable": (
+        "Azure returned a server error or dropped the connection.",
+        "This is not a problem with your work: try Validate again in a few minutes.",
+    ),
+    "permission": (
+        "labgrader is not allowed to read your lab resources.",
+        "This is not a problem with your work: tell your proctor, who can fix labgrader's access.",
+    ),
+    "credentials": (
+        "The credentials labgrader was given for your lab environment were rejected.",
+        "This is not a problem with your work: tell your proctor, who can fix labgrader's credentials.",
+    ),
+}
+
+# Key-shaped strings (32+ hex digits) never reach evidence, even if a gateway put one in a detail.
+_SECRETISH = re.compile(r"\b[0-9a-fA-F]{32,}\b")
+
+
+def unavailable_outcome(check_id: str, fu: F.FactUnavailable) -> Outcome:
+    """The standard ERROR for a fact labgrader could not observe."""
+    message, hint = UNAVAILABLE_MESSAGES.get(fu.kind, UNAVAILABLE_MESSAGES["unavailable"])
+    evidence = {"fact": fu.fact, "kind": fu.kind, "detail": _SECRETISH.sub("***", fu.detail or "")}
+    return Outcome(check_id, Status.ERROR, message, hint, evidence)
+
+
+def internal_error(check_id: str, what: str) -> Outcome:
+    return Outcome(
+        check_id, Status.ERROR,
+        f"labgrader hit an internal error while checking this ({what}).",
+        "This is not a problem with your work: try Validate again; if it keeps happening, tell your proctor.",
+        {"internal": what},
+    )
+
+
+def run_check(check: Check | str, facts: Mapping[str, Any], expect: Mapping[str, Any] | None,
+              ctx: Context | None = None) -> Outcome:
+    """Run one check over a fact snapshot; never raises.
+
+    ERROR (and ``evaluate`` is not called) when a fact the check reads, or one it depends on, is a
+    :class:`FactUnavailable` or was not gathered, or when the expectation cannot be rendered. An
+    exception inside ``evaluate`` is logged and becomes ERROR as well: a grader bug is never a FAIL.
+    """
+    if isinstance(check, str):
+        check = registry.get(check)
+    ctx = ctx or Context()
+    # Dependencies first, so the ERROR names the root cause (accounts throttled, not "project").
+    for name in closure(check.reads):
+        value = facts.get(name)
+        if isinstance(value, F.FactUnavailable):
+            return unavailable_outcome(check.id, value)
+    missing = [name for name in check.reads if name not in facts]
+    if missing:
+        log.error("check %s ran without fact(s) %s", check.id, missing)
+        return internal_error(check.id, f"fact {', '.join(missing)} was not gathered")
+    try:
+        rendered = render(dict(expect or {}), ctx.inject)
+    except ExpectationError as exc:
+        log.error("check %s: %s", check.id, exc)
+        return internal_error(check.id, str(exc))
+    try:
+        return check.evaluate(facts, rendered, ctx)
+    except ExpectationError as exc:  # a malformed rule in lab.yaml: the lab author's fix, not the student's
+        log.error("check %s: %s", check.id, exc)
+        return internal_error(check.id, str(exc))
+    except Exception as exc:
+        log.exception("check %s raised", check.id)
+        return internal_error(check.id, type(exc).__name__)

@@ -1,0 +1,50 @@
+"""Task 6: the trained iteration can be exported to the lab's platforms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from checks import facts as F
+from checks.base import Context, check, failed, passed
+from checks.expect import loose
+from checks.outcome import Outcome
+from checks.projects import need_project
+from checks.wording import joined
+
+_COMPACT = ("In customvision.ai, open the project's settings (gear icon), choose a compact domain such as "
+            "General (compact), save, then click Train and choose Quick Training again.")
+
+
+@check("iteration_exportable", title="The trained iteration is exportable to the lab's platforms",
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.TRAINED_ITERATION))
+def iteration_exportable(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project, out = need_project(facts, ctx)
+    if out:
+        return out
+    it: F.IterationFact | None = facts[F.TRAINED_ITERATION]
+    if it is None:
+        return ctx.prerequisite(F.TRAINED_ITERATION,
+                                f"project '{project.name}' has no trained iteration to export yet")
+    want = list(expect.get("platforms", []))
+    have = list(it.exportable_to)
+    ev = {"project": project.name, "iteration": it.name, "iteration_id": it.id, "exportable": it.exportable,
+          "exportable_to": have, "expected_platforms": want}
+    if not it.exportable:
+        return failed(
+            f"Iteration '{it.name}' of project '{project.name}' cannot be exported: only models trained on a "
+            "compact domain can be.",
+            _COMPACT, ev,
+        )
+    missing = [p for p in want if loose(p) not in {loose(h) for h in have}]
+    if missing:
+        shown = joined(have) if have else "no platform"
+        return failed(
+            f"Iteration '{it.name}' of project '{project.name}' can be exported to {shown}, but not to "
+            f"{joined(missing)}.",
+            "In customvision.ai, open the project's settings (gear icon), choose Export Capabilities: Basic "
+            "platforms, save, then click Train and choose Quick Training again.",
+            ev,
+        )
+    targets = joined(want) if want else joined(have)
+    return passed(f"Iteration '{it.name}' of project '{project.name}' can be exported to {targets}.", ev)

@@ -1,0 +1,237 @@
+"""The facts checks judge: their names, their dependencies and the typed values the validator builds.
+
+The validator's gateways turn SDK objects into these frozen dataclasses; checks never see the SDK and
+never do I/O. A fact the validator could not observe is stored as a :class:`FactUnavailable` instead of
+its value, and ``checks.base.run_check`` turns that into an ERROR (never a FAIL).
+
+Gathering order: a fact is fetched after the facts in ``DEPENDS_ON[fact]``. *Derived* facts (``DERIVED``)
+are not fetched from Azure: ``checks.select.derive(name, facts, param)`` computes them from their source
+fact, with the lab parameter listed in ``PARAMETERS`` (e.g. the expected project name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+# -- fact names -----------------------------------------------------------------------------------------
+
+ACCOUNTS = "accounts"
+"""All Microsoft.CognitiveServices accounts in the attendee's resource group: list[AccountFact]."""
+
+TRAINING_ACCOUNT = "training_account"
+"""Derived: the account judged to be the lab's Custom Vision training resource, or None: AccountFact | None."""
+
+DOMAINS = "domains"
+"""The Custom Vision domains offered by the training resource: list[DomainFact]."""
+
+PROJECTS = "projects"
+"""All Custom Vision projects in the training resource: list[ProjectFact]."""
+
+PROJECT = "project"
+"""Derived: the lab's project (selected by expected name) or None: ProjectFact | None."""
+
+TAGS = "tags"
+"""The project's tags with their image counts: list[TagFact]."""
+
+UNTAGGED_COUNT = "untagged_count"
+"""How many of the project's images carry no tag: int."""
+
+ITERATIONS = "iterations"
+"""The project's training iterations: list[IterationFact]."""
+
+LATEST_ITERATION = "latest_iteration"
+"""Derived: the newest iteration (by creation time), whatever its status, or None: IterationFact | None."""
+
+TRAINED_ITERATION = "trained_iteration"
+"""Derived: the newest iteration whose status is Completed, or None: IterationFact | None."""
+
+PERFORMANCE = "performance"
+"""Performance of TRAINED_ITERATION at the lab's threshold (PARAMETERS): PerformanceFact | None."""
+
+PREDICTIONS = "predictions"
+"""Stored Quick Test predictions of TRAINED_ITERATION (``predictions/query``): list[PredictionFact]."""
+
+EXPORTS = "exports"
+"""Exports already requested for TRAINED_ITERATION: list[ExportFact]."""
+
+ALL = (
+    ACCOUNTS, TRAINING_ACCOUNT, DOMAINS, PROJECTS, PROJECT, TAGS, UNTAGGED_COUNT, ITERATIONS,
+    LATEST_ITERATION, TRAINED_ITERATION, PERFORMANCE, PREDICTIONS, EXPORTS,
+)
+
+DEPENDS_ON: dict[str, tuple[str, ...]] = {
+    ACCOUNTS: (),
+    TRAINING_ACCOUNT: (ACCOUNTS,),
+    # Custom Vision facts are read through the training resource's endpoint and key.
+    DOMAINS: (TRAINING_ACCOUNT,),
+    PROJECTS: (TRAINING_ACCOUNT,),
+    PROJECT: (PROJECTS,),
+    TAGS: (TRAINING_ACCOUNT, PROJECT),
+    UNTAGGED_COUNT: (TRAINING_ACCOUNT, PROJECT),
+    ITERATIONS: (TRAINING_ACCOUNT, PROJECT),
+    LATEST_ITERATION: (ITERATIONS,),
+    TRAINED_ITERATION: (ITERATIONS,),
+    PERFORMANCE: (TRAINING_ACCOUNT, PROJECT, TRAINED_ITERATION),
+    PREDICTIONS: (TRAINING_ACCOUNT, PROJECT, TRAINED_ITERATION),
+    EXPORTS: (TRAINING_ACCOUNT, PROJECT, TRAINED_ITERATION),
+}
+
+DERIVED = frozenset({TRAINING_ACCOUNT, PROJECT, LATEST_ITERATION, TRAINED_ITERATION})
+"""Facts computed by ``checks.select.derive`` from the facts they depend on, without calling Azure."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A lab value a fact needs: ``expect[key]`` of check ``check_id`` in lab.yaml (templated), or ``default``."""
+
+    check_id: str
+    key: str
+    default: Any = None
+
+
+PARAMETERS: dict[str, Parameter] = {
+    TRAINING_ACCOUNT: Parameter("account_training_exists", "name"),
+    PROJECT: Parameter("project_exists", "name"),
+    PERFORMANCE: Parameter("iteration_performance", "threshold", 0.5),
+}
+
+PRODUCED_BY: dict[str, str] = {
+    TRAINING_ACCOUNT: "account_training_exists",
+    PROJECT: "project_exists",
+    LATEST_ITERATION: "iteration_completed",
+    TRAINED_ITERATION: "iteration_completed",
+}
+"""The check whose task creates a derived fact: its task is the prerequisite named when the fact is None."""
+
+
+# -- fact values ----------------------------------------------------------------------------------------
+
+UNAVAILABLE_KINDS = ("throttled", "timeout", "unavailable", "permission", "credentials")
+
+
+@dataclass(frozen=True)
+class FactUnavailable:
+    """Stored in place of a fact labgrader could not observe.
+
+    ``kind``: throttled (HTTP 429), timeout, unavailable (5xx or connection reset), permission (the
+    grader lacks access), credentials (the platform-supplied credentials were rejected). ``detail`` is
+    for logs and proctors (service, status code, error code); it must not hold keys or secrets.
+    """
+
+    fact: str
+    kind: str
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in UNAVAILABLE_KINDS:
+            raise ValueError(f"FactUnavailable kind must be one of {UNAVAILABLE_KINDS}, not {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class AccountFact:
+    """A Microsoft.CognitiveServices account (``kind`` CustomVision.Training or CustomVision.Prediction)."""
+
+    name: str
+    kind: str
+    sku: str
+    location: str
+    resource_group: str
+    provisioning_state: str
+    endpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class DomainFact:
+    """A Custom Vision domain; ``type`` is Classification or ObjectDetection."""
+
+    id: str
+    name: str
+    type: str
+    exportable: bool = False
+    exportable_platforms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProjectFact:
+    """A Custom Vision project with its settings (``target_export_platforms`` empty = basic platforms)."""
+
+    id: str
+    name: str
+    description: str | None
+    domain_id: str
+    classification_type: str | None
+    target_export_platforms: tuple[str, ...] = ()
+    created: datetime | None = None
+    last_modified: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TagFact:
+    """A project tag; ``image_count`` is the number of images carrying it; ``type`` Regular/Negative/..."""
+
+    id: str
+    name: str
+    image_count: int
+    type: str = "Regular"
+
+
+@dataclass(frozen=True)
+class IterationFact:
+    """A training iteration; ``status`` is free text ("Training", "Completed", "Failed" are known)."""
+
+    id: str
+    name: str
+    status: str
+    created: datetime
+    last_modified: datetime | None = None
+    trained_at: datetime | None = None
+    training_type: str | None = None
+    exportable: bool = False
+    exportable_to: tuple[str, ...] = ()
+    domain_id: str | None = None
+    classification_type: str | None = None
+    training_error: str | None = None
+
+
+@dataclass(frozen=True)
+class TagPerformance:
+    """Per-tag performance figures (fractions between 0 and 1)."""
+
+    name: str
+    precision: float
+    recall: float
+    average_precision: float | None = None
+
+
+@dataclass(frozen=True)
+class PerformanceFact:
+    """An iteration's performance at ``threshold`` (fractions between 0 and 1)."""
+
+    precision: float
+    recall: float
+    average_precision: float | None
+    per_tag: tuple[TagPerformance, ...]
+    threshold: float
+    iteration_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PredictionFact:
+    """A stored Quick Test prediction: its highest-probability tag."""
+
+    id: str
+    iteration_id: str | None
+    created: datetime | None
+    top_tag: str | None
+    top_probability: float | None
+
+
+@dataclass(frozen=True)
+class ExportFact:
+    """An export of an iteration; ``status`` Exporting, Failed or Done."""
+
+    platform: str
+    status: str
+    flavor: str | None = None

@@ -1,0 +1,130 @@
+"""Task 4: training: the newest iteration completed, with Quick Training, and performs well enough."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from checks import facts as F
+from checks.base import Context, check, errored, failed, passed, pending
+from checks.expect import loose
+from checks.outcome import Outcome
+from checks.projects import need_project
+from checks.wording import pct, since
+
+TRAINING_TYPE_NAMES = {"regular": "Quick Training", "advanced": "Advanced Training"}
+_TRAIN = "In customvision.ai, click the green Train button, choose Quick Training, and select Train."
+
+
+def _ev(it: F.IterationFact) -> dict[str, Any]:
+    return {"iteration_id": it.id, "iteration": it.name, "status": it.status, "created": it.created,
+            "trained_at": it.trained_at, "training_type": it.training_type}
+
+
+def _state(it: F.IterationFact) -> str:
+    """'completed', 'failed' or 'running' (any other status: Training, Queued, ...)."""
+    status = loose(it.status)
+    return status if status in ("completed", "failed") else "running"
+
+
+def _still_training(it: F.IterationFact, project: F.ProjectFact, ctx: Context, then: str = "") -> Outcome:
+    took = since(it.created, ctx.now)
+    running = f" for {took}" if took else ""
+    return pending(
+        f"Iteration '{it.name}' of project '{project.name}' has been training{running} (status {it.status})."
+        f"{then}",
+        "Quick Training usually takes a few minutes: press Validate again in 2 minutes.",
+        _ev(it),
+    )
+
+
+@check("iteration_completed", title="The newest iteration finished training",
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION))
+def iteration_completed(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project, out = need_project(facts, ctx)
+    if out:
+        return out
+    it: F.IterationFact | None = facts[F.LATEST_ITERATION]
+    if it is None:
+        return failed(f"Project '{project.name}' has no trained iteration yet.", _TRAIN, {"project": project.name})
+    state = _state(it)
+    if state == "running":
+        return _still_training(it, project, ctx)
+    if state == "failed":
+        details = f": {it.training_error.rstrip('.')}." if it.training_error else ", and Azure gave no details."
+        return failed(
+            f"Training of iteration '{it.name}' in project '{project.name}' failed{details}",
+            "Check in Training Images that each tag has at least 5 images, then click Train and choose "
+            "Quick Training again.",
+            {**_ev(it), "training_error": it.training_error},
+        )
+    return passed(f"Iteration '{it.name}' of project '{project.name}' finished training (Completed).", _ev(it))
+
+
+@check("iteration_training_type", title="The newest iteration used the lab's training type",
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION))
+def iteration_training_type(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project, out = need_project(facts, ctx)
+    if out:
+        return out
+    it: F.IterationFact | None = facts[F.LATEST_ITERATION]
+    if it is None:
+        return failed(f"Project '{project.name}' has no iteration yet, so its training type cannot be checked.",
+                      _TRAIN, {"project": project.name})
+    want = expect.get("training_type", "Regular")
+    want_name = TRAINING_TYPE_NAMES.get(loose(want), want)
+    if not it.training_type:
+        return errored(f"Azure did not report the training type of iteration '{it.name}'.", evidence=_ev(it))
+    have_name = TRAINING_TYPE_NAMES.get(loose(it.training_type), it.training_type)
+    if loose(it.training_type) == loose(want):
+        return passed(f"Iteration '{it.name}' of project '{project.name}' was trained with {have_name}.", _ev(it))
+    return failed(
+        f"Iteration '{it.name}' of project '{project.name}' was trained with {have_name}; this lab asks for "
+        f"{want_name}.",
+        f"In customvision.ai, click Train, choose {want_name}, and select Train.",
+        _ev(it),
+    )
+
+
+@check("iteration_performance", title="The trained iteration meets the lab's precision and recall floors",
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION, F.TRAINED_ITERATION, F.PERFORMANCE))
+def iteration_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project, out = need_project(facts, ctx)
+    if out:
+        return out
+    latest: F.IterationFact | None = facts[F.LATEST_ITERATION]
+    trained: F.IterationFact | None = facts[F.TRAINED_ITERATION]
+    if latest is not None and _state(latest) == "running":
+        # A retrain is under way: judge the new model when it is ready, not the old one.
+        return _still_training(latest, project, ctx, " Its performance is checked when it completes.")
+    if trained is None:
+        return failed(f"Project '{project.name}' has no completed iteration, so its performance cannot be "
+                      "checked.", _TRAIN, {"project": project.name})
+    perf: F.PerformanceFact | None = facts[F.PERFORMANCE]
+    threshold = float(expect.get("threshold", 0.5))
+    if perf is None or (perf.iteration_id is not None and perf.iteration_id != trained.id):
+        return errored(f"labgrader could not read the performance of iteration '{trained.name}'.",
+                       evidence=_ev(trained))
+    if abs(perf.threshold - threshold) > 1e-6:
+        # The validator fetched performance at another threshold: a grader-side mix-up.
+        return errored(
+            f"labgrader read the performance of iteration '{trained.name}' at the wrong probability threshold.",
+            evidence={**_ev(trained), "threshold": perf.threshold, "expected_threshold": threshold},
+        )
+    p_min = float(expect.get("precision_min", 0.0))
+    r_min = float(expect.get("recall_min", 0.0))
+    ev = {**_ev(trained), "threshold": threshold, "precision": perf.precision, "recall": perf.recall,
+          "average_precision": perf.average_precision, "precision_min": p_min, "recall_min": r_min,
+          "per_tag": [{"tag": t.name, "precision": t.precision, "recall": t.recall} for t in perf.per_tag]}
+    figures = (f"precision {pct(perf.precision)} and recall {pct(perf.recall)} at the {pct(threshold)} "
+               "probability threshold")
+    floors = f"this lab needs at least {pct(p_min)} precision and {pct(r_min)} recall"
+    eps = 1e-9  # floats from JSON: 0.7 must pass a 0.7 floor
+    if perf.precision + eps >= p_min and perf.recall + eps >= r_min:
+        return passed(f"Iteration '{trained.name}' of project '{project.name}' reaches {figures} ({floors}).", ev)
+    return failed(
+        f"Iteration '{trained.name}' of project '{project.name}' reaches {figures}; {floors}.",
+        "Check in Training Images that every image carries the right tag and that each tag has enough "
+        "images, then click Train and choose Quick Training again.",
+        ev,
+    )

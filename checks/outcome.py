@@ -1,0 +1,71 @@
+"""What a check concludes: a :class:`Status` and an :class:`Outcome` a student can act on."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum, StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """PASS: requirement met. FAIL: the student's resources miss it. PENDING: work in progress.
+    ERROR: labgrader could not observe (never the student's fault)."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    PENDING = "PENDING"
+    ERROR = "ERROR"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One check's verdict.
+
+    ``message`` is a full sentence naming the resource, the observed and the expected value. ``hint`` is
+    the one portal action that fixes a FAIL (or when to retry, for PENDING/ERROR). ``evidence`` holds what
+    was observed (names, skus, regions, counts, ids), never keys or secrets. ``advice`` lists things worth
+    telling the student that do not change the status (a stray quote in a tag name, untagged images).
+    """
+
+    check_id: str
+    status: Status
+    message: str
+    hint: str | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    advice: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Accept a list for convenience but keep the stored value immutable.
+        if not isinstance(self.advice, tuple):
+            object.__setattr__(self, "advice", tuple(self.advice))
+        if not isinstance(self.status, Status):
+            object.__setattr__(self, "status", Status(self.status))
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes as ISO 8601 strings, tuples as lists)."""
+        return {
+            "check_id": self.check_id,
+            "status": self.status.value,
+            "message": self.message,
+            "hint": self.hint,
+            "evidence": jsonable(dict(self.evidence)),
+            "advice": list(self.advice),
+        }
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with datetimes, enums, dataclasses and tuples turned into JSON types."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return value

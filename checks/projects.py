@@ -1,0 +1,195 @@
+"""Task 2: the Custom Vision project (name, description, type, classification type, domain, export)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from checks import facts as F
+from checks.base import Context, check, errored, failed, passed
+from checks.expect import loose
+from checks.outcome import Outcome
+from checks.select import matching_projects
+from checks.wording import quoted
+
+_SETTINGS = "open the project's settings (gear icon at the top of customvision.ai)"
+_PLATFORM_NAMES = {"vaidk": "Vision AI Dev Kit"}
+
+
+def need_training(facts: Mapping[str, Any], ctx: Context) -> Outcome | None:
+    """A prerequisite FAIL when no training resource was found (Task 1), else None."""
+    if facts.get(F.TRAINING_ACCOUNT) is None:
+        where = f"resource group '{ctx.resource_group}'" if ctx.resource_group else "your resource group"
+        return ctx.prerequisite(F.TRAINING_ACCOUNT, f"no Custom Vision training resource was found in {where}")
+    return None
+
+
+def need_project(facts: Mapping[str, Any], ctx: Context) -> tuple[F.ProjectFact | None, Outcome | None]:
+    """The lab's project, or a prerequisite FAIL pointing at Task 1 or Task 2 (for later tasks' checks)."""
+    if F.TRAINING_ACCOUNT in facts and (out := need_training(facts, ctx)) is not None:
+        return None, out
+    project = facts.get(F.PROJECT)
+    if project is None:
+        name = ctx.params.get(F.PROJECT)
+        named = f"named '{name}' " if name else ""
+        return None, ctx.prerequisite(F.PROJECT, f"no Custom Vision project {named}was found")
+    return project, None
+
+
+def _project_here(facts: Mapping[str, Any], what: str) -> tuple[F.ProjectFact | None, Outcome | None]:
+    """The project for this task's own checks; when missing, project_exists already says how to fix it."""
+    project = facts[F.PROJECT]
+    if project is None:
+        return None, failed(
+            f"No Custom Vision project with the lab's name was found, so its {what} cannot be checked.",
+            "Create the project as this task describes, then validate again.",
+        )
+    return project, None
+
+
+def _domain(project: F.ProjectFact, domains: list[F.DomainFact]) -> F.DomainFact | None:
+    return next((d for d in domains if d.id.casefold() == (project.domain_id or "").casefold()), None)
+
+
+def _unknown_domain(project: F.ProjectFact) -> Outcome:
+    # The domain list comes from the same service; an id missing from it is labgrader's blind spot.
+    return errored(
+        f"labgrader could not look up the domain of project '{project.name}' (domain id {project.domain_id} "
+        "is not in the service's domain list).",
+        "This is not a problem with your work: try Validate again; if it keeps happening, tell your proctor.",
+        {"project": project.name, "domain_id": project.domain_id},
+    )
+
+
+@check("project_exists", title="The lab's Custom Vision project exists",
+       reads=(F.TRAINING_ACCOUNT, F.PROJECTS))
+def project_exists(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    if (out := need_training(facts, ctx)) is not None:
+        return out
+    account: F.AccountFact = facts[F.TRAINING_ACCOUNT]
+    projects: list[F.ProjectFact] = list(facts[F.PROJECTS] or [])
+    want = expect["name"]
+    found = matching_projects(projects, want)
+    ev: dict[str, Any] = {"account": account.name, "projects": [p.name for p in projects], "expected": want}
+    if not found:
+        create = (f"Sign in to customvision.ai, select NEW PROJECT, name it '{want}', choose resource "
+                  f"'{account.name}', and select Create project.")
+        if not projects:
+            return failed(f"No project was found in Custom Vision resource '{account.name}'.", create, ev)
+        return failed(
+            f"No project named '{want}' was found in Custom Vision resource '{account.name}'; found "
+            f"{quoted(p.name for p in projects)}.",
+            f"In customvision.ai, open your project, {_SETTINGS}, change its name to '{want}', and save.",
+            ev,
+        )
+    project = found[0]
+    ev.update(project_id=project.id, name=project.name)
+    advice = []
+    if project.name != want:
+        advice.append(f"The project is named '{project.name}'; the lab spells it '{want}'.")
+    if len(found) > 1:
+        advice.append(f"{len(found)} projects are named '{want}'; labgrader checks the newest one. "
+                      "Delete the others to avoid confusion.")
+    return passed(f"Found project '{project.name}' in Custom Vision resource '{account.name}'.", ev, advice)
+
+
+@check("project_description", title="The project has the lab's description", reads=(F.PROJECT,))
+def project_description(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project, out = _project_here(facts, "description")
+    if out:
+        return out
+    want = expect["description"]
+    have = project.description or ""
+    ev = {"project": project.name, "description": have, "expected": want}
+    if loose(have).rstrip(".") == loose(want).rstrip("."):
+        return passed(f"Project '{project.name}' has the description '{have.strip()}'.", ev)
+    found = f"the description '{have.strip()}'" if have.strip() else "no description"
+    return failed(
+        f"Project '{project.name}' has {found}; this lab expects '{want}'.",
+        f"In customvision.ai, {_SETTINGS}, set Description to '{want}', and save.",
+        ev,
+    )
+
+
+@check("project_type_classification", title="The project is a Classification project",
+       reads=(F.PROJECT, F.DOMAINS))
+def project_type_classification(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project, out = _project_here(facts, "project type")
+    if out:
+        return out
+    domain = _domain(project, list(facts[F.DOMAINS] or []))
+    if domain is None:
+        return _unknown_domain(project)
+    want = expect.get("type", "Classification")
+    ev = {"project": project.name, "domain": domain.name, "domain_type": domain.type, "expected": want}
+    if loose(domain.type).replace(" ", "") == loose(want).replace(" ", ""):
+        return passed(f"Project '{project.name}' is a {want} project.", ev)
+    shown = "Object Detection" if loose(domain.type) == "objectdetection" else domain.type
+    return failed(
+        f"Project '{project.name}' is an {shown} project; this lab needs {want}.",
+        f"In customvision.ai, {_SETTINGS}, choose Project Types: {want}, and save.",
+        ev,
+    )
+
+
+@check("project_classification_multiclass", title="The project classifies one tag per image (Multiclass)",
+       reads=(F.PROJECT,))
+def project_classification_multiclass(facts: Mapping[str, Any], expect: Mapping[str, Any],
+                                      ctx: Context) -> Outcome:
+    project, out = _project_here(facts, "classification type")
+    if out:
+        return out
+    want = expect.get("classification_type", "Multiclass")
+    have = project.classification_type
+    ev = {"project": project.name, "classification_type": have, "expected": want}
+    if loose(have) == loose(want):
+        return passed(f"Project '{project.name}' uses classification type {have}.", ev)
+    found = f"classification type {have}" if have else "no classification type"
+    return failed(
+        f"Found project '{project.name}' with {found}. This lab needs {want}.",
+        f"In customvision.ai, {_SETTINGS}, choose Classification Types: {want}, and save.",
+        ev,
+    )
+
+
+@check("project_domain_compact", title="The project uses the lab's domain", reads=(F.PROJECT, F.DOMAINS))
+def project_domain_compact(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project, out = _project_here(facts, "domain")
+    if out:
+        return out
+    domain = _domain(project, list(facts[F.DOMAINS] or []))
+    if domain is None:
+        return _unknown_domain(project)
+    want = expect.get("domain", "General (compact)")
+    ev = {"project": project.name, "domain": domain.name, "domain_id": domain.id, "domain_type": domain.type,
+          "expected": want}
+    if loose(domain.name) == loose(want):
+        return passed(f"Project '{project.name}' uses domain '{domain.name}'.", ev)
+    return failed(
+        f"Project '{project.name}' uses domain '{domain.name}'; this lab needs '{want}'.",
+        f"In customvision.ai, {_SETTINGS}, choose Domains: {want}, and save.",
+        ev,
+    )
+
+
+@check("project_export_platforms_basic", title="The project's export capabilities stay on basic platforms",
+       reads=(F.PROJECT,))
+def project_export_platforms_basic(facts: Mapping[str, Any], expect: Mapping[str, Any],
+                                   ctx: Context) -> Outcome:
+    project, out = _project_here(facts, "export capabilities")
+    if out:
+        return out
+    # The portal's "Basic platforms" leaves targetExportPlatforms empty or lists the basic ones;
+    # "Vision AI Dev Kit" sets VAIDK, which limits what the model can be exported to.
+    forbidden = {loose(p) for p in expect.get("forbidden", ["VAIDK"])}
+    platforms = list(project.target_export_platforms)
+    bad = [p for p in platforms if loose(p) in forbidden]
+    ev = {"project": project.name, "target_export_platforms": platforms}
+    if not bad:
+        return passed(f"Project '{project.name}' keeps Export Capabilities on Basic platforms.", ev)
+    shown = ", ".join(_PLATFORM_NAMES.get(loose(p), p) for p in bad)
+    return failed(
+        f"Project '{project.name}' has Export Capabilities set to {shown}; this lab needs Basic platforms.",
+        f"In customvision.ai, {_SETTINGS}, choose Export Capabilities: Basic platforms, and save.",
+        ev,
+    )

@@ -1,0 +1,68 @@
+"""Task 5: stored Quick Test predictions on the trained iteration include one with the lab's top tag."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from checks import facts as F
+from checks.base import Context, check, failed, passed
+from checks.expect import tag_key
+from checks.outcome import Outcome
+from checks.projects import need_project
+from checks.wording import joined, pct, plural
+
+_EPOCH = datetime.min.replace(tzinfo=UTC)
+
+
+def _newest_first(preds: list[F.PredictionFact]) -> list[F.PredictionFact]:
+    return sorted(preds, key=lambda p: p.created or _EPOCH, reverse=True)
+
+
+@check("quicktest_top_tag", title="A Quick Test on the trained iteration predicts the lab's tag",
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.TRAINED_ITERATION, F.PREDICTIONS))
+def quicktest_top_tag(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project, out = need_project(facts, ctx)
+    if out:
+        return out
+    trained: F.IterationFact | None = facts[F.TRAINED_ITERATION]
+    if trained is None:
+        return ctx.prerequisite(F.TRAINED_ITERATION,
+                                f"project '{project.name}' has no trained iteration to quick-test yet")
+    want = expect["tag"]
+    preds: list[F.PredictionFact] = list(facts[F.PREDICTIONS] or [])
+    # A prediction without an iteration id comes from a query already scoped to the trained iteration.
+    here = _newest_first([p for p in preds if p.iteration_id in (None, trained.id)])
+    elsewhere = [p for p in preds if p not in here]
+    ev: dict[str, Any] = {
+        "project": project.name, "iteration": trained.name, "iteration_id": trained.id, "expected_tag": want,
+        "predictions": [{"id": p.id, "top_tag": p.top_tag, "probability": p.top_probability} for p in here],
+    }
+    hit = next((p for p in here if tag_key(p.top_tag) == tag_key(want)), None)
+    if hit is not None:
+        ev["match"] = hit.id
+        return passed(f"Found a Quick Test on iteration '{trained.name}' whose top prediction is "
+                      f"'{hit.top_tag}' ({pct(hit.top_probability)}).", ev)
+    test = (f"In customvision.ai, click Quick Test, select Browse local files, and open a new image that "
+            f"should be predicted as '{want}'.")
+    if here:
+        tops = joined(f"'{p.top_tag}' ({pct(p.top_probability)})" for p in here)
+        return failed(
+            f"Found {plural(len(here), 'Quick Test result')} on iteration '{trained.name}', but none has "
+            f"'{want}' as its top prediction (top predictions: {tops}).",
+            test, ev,
+        )
+    if elsewhere:
+        ev["other_iterations"] = sorted({p.iteration_id for p in elsewhere if p.iteration_id})
+        return failed(
+            f"Your Quick Test results are on an older iteration, not on '{trained.name}', the newest trained "
+            f"iteration of project '{project.name}'.",
+            f"In customvision.ai, click Quick Test, choose iteration '{trained.name}', and test an image that "
+            f"should be predicted as '{want}'.",
+            ev,
+        )
+    return failed(
+        f"No stored Quick Test result was found for iteration '{trained.name}' of project '{project.name}'.",
+        test, ev,
+    )

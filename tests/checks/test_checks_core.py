@@ -1,0 +1,249 @@
+"""The machinery: outcomes, templating, name rules, selection, run_check's guards, summarize, registry."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from checkfacts import NOW, RG, account, iteration, project
+
+from checks import facts as F
+from checks import registry, summarize
+from checks.base import Check, check, prerequisite_missing, run_check
+from checks.expect import ExpectationError, NameRule, render, tag_key
+from checks.outcome import Outcome, Status
+from checks.select import derive, lab_parameters, latest_iteration, select_project, select_training_account
+from checks.wording import duration, pct
+
+# -- lab.yaml contract ------------------------------------------------------------------------------------
+
+def test_every_check_named_in_lab_yaml_is_registered(lab):
+    named = {c["id"] for s in lab["steps"] for c in s["checks"]}
+    assert named <= set(registry.all_ids()), named - set(registry.all_ids())
+
+
+def test_registered_checks_read_only_declared_facts_and_unknown_ids_raise():
+    for cid in registry.all_ids():
+        c = registry.get(cid)
+        assert c.id == cid and c.title and set(c.reads) <= set(F.DEPENDS_ON)
+    with pytest.raises(KeyError, match="no_such_check"):
+        registry.get("no_such_check")
+
+
+def test_fact_declarations_are_consistent():
+    assert set(F.ALL) == set(F.DEPENDS_ON)
+    for name, deps in F.DEPENDS_ON.items():
+        assert set(deps) <= set(F.ALL), name
+    assert set(F.ALL) >= F.DERIVED
+    assert set(F.PARAMETERS) <= set(F.ALL) and set(F.PRODUCED_BY) <= set(F.ALL)
+    for p in F.PARAMETERS.values():
+        assert p.check_id in registry.all_ids()
+
+
+def test_whole_lab_passes_for_a_student_who_did_everything(lab, raw, run):
+    for step in lab["steps"]:
+        outcomes = [run(c["id"], raw, c.get("expect") or {}) for c in step["checks"]]
+        assert [o.status for o in outcomes] == [Status.PASS] * len(outcomes), [o.message for o in outcomes]
+        for o in outcomes:
+            assert o.message.endswith(".") and o.check_id
+        assert summarize(outcomes, step["title"]).status is Status.PASS
+
+
+# -- outcome ----------------------------------------------------------------------------------------------
+
+def test_outcome_to_json_is_json_ready():
+    o = Outcome("x", Status.FAIL, "Bad.", "Fix it.", {"when": NOW, "names": ("a", "b")}, ["tip"])
+    data = o.to_json()
+    assert data == {"check_id": "x", "status": "FAIL", "message": "Bad.", "hint": "Fix it.",
+                    "evidence": {"when": NOW.isoformat(), "names": ["a", "b"]}, "advice": ["tip"]}
+    json.dumps(data)
+    assert o.advice == ("tip",)
+
+
+# -- expectations -----------------------------------------------------------------------------------------
+
+def test_render_fills_injects_and_escapes_them_inside_patterns():
+    out = render({"name": {"pattern": "cv(-?{Id})?x{2,3}"}, "region": "{Region}", "n": 5, "l": ["{Region}"]},
+                 {"Id": "1.2", "Region": "eastus"})
+    assert out == {"name": {"pattern": r"cv(-?1\.2)?x{2,3}"}, "region": "eastus", "n": 5, "l": ["eastus"]}
+
+
+def test_render_names_a_missing_inject():
+    with pytest.raises(ExpectationError, match="Region"):
+        render({"region": "{Region}"}, {})
+
+
+@pytest.mark.parametrize(("spec", "name", "ok"), [
+    ("Casting Defect Detection", "  casting  defect detection ", True),
+    ({"exact": "cv-casting"}, "CV-Casting", True),
+    ({"exact": "cv-casting"}, "cv-casting2", False),
+    ({"prefix": "customvision"}, "CustomVision-abc", True),
+    ({"prefix": "customvision"}, "my-customvision", False),
+    ({"pattern": "customvision-?casting(-?100001)?"}, "customvisioncasting100001", True),
+    ({"pattern": "customvision-?casting(-?100001)?"}, "customvision-casting", True),
+    ({"pattern": "customvision-?casting(-?100001)?"}, "customvision-casting-100002", False),
+])
+def test_name_rules(spec, name, ok):
+    assert NameRule.parse(spec).matches(name) is ok
+
+
+def test_name_rule_rejects_malformed_specs_and_suggests_readable_names():
+    for bad in ({"exact": "a", "prefix": "b"}, {"pattern": "("}, 42, {}):
+        with pytest.raises(ExpectationError):
+            NameRule.parse(bad)
+    assert NameRule.parse({"pattern": r"customvision-?casting(-?100001)?"}).suggestion() == \
+        "customvision-casting-100001"
+    assert NameRule.parse({"pattern": "x+", "example": "x-1"}).describe() == "named 'x-1'"
+
+
+def test_tag_key_folds_spacing_hyphens_and_quotes():
+    assert len({tag_key(n) for n in ["Non Defective", "Non-Defective", "NonDefective", "non defective"]}) == 1
+    assert len({tag_key(n) for n in ["Defect", "\u201cDefect", '"Defect"', "'defect'"]}) == 1
+    assert tag_key("Defect") != tag_key("Non Defective")
+
+
+# -- selection --------------------------------------------------------------------------------------------
+
+def test_select_training_account_by_rule_kind_and_group():
+    rule = {"pattern": "customvision-?casting(-?100001)?"}
+    pred = account("customvision-casting", kind="CustomVision.Prediction")
+    other_rg = account("customvision-casting", rg="elsewhere")
+    failed = account("customvisioncasting", state="Failed")
+    good = account("customvision-casting-100001")
+    assert select_training_account([pred, other_rg], rule, RG) is None
+    assert select_training_account([failed, good, pred], rule, RG) is good
+    assert select_training_account([account("cv")], None, RG).name == "cv"
+
+
+def test_select_project_prefers_exact_spelling_then_newest():
+    old = project(id="old", created=NOW - timedelta(days=2))
+    new = project(id="new", created=NOW - timedelta(days=1))
+    variant = project(id="var", name="casting defect detection", created=NOW)
+    assert select_project([old, variant, new], "Casting Defect Detection").id == "new"
+    assert select_project([variant], "Casting Defect Detection").id == "var"
+    assert select_project([old], "Other") is None
+
+
+def test_latest_and_trained_iterations():
+    a = iteration("a", created=NOW - timedelta(hours=2))
+    b = iteration("b", status="Training", created=NOW - timedelta(minutes=1))
+    assert latest_iteration([a, b]).id == "b"
+    assert derive(F.TRAINED_ITERATION, {F.ITERATIONS: [a, b]}).id == "a"
+    assert derive(F.LATEST_ITERATION, {F.ITERATIONS: []}) is None
+
+
+def test_derive_propagates_unavailability_instead_of_not_found():
+    out = derive(F.PROJECT, {F.PROJECTS: F.FactUnavailable(F.PROJECTS, "throttled", "429")}, "x")
+    assert out == F.FactUnavailable(F.PROJECT, "throttled", "429")
+    with pytest.raises(KeyError):
+        derive(F.TAGS, {})
+
+
+def test_lab_parameters_come_from_the_lab_rendered(ctx):
+    assert ctx.params[F.PROJECT] == "Casting Defect Detection"
+    assert ctx.params[F.PERFORMANCE] == 0.5
+    assert ctx.params[F.TRAINING_ACCOUNT] == {"pattern": "customvision-?casting(-?100001)?"}
+    assert lab_parameters([], {}) == {F.PERFORMANCE: 0.5}
+
+
+# -- run_check guards -------------------------------------------------------------------------------------
+
+def _all_fact_names_for(cid):
+    return registry.get(cid).reads
+
+
+@pytest.mark.parametrize("cid", registry.all_ids())
+@pytest.mark.parametrize("kind", F.UNAVAILABLE_KINDS)
+def test_unavailable_fact_is_error_not_fail_for_every_check(cid, kind, good, ctx, lab):
+    c = registry.get(cid)
+    expect = next(ch.get("expect") or {} for s in lab["steps"] for ch in s["checks"] if ch["id"] == cid)
+    for name in c.reads:
+        facts = {**good, name: F.FactUnavailable(name, kind, "HTTP 4xx/5xx from the service")}
+        out = run_check(c, facts, expect, ctx)
+        assert out.status is Status.ERROR, (cid, name)
+        assert out.check_id == cid and out.evidence["fact"] == name and out.evidence["kind"] == kind
+        assert "not a problem with your work" in out.hint
+
+
+def test_error_messages_per_kind_and_root_cause_first(good, ctx):
+    facts = {**good, F.ACCOUNTS: F.FactUnavailable(F.ACCOUNTS, "throttled", "key 0123456789abcdef0123456789abcdef")}
+    out = run_check("project_exists", facts, {"name": "Casting Defect Detection"}, ctx)
+    assert out.message == "Azure is throttling requests right now (HTTP 429)."
+    assert out.hint == "This is not a problem with your work: try Validate again in a minute."
+    assert out.evidence["fact"] == F.ACCOUNTS and "0123456789abcdef" not in out.evidence["detail"]
+    with pytest.raises(ValueError):
+        F.FactUnavailable(F.ACCOUNTS, "bogus")
+
+
+def test_a_bug_in_a_check_is_an_error_and_is_logged(caplog):
+    calls = []
+
+    def boom(facts, expect, ctx):
+        calls.append(1)
+        raise ZeroDivisionError
+
+    c = Check("test_boom", "boom", (F.ACCOUNTS,), boom)
+    with caplog.at_level(logging.ERROR, logger="checks.base"):
+        out = run_check(c, {F.ACCOUNTS: []}, {})
+    assert calls and out.status is Status.ERROR and "internal error" in out.message
+    assert "ZeroDivisionError" in caplog.text
+    # A fact the validator never gathered is a grader bug too, and evaluate is not called.
+    calls.clear()
+    assert run_check(c, {}, {}).status is Status.ERROR and not calls
+
+
+def test_missing_inject_and_bad_rule_are_errors(good, ctx):
+    from dataclasses import replace
+    out = run_check("account_training_region", good, {"region": "{Nope}"}, ctx)
+    assert out.status is Status.ERROR and "Nope" in out.evidence["internal"]
+    out = run_check("account_training_exists", good, {"name": {"pattern": "("}}, replace(ctx, inject={}))
+    assert out.status is Status.ERROR
+
+
+def test_check_decorator_rejects_undeclared_facts():
+    with pytest.raises(ValueError, match="undeclared"):
+        check("x_y_z", title="t", reads=("nope",))
+
+
+def test_prerequisite_missing_wording():
+    out = prerequisite_missing("1", "no Custom Vision training resource was found in resource group 'X'",
+                               title="Create a Custom Vision resource")
+    assert out.status is Status.FAIL
+    assert out.message == ("Complete Task 1 first: no Custom Vision training resource was found in "
+                           "resource group 'X'.")
+    assert "Task 1 (Create a Custom Vision resource)" in out.hint
+    assert prerequisite_missing(None, "x").message == "Complete the earlier task first: x."
+
+
+# -- summarize --------------------------------------------------------------------------------------------
+
+def _o(status, msg="m.", hint=None):
+    return Outcome("c", status, msg, hint)
+
+
+def test_summarize_precedence_and_messages():
+    s = summarize([_o(Status.PASS), _o(Status.PENDING, "Training."), _o(Status.FAIL, "Wrong tier.", "Change it."),
+                   _o(Status.ERROR, "Azure is throttling requests right now (HTTP 429).")])
+    assert s.status is Status.FAIL and s.message == "Wrong tier."
+    assert s.hint.startswith("Change it.") and "throttling" in s.hint
+    s = summarize([_o(Status.PENDING, "Training."), _o(Status.ERROR, "Timeout.", "Retry.")])
+    assert (s.status, s.message, s.hint) == (Status.ERROR, "Timeout.", "Retry.")
+    s = summarize([_o(Status.PASS), _o(Status.PENDING, "Training.", "Wait.")])
+    assert (s.status, s.message) == (Status.PENDING, "Training.")
+    s = summarize([_o(Status.PASS)], "Train the model")
+    assert s.status is Status.PASS and "'Train the model'" in s.message and s.message.endswith(".")
+    assert summarize([]).status is Status.ERROR
+    status, message, hint = summarize([_o(Status.PASS)])  # unpacks as a 3-tuple
+    assert status is Status.PASS
+
+
+# -- wording ----------------------------------------------------------------------------------------------
+
+def test_wording_helpers():
+    assert pct(0.5) == "50%" and pct(0.7123) == "71.2%" and pct(None) == "unknown"
+    assert duration(timedelta(seconds=30)) == "less than a minute"
+    assert duration(timedelta(minutes=1)) == "1 minute"
+    assert duration(timedelta(minutes=65)) == "1 hour 5 minutes"
+    assert duration(timedelta(hours=2)) == "2 hours"
