@@ -19,8 +19,10 @@ def main() -> None:
 
 def _register() -> None:
     from azuresim.cli import sim
+    from labguide.cli import guide
 
     main.add_command(sim)
+    main.add_command(guide)
 
 
 _register()

@@ -1,0 +1,238 @@
+"""Lab packs: a folder with ``guide.md``, ``lab.yaml`` and ``images/``, loaded into a :class:`LabPack`.
+
+Packs are found in the built-in ``labguide/packs/`` folder, in the folders listed in the
+``LABGRADER_PACK_DIRS`` environment variable (``os.pathsep``-separated), and in ``extra_dirs`` (the web
+app passes its configured folders here).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from labguide.model import Guide
+from labguide.parse import parse_guide
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "packs"
+PACK_DIRS_ENV = "LABGRADER_PACK_DIRS"
+GUIDE_NAMES = ("guide.md",)
+
+
+class PackError(Exception):
+    """A pack that cannot be loaded at all (missing folder, unreadable or malformed lab.yaml)."""
+
+
+@dataclass(frozen=True)
+class InjectSpec:
+    """A per-attendee value the guide may show; ``secret`` ones are masked and never shared."""
+
+    key: str
+    description: str = ""
+    secret: bool = False
+    default: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    expect: dict[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One validation step from lab.yaml: the task it belongs to and the checks it runs."""
+
+    id: str
+    task: str
+    title: str
+    requires: tuple[str, ...] = ()
+    checks: tuple[CheckSpec, ...] = ()
+    line: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"Task {self.task}: {self.title}" if self.title else f"Task {self.task}"
+
+
+@dataclass
+class LabPack:
+    """A loaded lab pack. ``guide`` is parsed lazily from ``guide_text``."""
+
+    id: str
+    title: str
+    version: int | str
+    root: Path
+    guide_path: Path | None
+    guide_text: str
+    injects: dict[str, InjectSpec]
+    steps: list[StepSpec]
+    yaml_path: Path | None = None
+    problems: list[tuple[int, str]] = field(default_factory=list)  # lab.yaml shape problems for lint
+
+    @cached_property
+    def guide(self) -> Guide:
+        return parse_guide(self.guide_text)
+
+    @property
+    def images_dir(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def secret_keys(self) -> frozenset[str]:
+        return frozenset(k for k, spec in self.injects.items() if spec.secret)
+
+    def step(self, step_id: str) -> StepSpec:
+        """The step with id ``step_id``; raises ``KeyError`` if lab.yaml has none."""
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(f"no step {step_id!r} in pack {self.id!r}")
+
+    def demo_injects(self) -> dict[str, str]:
+        """The declared defaults, for demos and dry runs (never a real attendee's values)."""
+        return {k: str(s.default) for k, s in self.injects.items() if s.default is not None}
+
+
+def pack_dirs(extra_dirs: Iterable[str | os.PathLike] = ()) -> list[Path]:
+    """Folders searched for packs, in order: built-in, ``LABGRADER_PACK_DIRS``, then ``extra_dirs``."""
+    dirs = [BUILTIN_DIR]
+    env = os.environ.get(PACK_DIRS_ENV, "")
+    dirs += [Path(p) for p in env.split(os.pathsep) if p.strip()]
+    dirs += [Path(p) for p in extra_dirs]
+    return dirs
+
+
+def available_packs(extra_dirs: Iterable[str | os.PathLike] = ()) -> list[LabPack]:
+    """Every pack (a sub-folder with a lab.yaml) in the pack folders, sorted by id; later folders win."""
+    found: dict[str, LabPack] = {}
+    for folder in pack_dirs(extra_dirs):
+        if not folder.is_dir():
+            continue
+        for child in sorted(folder.iterdir()):
+            if (child / "lab.yaml").is_file():
+                pack = load_pack(child)
+                found[pack.id] = pack
+    return [found[k] for k in sorted(found)]
+
+
+def find_pack(name: str, extra_dirs: Iterable[str | os.PathLike] = ()) -> Path:
+    """The folder of the pack called ``name`` (folder name or lab.yaml id); raises ``PackError``."""
+    hits: list[Path] = []
+    for folder in pack_dirs(extra_dirs):
+        if (folder / name / "lab.yaml").is_file():
+            hits.append(folder / name)
+    if hits:
+        return hits[-1]
+    for pack in available_packs(extra_dirs):
+        if pack.id == name:
+            return pack.root
+    raise PackError(f"no lab pack named {name!r} in {', '.join(str(d) for d in pack_dirs(extra_dirs))}")
+
+
+def load_pack(name_or_path: str | os.PathLike, extra_dirs: Iterable[str | os.PathLike] = ()) -> LabPack:
+    """Load a pack by name, by folder, or from a guide file (its folder's lab.yaml is used if present).
+
+    Raises ``PackError`` when there is nothing to load or lab.yaml is not valid YAML.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        guide_path = path
+        root = path.parent
+        yaml_path = next((p for p in (root / "lab.yaml", root.parent / "lab.yaml") if p.is_file()), None)
+    else:
+        root = path if (path / "lab.yaml").is_file() else find_pack(str(name_or_path), extra_dirs)
+        yaml_path = root / "lab.yaml"
+        guide_path = None
+
+    data: dict[str, Any] = {}
+    lines: dict[str, Any] = {}
+    if yaml_path is not None:
+        text = yaml_path.read_text(encoding="utf-8")
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise PackError(f"{yaml_path}: not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise PackError(f"{yaml_path}: expected a mapping at the top level")
+        lines = _line_index(node)
+
+    if guide_path is None:
+        guide_path = root / str(data.get("guide", "guide.md"))
+    guide_text = guide_path.read_text(encoding="utf-8") if guide_path.is_file() else ""
+
+    problems: list[tuple[int, str]] = []
+    injects = {}
+    for key, spec in (data.get("injects") or {}).items():
+        spec = spec if isinstance(spec, dict) else {}
+        default = spec.get("default")
+        injects[str(key)] = InjectSpec(
+            str(key),
+            str(spec.get("description", "")),
+            bool(spec.get("secret", False)),
+            None if default is None else str(default),
+            lines.get(("inject", str(key)), 0),
+        )
+
+    steps = []
+    for i, raw in enumerate(data.get("steps") or []):
+        step_line = lines.get(("step", i), 0)
+        if not isinstance(raw, dict) or not raw.get("id"):
+            problems.append((step_line, f"step #{i + 1} has no id"))
+            continue
+        checks = []
+        for j, c in enumerate(raw.get("checks") or []):
+            c = c if isinstance(c, dict) else {"id": c}
+            checks.append(CheckSpec(str(c.get("id", "")), dict(c.get("expect") or {}), lines.get(("check", i, j), 0)))
+        steps.append(
+            StepSpec(
+                str(raw["id"]),
+                str(raw.get("task", "")),
+                str(raw.get("title", "")),
+                tuple(str(r) for r in raw.get("requires") or ()),
+                tuple(checks),
+                step_line,
+            )
+        )
+
+    return LabPack(
+        id=str(data.get("id") or (guide_path.stem if yaml_path is None else root.name)),
+        title=str(data.get("title") or ""),
+        version=data.get("version", 0),
+        root=root,
+        guide_path=guide_path,
+        guide_text=guide_text,
+        injects=injects,
+        steps=steps,
+        yaml_path=yaml_path,
+        problems=problems,
+    )
+
+
+def _line_index(root: yaml.Node | None) -> dict[tuple, int]:
+    """1-based lines of lab.yaml's injects, steps and checks, so lint can point at them."""
+    index: dict[tuple, int] = {}
+    if not isinstance(root, yaml.MappingNode):
+        return index
+    for key_node, value in root.value:
+        if key_node.value == "injects" and isinstance(value, yaml.MappingNode):
+            for k, _ in value.value:
+                index[("inject", k.value)] = k.start_mark.line + 1
+        elif key_node.value == "steps" and isinstance(value, yaml.SequenceNode):
+            for i, step in enumerate(value.value):
+                index[("step", i)] = step.start_mark.line + 1
+                if not isinstance(step, yaml.MappingNode):
+                    continue
+                for sk, sv in step.value:
+                    if sk.value == "checks" and isinstance(sv, yaml.SequenceNode):
+                        for j, check in enumerate(sv.value):
+                            index[("check", i, j)] = check.start_mark.line + 1
+    return index
