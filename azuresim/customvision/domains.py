@@ -1,0 +1,51 @@
+"""Custom Vision's domains with their real ids (from Microsoft's docs, see WIRE-FACTS.md).
+
+Only compact domains are exportable; they list the platforms an iteration trained on them can export to.
+"""
+
+from __future__ import annotations
+
+CLASSIFICATION = "Classification"
+OBJECT_DETECTION = "ObjectDetection"
+ALL_PLATFORMS = ("CoreML", "TensorFlow", "DockerFile", "ONNX", "VAIDK", "OpenVino")
+_COMPACT_PLATFORMS = ("CoreML", "TensorFlow", "DockerFile", "ONNX", "OpenVino")
+
+
+def _domain(domain_id: str, name: str, kind: str, platforms: tuple[str, ...] = (), size_mb: int = 0) -> dict:
+    info = {"description": f"Optimized for {name.split(' ')[0].lower()} images"
+            + (", small enough to run on a device." if platforms else ".")}
+    if platforms:
+        info["estimatedModelSizeInMegabytes"] = size_mb
+    return {
+        "id": domain_id,
+        "name": name,
+        "type": kind,
+        "exportable": bool(platforms),
+        "enabled": True,
+        "exportablePlatforms": list(platforms),
+        "modelInformation": info,
+    }
+
+
+DOMAINS: list[dict] = [
+    _domain("ee85a74c-405e-4adc-bb47-ffa8ca0c9f31", "General", CLASSIFICATION),
+    _domain("2e37d7fb-3a54-486a-b4d6-cfc369af0018", "General [A2]", CLASSIFICATION),
+    _domain("a8e3c40f-fb4a-466f-832a-5e457ae4a344", "General [A1]", CLASSIFICATION),
+    _domain("c151d5b5-dd07-472a-acc8-15d29dea8518", "Food", CLASSIFICATION),
+    _domain("ca455789-012d-4b50-9fec-5bb63841c793", "Landmarks", CLASSIFICATION),
+    _domain("b30a91ae-e3c1-4f73-a81e-c270bff27c39", "Retail", CLASSIFICATION),
+    _domain("45badf75-3591-4f26-a705-45678d3e9f5f", "Adult", CLASSIFICATION),
+    _domain("0732100f-1a38-4e49-a514-c9b44c697ab5", "General (compact)", CLASSIFICATION, _COMPACT_PLATFORMS, 6),
+    _domain("a1db07ca-a19a-4830-bae8-e004a42dc863", "General (compact) [S1]", CLASSIFICATION, ALL_PLATFORMS, 6),
+    _domain("8882951b-82cd-4c32-970b-d5f8cb8bf6d7", "Food (compact)", CLASSIFICATION, _COMPACT_PLATFORMS, 6),
+    _domain("a27d5ca5-bb19-49d8-a70a-fec086c47f5b", "General (compact)", OBJECT_DETECTION, _COMPACT_PLATFORMS, 12),
+    _domain("7ec2ac80-887b-48a6-8df9-8b1357765430", "General (compact) [S1]", OBJECT_DETECTION, ALL_PLATFORMS, 12),
+]
+_BY_ID = {d["id"]: d for d in DOMAINS}
+
+DEFAULT_CLASSIFICATION = "ee85a74c-405e-4adc-bb47-ffa8ca0c9f31"
+
+
+def domain(domain_id: str | None) -> dict | None:
+    """The domain with this id (case-insensitive), or None."""
+    return _BY_ID.get((domain_id or "").lower())

@@ -1,0 +1,122 @@
+"""Wire shapes (swagger definitions, camelCase) of the Custom Vision objects in ``store``.
+
+``base`` is the simulator's base URL, used for image and download URIs (the real service hands out
+blob-storage URLs; here the simulator serves them under ``/cv/_blobs/``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..state import iso
+from .store import Export, Iteration, Project, StoredImage, StoredPrediction, Tag
+
+
+def project(p: Project, base: str) -> dict:
+    return {
+        "id": p.id,
+        "name": p.name,
+        "description": p.description,
+        "settings": {
+            "domainId": p.domain_id,
+            "classificationType": p.classification_type,
+            "targetExportPlatforms": list(p.target_export_platforms),
+            "useNegativeSet": True,
+            "detectionParameters": None,
+            "imageProcessingSettings": {"augmentationMethods": {}},
+            "exportModelContainerUri": None,
+            "notificationQueueUri": None,
+        },
+        "created": iso(p.created),
+        "lastModified": iso(p.last_modified),
+        "thumbnailUri": f"{base}/cv/_blobs/{p.id}/thumbnail" if p.images else None,
+        "drModeEnabled": False,
+        "status": "Succeeded",
+    }
+
+
+def tag(p: Project, t: Tag, count: int | None = None) -> dict:
+    return {
+        "id": t.id,
+        "name": t.name,
+        "description": t.description,
+        "type": t.type,
+        "imageCount": p.tag_image_count(t.id) if count is None else count,
+    }
+
+
+def image(p: Project, img: StoredImage, base: str) -> dict:
+    uri = f"{base}/cv/_blobs/{p.id}/{img.id}"
+    return {
+        "id": img.id,
+        "created": iso(img.created),
+        "width": img.width,
+        "height": img.height,
+        "resizedImageUri": uri,
+        "thumbnailUri": uri,
+        "originalImageUri": uri,
+        "tags": [
+            {"tagId": tid, "tagName": p.tags[tid].name if tid in p.tags else None, "created": iso(when)}
+            for tid, when in img.tag_ids.items()
+        ],
+        "regions": None,
+        "metadata": None,
+    }
+
+
+def iteration(p: Project, it: Iteration, now: datetime) -> dict:
+    status = it.status(now)
+    exportable_to = it.exportable_to(p.target_export_platforms)
+    return {
+        "id": it.id,
+        "name": it.name,
+        "status": status,
+        "created": iso(it.created),
+        "lastModified": iso(max(it.last_modified, it.finishes_at) if status != "Training" else it.last_modified),
+        "trainedAt": iso(it.finishes_at) if status != "Training" else None,
+        "projectId": it.project_id,
+        "exportable": bool(exportable_to) and status == "Completed",
+        "exportableTo": exportable_to,
+        "domainId": it.domain_id,
+        "classificationType": it.classification_type,
+        "trainingType": it.training_type,
+        "reservedBudgetInHours": it.reserved_budget_in_hours,
+        "trainingTimeInMinutes": 1 if status != "Training" else 0,
+        "publishName": it.publish_name,
+        "originalPublishResourceId": it.original_publish_resource_id,
+        "customBaseModelInfo": None,
+        "trainingErrorDetails": it.fail_reason if status == "Failed" else None,
+    }
+
+
+def export(it: Iteration, e: Export, base: str, now: datetime) -> dict:
+    status = e.status(now)
+    suffix = f"-{e.flavor}" if e.flavor else ""
+    return {
+        "platform": e.platform,
+        "status": status,
+        "downloadUri": f"{base}/cv/_blobs/exports/{it.id}/{e.platform}{suffix}.zip" if status == "Done" else "",
+        "flavor": e.flavor,
+        "newerVersionAvailable": False,
+    }
+
+
+def image_prediction(pred: StoredPrediction) -> dict:
+    return {
+        "id": pred.id,
+        "project": pred.project_id,
+        "iteration": pred.iteration_id,
+        "created": iso(pred.created),
+        "predictions": pred.predictions,
+    }
+
+
+def stored_prediction(pred: StoredPrediction, base: str) -> dict:
+    uri = f"{base}/cv/_blobs/{pred.project_id}/predictions/{pred.image_id}"
+    return {
+        "resizedImageUri": uri,
+        "thumbnailUri": uri,
+        "originalImageUri": uri,
+        "domain": pred.domain_id,
+        **image_prediction(pred),
+    }

@@ -1,0 +1,222 @@
+"""What the Training and Prediction blueprints share: key checks, request parsing, image fetching.
+
+Keys: the gateway in front of Custom Vision accepts the resource key in ``Training-Key`` (Prediction:
+``Prediction-Key``) or the generic ``Ocp-Apim-Subscription-Key``; header names are case-insensitive.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import numpy as np
+from flask import abort, current_app, request
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+
+from .. import images
+from ..errors import cv_error, gateway_error
+from ..model import features
+from ..state import Account
+from .store import CvData, CvError
+
+TRAINING_KIND = "CustomVision.Training"
+PREDICTION_KIND = "CustomVision.Prediction"
+
+
+def sim():
+    return current_app.config["SIM"]
+
+
+def authorize(account_name: str, kind: str, header: str) -> Account:
+    """The account named in the path, if the request carries one of its keys; otherwise answer 401."""
+    key = request.headers.get(header) or request.headers.get("Ocp-Apim-Subscription-Key")
+    acct = sim().state.account(account_name)
+    if acct is None or acct.kind != kind or not acct.key_matches(key):
+        abort(gateway_error(401))
+    return acct
+
+
+def cv_data(acct: Account) -> CvData:
+    """The account's Custom Vision data, created on first use (call with ``state.lock`` held)."""
+    if acct.cv is None:
+        acct.cv = CvData()
+    return acct.cv
+
+
+def mark_changed(response):
+    """After a successful write, tell the persistence layer the world moved."""
+    if request.method != "GET" and response.status_code < 400:
+        sim().state.changed()
+    return response
+
+
+def handle_cv_error(exc: CvError):
+    return cv_error(exc.status, exc.code, exc.message)
+
+
+# -- query parameters ------------------------------------------------------------------------------
+def query_bool(name: str, default: bool) -> bool:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    raise CvError("BadRequestInvalid", f"The value '{raw}' is not valid for '{name}': use true or false.")
+
+
+def query_int(name: str, default: int, lo: int | None = None, hi: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise CvError("BadRequestInvalid", f"The value '{raw}' is not valid for '{name}'.") from None
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise CvError("BadRequestInvalid", f"'{name}' must be between {lo} and {hi}.")
+    return value
+
+
+def query_list(name: str) -> list[str]:
+    """A comma-separated query list (the SDK's encoding), lower-cased ids."""
+    raw = request.args.get(name) or ""
+    return [v.strip().lower() for v in raw.split(",") if v.strip()]
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+# -- images in requests ----------------------------------------------------------------------------
+@dataclass
+class Upload:
+    """One image as received: where it came from (for ``sourceUrl``) and its bytes (None: unreadable)."""
+
+    source: str
+    data: bytes | None
+
+
+def uploaded_images() -> list[Upload]:
+    """Images of a multipart or octet-stream body. Every multipart part counts, with or without filename.
+
+    Werkzeug would decode a part without a filename as text (the SDK sends BytesIO parts that way), so
+    the body is split with the raw multipart decoder instead.
+    """
+    body = request.get_data(cache=True)
+    if request.mimetype != "multipart/form-data":
+        return [Upload('""', body)] if body else []
+    boundary = request.mimetype_params.get("boundary")
+    if not boundary:
+        raise CvError("BadRequestImageStream", "The multipart body has no boundary.")
+    decoder = MultipartDecoder(boundary.encode("latin-1"))
+    decoder.receive_data(body)
+    decoder.receive_data(None)
+    parts: list[Upload] = []
+    name, chunks = None, []
+    while True:
+        try:
+            event = decoder.next_event()
+        except ValueError as exc:
+            raise CvError("BadRequestImageStream", f"The multipart body could not be read: {exc}") from None
+        if isinstance(event, (Epilogue, NeedData)):
+            break
+        if isinstance(event, (Field, File)):
+            name, chunks = getattr(event, "filename", None) or "", []
+        elif isinstance(event, Data):
+            chunks.append(event.data)
+            if not event.more_data:
+                parts.append(Upload(f'"{name}"', b"".join(chunks)))
+    return parts
+
+
+_SAMPLE_RE = re.compile(r"^/cv/_samples/(defect|ok)/(\d+)\.(jpg|jpeg|png)$")
+_BLOB_RE = re.compile(r"^/cv/_blobs/([0-9a-fA-F-]{36})/(?:predictions/)?([0-9a-fA-F-]{36})$")
+
+
+def fetch_url(url: str) -> bytes | None:
+    """Bytes behind an image URL the simulator can reach: a ``data:`` URL or one azuresim serves."""
+    if url.startswith("data:"):
+        head, _, payload = url.partition(",")
+        try:
+            return base64.b64decode(payload, validate=True) if head.endswith(";base64") else payload.encode()
+        except (binascii.Error, ValueError):
+            return None
+    parts = urlsplit(url)
+    if parts.scheme != "https" or parts.port != sim().port or parts.hostname not in ("127.0.0.1", "localhost"):
+        return None  # the simulator has no internet: only its own URLs resolve
+    m = _SAMPLE_RE.match(parts.path)
+    if m:
+        fmt = "PNG" if m.group(3) == "png" else "JPEG"
+        return images.casting_image(m.group(1) == "defect", int(m.group(2)), fmt)
+    m = _BLOB_RE.match(parts.path)
+    if m:
+        return find_blob(m.group(1), m.group(2))
+    return None
+
+
+def find_blob(project_id: str, image_id: str) -> bytes | None:
+    """A stored training or prediction image of any account, by project and image id."""
+    state = sim().state
+    with state.lock:
+        for acct in state.accounts.values():
+            proj = acct.cv.projects.get(project_id.lower()) if acct.cv else None
+            if proj is None:
+                continue
+            if image_id == "thumbnail":
+                first = next(iter(proj.images.values()), None)
+                return first.data if first else None
+            img = proj.images.get(image_id.lower())
+            if img is not None:
+                return img.data
+            return proj.prediction_images.get(image_id.lower())
+    return None
+
+
+@dataclass
+class Checked:
+    """An image that passed the format checks: its bytes, digest, size and model features."""
+
+    data: bytes
+    digest: str
+    width: int
+    height: int
+    features: np.ndarray
+
+
+def check_image(data: bytes | None, max_bytes: int) -> Checked | str:
+    """The checked image, or the ``ImageCreateStatus`` that refuses it."""
+    if not data:
+        return "ErrorSource"
+    if images.magic_format(data) is None:
+        return "ErrorImageFormat"
+    if len(data) > max_bytes:
+        return "ErrorImageSize"
+    size = images.image_size(data)
+    if size is None:
+        return "ErrorImageFormat"
+    if max(size) > 10240:
+        return "ErrorImageDimensions"
+    try:
+        feats = features(data)
+    except ValueError:
+        return "ErrorImageFormat"
+    return Checked(data, hashlib.sha256(data).hexdigest(), size[0], size[1], feats)
+
+
+def check_prediction_image(data: bytes | None, max_bytes: int) -> Checked:
+    """The checked image of a Quick Test or prediction call; refusals raise the matching CvError."""
+    result = check_image(data, max_bytes)
+    if isinstance(result, Checked):
+        return result
+    if result == "ErrorSource":
+        raise CvError("BadRequestImageStream", "The request holds no image data.")
+    if result == "ErrorImageSize":
+        raise CvError("BadRequestImageSizeBytes", f"The image is larger than {max_bytes // (1024 * 1024)} MB.")
+    if result == "ErrorImageDimensions":
+        raise CvError("BadRequestImageDimensions", "The image is larger than 10240 pixels on a side.")
+    raise CvError("BadRequestImageFormat", "The image is not a JPEG, PNG, BMP or GIF file.")

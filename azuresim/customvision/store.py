@@ -1,0 +1,277 @@
+"""Custom Vision data of one training account: projects, tags, images, iterations, exports, predictions.
+
+Everything here is plain data plus the rules the real service enforces (limits, validation, training
+status). Callers hold ``state.lock`` while they read or change it. Rule violations raise :class:`CvError`
+with the service's own error code; the blueprints turn it into ``{"code", "message"}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from ..model import Model
+from ..state import utcnow
+from . import domains
+
+# Per-tier limits from the service's "Limits and quotas" page.
+PROJECTS_PER_ACCOUNT = {"F0": 2, "S0": 100}
+TAGS_PER_PROJECT = {"F0": 50, "S0": 500}
+IMAGES_PER_PROJECT = {"F0": 5000, "S0": 100000}
+ITERATIONS_PER_PROJECT = 20
+BATCH_LIMIT = 64
+TAGS_PER_REQUEST = 20
+TRAINING_IMAGE_BYTES = 6 * 1024 * 1024
+PREDICTION_IMAGE_BYTES = 4 * 1024 * 1024
+MIN_IMAGES_PER_TAG = 5
+EXPORT_SECONDS = 0.5
+
+
+class CvError(Exception):
+    """A Custom Vision error: the HTTP status follows the code's family, as the service does."""
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status or _status_for(code)
+
+
+def _status_for(code: str) -> int:
+    for prefix, status in (("BadRequest", 400), ("NotFound", 404), ("Forbidden", 403), ("Conflict", 409),
+                           ("UnsupportedMediaType", 415)):
+        if code.startswith(prefix):
+            return status
+    return 500
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class Tag:
+    id: str
+    name: str
+    description: str | None
+    type: str = "Regular"
+    created: datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class StoredImage:
+    id: str
+    data: bytes
+    digest: str
+    width: int
+    height: int
+    features: np.ndarray
+    tag_ids: dict[str, datetime] = field(default_factory=dict)  # tag id -> when it was applied
+    created: datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class Export:
+    platform: str
+    flavor: str | None
+    started: datetime = field(default_factory=utcnow)
+
+    def status(self, now: datetime) -> str:
+        return "Done" if now >= self.started + timedelta(seconds=EXPORT_SECONDS) else "Exporting"
+
+
+@dataclass
+class Iteration:
+    id: str
+    name: str
+    project_id: str
+    domain_id: str
+    classification_type: str | None
+    training_type: str
+    reserved_budget_in_hours: int
+    created: datetime
+    finishes_at: datetime
+    fingerprint: str
+    model: Model | None
+    tag_names: dict[str, str]  # tag id -> name at training time
+    tag_types: dict[str, str]
+    image_count: int
+    fail_reason: str | None = None
+    last_modified: datetime = field(default_factory=utcnow)
+    publish_name: str = ""
+    publish_resource_id: str = ""
+    original_publish_resource_id: str = ""
+    exports: list[Export] = field(default_factory=list)
+
+    def status(self, now: datetime) -> str:
+        if now < self.finishes_at:
+            return "Training"
+        return "Failed" if self.fail_reason else "Completed"
+
+    def completed(self, now: datetime) -> bool:
+        return self.status(now) == "Completed"
+
+    def exportable_to(self, target_platforms: list[str]) -> list[str]:
+        """Platforms this iteration can export to: the domain's, narrowed to the project's targets."""
+        dom = domains.domain(self.domain_id) or {}
+        platforms = dom.get("exportablePlatforms", [])
+        if target_platforms:
+            platforms = [p for p in platforms if p in target_platforms]
+        return list(platforms)
+
+
+@dataclass
+class StoredPrediction:
+    id: str
+    project_id: str
+    iteration_id: str
+    domain_id: str
+    created: datetime
+    predictions: list[dict]  # [{tagId, tagName, tagType, probability}], highest first
+    image_id: str
+
+
+@dataclass
+class Project:
+    id: str
+    name: str
+    description: str | None
+    domain_id: str
+    classification_type: str | None
+    target_export_platforms: list[str]
+    created: datetime = field(default_factory=utcnow)
+    last_modified: datetime = field(default_factory=utcnow)
+    tags: dict[str, Tag] = field(default_factory=dict)
+    images: dict[str, StoredImage] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)  # image digest -> image id
+    iterations: dict[str, Iteration] = field(default_factory=dict)
+    predictions: list[StoredPrediction] = field(default_factory=list)
+    prediction_images: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def domain(self) -> dict:
+        return domains.domain(self.domain_id) or {}
+
+    @property
+    def multiclass(self) -> bool:
+        return self.classification_type != "Multilabel"
+
+    # -- lookups --------------------------------------------------------------------------------------
+    def tag(self, tag_id: str) -> Tag:
+        tag = self.tags.get(str(tag_id).lower())
+        if tag is None:
+            raise CvError("NotFoundTag", f"Tag {tag_id} not found in project {self.id}.")
+        return tag
+
+    def iteration(self, iteration_id: str) -> Iteration:
+        it = self.iterations.get(str(iteration_id).lower())
+        if it is None:
+            raise CvError("NotFoundIteration", f"Iteration {iteration_id} not found in project {self.id}.")
+        return it
+
+    def latest_completed(self, now: datetime) -> Iteration | None:
+        done = [it for it in self.iterations.values() if it.completed(now)]
+        return max(done, key=lambda it: it.created) if done else None
+
+    def tag_image_count(self, tag_id: str) -> int:
+        return sum(1 for img in self.images.values() if tag_id in img.tag_ids)
+
+    def fingerprint(self) -> str:
+        """What training depends on: tagged images, their tags, domain and classification type."""
+        h = hashlib.sha256(f"{self.domain_id}|{self.classification_type}".encode())
+        for img_id in sorted(self.images):
+            img = self.images[img_id]
+            if img.tag_ids:
+                h.update(f"{img_id}:{','.join(sorted(img.tag_ids))};".encode())
+        return h.hexdigest()
+
+    # -- training -------------------------------------------------------------------------------------
+    def train(self, *, training_type: str, budget_hours: int, force: bool, now: datetime,
+              training_seconds: float, fail: bool) -> Iteration:
+        """Validate the data set, build the model and add an iteration that finishes after a while."""
+        if any(it.status(now) == "Training" for it in self.iterations.values()):
+            raise CvError("BadRequestTrainingAlreadyInProgress", "Training is already in progress for this project.")
+        if len(self.iterations) >= ITERATIONS_PER_PROJECT:
+            raise CvError("BadRequestExceedIterationPerProjectLimit",
+                          f"The project already has {ITERATIONS_PER_PROJECT} iterations, the maximum. "
+                          "Delete an iteration before training again.")
+        if training_type == "Advanced" and budget_hours < 1:
+            raise CvError("BadRequestReservedBudgetInHoursNotEnoughForAdvancedTraining",
+                          "Advanced training needs a reserved budget of at least 1 hour.")
+        if self.domain.get("type") == domains.OBJECT_DETECTION:
+            raise CvError("BadRequestDetectionTrainingValidationFailed", "Not enough images for training")
+        fingerprint = self.fingerprint()
+        previous = [it for it in self.iterations.values() if it.fail_reason is None]
+        if previous and not force and max(previous, key=lambda it: it.created).fingerprint == fingerprint:
+            raise CvError("BadRequestTrainingNotNeeded",
+                          "Nothing changed since last training. Add or re-tag images, or train with forceTrain.")
+        tagged = [img for img in self.images.values() if img.tag_ids]
+        used_tags = [t for t in self.tags.values() if self.tag_image_count(t.id) > 0]
+        if len(used_tags) < 2:
+            raise CvError("BadRequestClassificationTrainingValidationFailed",
+                          "Not enough tags for training. A classification project needs at least 2 tags "
+                          f"with at least {MIN_IMAGES_PER_TAG} images each.")
+        thin = [t.name for t in used_tags if self.tag_image_count(t.id) < MIN_IMAGES_PER_TAG]
+        if thin:
+            raise CvError("BadRequestClassificationTrainingValidationFailed",
+                          f"Not enough images for training. Tag(s) {', '.join(thin)} need at least "
+                          f"{MIN_IMAGES_PER_TAG} images each.")
+        if self.multiclass and any(len(img.tag_ids) > 1 for img in tagged):
+            raise CvError("BadRequestMultiClassClassificationTrainingValidationFailed",
+                          "A multiclass project allows one tag per image; some images have several.")
+        tag_ids = [t.id for t in used_tags]
+        model = Model([img.features for img in tagged], [set(img.tag_ids) for img in tagged], tag_ids,
+                      multiclass=self.multiclass)
+        it = Iteration(
+            id=new_id(),
+            name=f"Iteration {len(self.iterations) + 1}",
+            project_id=self.id,
+            domain_id=self.domain_id,
+            classification_type=self.classification_type,
+            training_type=training_type,
+            reserved_budget_in_hours=budget_hours,
+            created=now,
+            finishes_at=now + timedelta(seconds=training_seconds),
+            fingerprint=fingerprint,
+            model=model,
+            tag_names={t.id: t.name for t in used_tags},
+            tag_types={t.id: t.type for t in used_tags},
+            image_count=len(tagged),
+            fail_reason=("Training failed: the training pipeline could not process the data set. "
+                         "Train again; if the problem persists, contact support.") if fail else None,
+            last_modified=now,
+        )
+        self.iterations[it.id] = it
+        return it
+
+    def predict(self, it: Iteration, features: np.ndarray) -> list[dict]:
+        """Predictions of ``it`` for one image, highest probability first (names as they are now)."""
+        probs = it.model.predict(features) if it.model else {}
+        out = []
+        for tag_id, p in probs.items():
+            tag = self.tags.get(tag_id)
+            out.append({
+                "probability": round(p, 8),
+                "tagId": tag_id,
+                "tagName": tag.name if tag else it.tag_names.get(tag_id),
+                "tagType": tag.type if tag else it.tag_types.get(tag_id, "Regular"),
+            })
+        out.sort(key=lambda p: -p["probability"])
+        return out
+
+
+@dataclass
+class CvData:
+    """All Custom Vision data of one training account (``Account.cv``)."""
+
+    projects: dict[str, Project] = field(default_factory=dict)
+
+    def project(self, project_id: str) -> Project:
+        proj = self.projects.get(str(project_id).lower())
+        if proj is None:
+            raise CvError("NotFoundProject", f"Project {project_id} not found.")
+        return proj
