@@ -175,6 +175,8 @@ class Simulator:
         profile = self.info
         for k in ("authority_host", "arm_endpoint", "credential_scope", "ca_bundle"):
             creds[k] = profile[k]
+        # What a lab platform hands the guide per attendee: a suffix that keeps global names unique.
+        creds["injects"] = {"DeploymentID": creds["subscription_id"].replace("-", "")[:6]}
         return creds
 
     def reset(self) -> None:
