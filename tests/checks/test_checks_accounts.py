@@ -1,0 +1,118 @@
+"""Task 1 checks over plain facts: each PASS, each FAIL, each PENDING they can give."""
+
+from __future__ import annotations
+
+from checkfacts import RG, account
+
+from checks import facts as F
+from checks.outcome import Status
+
+PRED = "CustomVision.Prediction"
+
+
+def test_training_exists_pass_names_the_resource(raw, run):
+    out = run("account_training_exists", raw)
+    assert out.status is Status.PASS
+    assert out.message == ("Found Custom Vision training resource 'customvision-casting-100001' in resource "
+                           f"group '{RG}'.")
+    assert out.evidence["sku"] == "F0" and "key" not in str(out.evidence).lower()
+
+
+def test_training_exists_accepts_the_seed_spelling_and_advises_on_duplicates(raw, run):
+    raw[F.ACCOUNTS] = [account("customvisioncasting"), account("customvision-casting-100001")]
+    out = run("account_training_exists", raw)
+    assert out.status is Status.PASS and out.evidence["name"] == "customvision-casting-100001"
+    assert any("customvisioncasting" in a for a in out.advice)
+
+
+def test_training_exists_fail_when_the_group_is_empty(raw, run):
+    raw[F.ACCOUNTS] = []
+    out = run("account_training_exists", raw)
+    assert out.status is Status.FAIL
+    assert out.message == f"No Custom Vision training resource was found in resource group '{RG}'."
+    assert "+ Create" in out.hint and "customvision-casting-100001" in out.hint
+
+
+def test_training_exists_fail_says_what_was_found(raw, run):
+    raw[F.ACCOUNTS] = [account("cv-casting", sku="S0", location="westus2"),
+                       account("cv-casting-Prediction", kind=PRED)]
+    out = run("account_training_exists", raw)
+    assert out.status is Status.FAIL
+    assert "found 'cv-casting' (S0, westus2)" in out.message
+    assert "'cv-casting-Prediction' (CustomVision.Prediction, F0, eastus)" in out.message
+    assert "cannot be renamed" in out.hint
+
+
+def test_training_exists_fail_when_only_a_prediction_resource_has_the_name(raw, run):
+    raw[F.ACCOUNTS] = [account("customvision-casting", kind=PRED)]
+    out = run("account_training_exists", raw)
+    assert out.status is Status.FAIL and "CustomVision.Prediction" in out.message
+
+
+def test_training_exists_fail_points_at_the_other_resource_group(raw, run):
+    raw[F.ACCOUNTS] = [account(rg="my-own-rg")]
+    out = run("account_training_exists", raw)
+    assert out.status is Status.FAIL
+    assert "resource group 'my-own-rg'" in out.message and f"'{RG}'" in out.message
+    assert "Move to another resource group" in out.hint
+
+
+def test_region_pass_and_fail(raw, run):
+    assert run("account_training_region", raw).status is Status.PASS
+    raw[F.ACCOUNTS] = [account(location="westus2")]
+    out = run("account_training_region", raw)
+    assert out.status is Status.FAIL
+    assert out.message == ("Custom Vision training resource 'customvision-casting-100001' is in region westus2; "
+                           "this lab needs eastus.")
+    assert "purge" in out.hint and "eastus" in out.hint
+    # The inject may use the display name of the region.
+    raw[F.ACCOUNTS] = [account(location="eastus")]
+    assert run("account_training_region", raw, {"region": "East US"}).status is Status.PASS
+
+
+def test_tier_pass_and_fail(raw, run):
+    assert run("account_training_tier", raw).status is Status.PASS
+    raw[F.ACCOUNTS] = [account(sku="S0")]
+    out = run("account_training_tier", raw)
+    assert out.status is Status.FAIL
+    assert "uses pricing tier S0; this lab needs F0." in out.message and "Pricing tier" in out.hint
+
+
+def test_provisioned_pass_pending_and_fail(raw, run):
+    assert run("account_training_provisioned", raw).status is Status.PASS
+    raw[F.ACCOUNTS] = [account(state="Creating")]
+    out = run("account_training_provisioned", raw)
+    assert out.status is Status.PENDING and "Creating" in out.message and "again" in out.hint
+    raw[F.ACCOUNTS] = [account(state="Failed")]
+    out = run("account_training_provisioned", raw)
+    assert out.status is Status.FAIL and "provisioning state Failed" in out.message
+
+
+def test_region_tier_and_provisioned_fail_without_a_training_resource(raw, run):
+    raw[F.ACCOUNTS] = []
+    for cid in ("account_training_region", "account_training_tier", "account_training_provisioned"):
+        out = run(cid, raw)
+        assert out.status is Status.FAIL and "No Custom Vision training resource was found" in out.message
+
+
+def test_prediction_pass_prefers_the_companion(raw, run):
+    raw[F.ACCOUNTS] = [account(), account("aaa-other", kind=PRED, sku="S0"),
+                       account("customvision-casting-100001-Prediction", kind=PRED)]
+    out = run("account_prediction_exists", raw)
+    assert out.status is Status.PASS and out.evidence["name"] == "customvision-casting-100001-Prediction"
+
+
+def test_prediction_fail_missing_and_wrong_tier(raw, run):
+    raw[F.ACCOUNTS] = [account()]
+    out = run("account_prediction_exists", raw)
+    assert out.status is Status.FAIL
+    assert "No Custom Vision prediction resource was found" in out.message
+    assert "'customvision-casting-100001-Prediction'" in out.message and "Prediction pricing tier F0" in out.hint
+    raw[F.ACCOUNTS] = [account(), account("customvision-casting-100001-Prediction", kind=PRED, sku="S0")]
+    out = run("account_prediction_exists", raw)
+    assert out.status is Status.FAIL and "uses pricing tier S0; this lab needs F0." in out.message
+
+
+def test_prediction_is_judged_even_without_a_matching_training_resource(raw, run):
+    raw[F.ACCOUNTS] = [account("cv", kind=PRED)]
+    assert run("account_prediction_exists", raw).status is Status.PASS
