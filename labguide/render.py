@@ -92,11 +92,30 @@ def render_markdown(
     for i, anchor in heading_anchors(tokens).items():
         tokens[i].attrSet("id", anchor)
 
+    def plain(value: str) -> str:
+        """``value`` with inject placeholders replaced by plain text (for URLs, alt text, titles)."""
+        def one(m: re.Match) -> str:
+            tag = tags[int(m.group(2))] if m.group(1) in "IV" and int(m.group(2)) < len(tags) else None
+            if tag is None or tag.kind != "inject":
+                return ""
+            return _plain_inject(tag, injects, secret_keys, show_secrets)
+
+        return PLACEHOLDER.sub(one, _ENCODED_PLACEHOLDER.sub(lambda m: OPEN + m.group(1) + m.group(2) + CLOSE, value))
+
+    # Inject values inside link targets and image attributes go in as plain text; markdown-it has already
+    # percent-encoded the placeholder there, and the sanitiser still vets the finished URL.
+    for tok in tokens:
+        for child in [tok, *(tok.children or [])]:
+            for attr in ("href", "src", "title"):
+                value = child.attrs.get(attr)
+                if isinstance(value, str) and ("%EE%80%80" in value or OPEN in value):
+                    child.attrSet(attr, plain(value) if attr == "title" else _encode_values(plain, value))
+
     images: list[str] = []
 
     def render_image(renderer, tokens: list[Token], idx: int, options, env) -> str:
         tok = tokens[idx]
-        images.append(_image_html(str(tok.attrs.get("src", "")), _alt(tok), images_dir, image_url))
+        images.append(_image_html(str(tok.attrs.get("src", "")), plain(_alt(tok)), images_dir, image_url))
         return f"{OPEN}M{len(images) - 1}{CLOSE}"
 
     md.add_render_rule("image", render_image)
@@ -160,6 +179,34 @@ def render_page(pack: LabPack, injects: Mapping[str, str | None], *, show_secret
     )
     title = pack.guide.title or pack.title or pack.id
     return PAGE.format(title=escape(title), css=GUIDE_CSS, js=GUIDE_JS, body=body)
+
+
+# markdown-it percent-encodes U+E000/U+E001 inside link destinations.
+_ENCODED_PLACEHOLDER = re.compile(r"%EE%80%80([A-Z])(\d+)%EE%80%81")
+
+
+def _encode_values(plain: Callable[[str], str], url: str) -> str:
+    """``url`` with each placeholder replaced by its value, percent-encoded so it stays one URL part."""
+    parts = re.split(f"({_ENCODED_PLACEHOLDER.pattern}|{PLACEHOLDER.pattern})", url)
+    out, i = [], 0
+    while i < len(parts):
+        out.append(parts[i])
+        if i + 1 < len(parts):
+            out.append(quote(plain(parts[i + 1]), safe=""))
+        i += 6  # the outer group plus two inner groups for each of the two alternatives
+    return "".join(out)
+
+
+def _plain_inject(
+    tag: Tag, injects: Mapping[str, str | None], secret_keys: frozenset[str], show_secrets: bool
+) -> str:
+    key = tag.attrs.get("key", "").strip()
+    value = injects.get(key)
+    if value is None:
+        return f"[{key}: not provided]"
+    if key in secret_keys and not show_secrets:
+        return "[hidden]"
+    return str(value)
 
 
 # -- widgets --------------------------------------------------------------------------------------------

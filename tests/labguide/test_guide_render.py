@@ -148,3 +148,18 @@ def test_standalone_page_is_complete_and_masks_secrets():
     assert "<title>Spot the Flaw: detecting defective castings with image classification</title>" in page
     assert pack.demo_injects()["AzureAdUserPassword"] not in page
     assert 'src="data:image/svg+xml;base64,' in page
+
+
+def test_inject_inside_link_target_and_alt_text_becomes_plain_text():
+    text = ('[open](https://portal.example/<inject key="Rg"/>?p=<inject key="Pw"/>) '
+            '![Photo of <inject key="Rg"/>](x.png)')
+    html = render_markdown(text, {"Rg": "rg 1/&", "Pw": "s3cret"}, secret_keys=frozenset({"Pw"}))
+    links = [a["href"] for t, a in parse_html(html) if t == "a"]
+    assert links == ["https://portal.example/rg%201%2F%26?p=%5Bhidden%5D"]
+    assert "Image not available: Photo of rg 1/&amp;" in html
+    assert "s3cret" not in html and "%EE%80" not in html
+
+
+def test_inject_value_cannot_turn_a_link_into_javascript():
+    html = render_markdown('[go](<inject key="U"/>)', {"U": "javascript:alert(1)"})
+    _assert_inert(html)
