@@ -1,8 +1,107 @@
-"""``labgrader sim ...``: run the simulator and drive it (placeholder being written)."""
+"""``labgrader sim ...``: run the simulator in the foreground and drive it through its admin API.
+
+``sim serve`` prints one JSON line (the cloud profile) first, then serves until SIGINT/SIGTERM. With
+``--state DIR`` the CA, the world and that JSON line (``DIR/azuresim-info.json``) are kept in DIR, so
+``sim attendee create NAME --state DIR`` finds the admin URL and the CA without more options.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
 
 import click
+
+INFO_FILE = "azuresim-info.json"
 
 
 @click.group()
 def sim() -> None:
     """azuresim: a loopback Azure for tests, demos and dry runs."""
+
+
+@sim.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback).")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), show_default=True,
+              help="Port to listen on; 0 picks a free one (read it from the JSON line).")
+@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the CA and the simulated world in this directory across restarts.")
+@click.option("--training-seconds", default=2.0, type=click.FloatRange(0), show_default=True,
+              help="How long a Custom Vision training run takes.")
+def serve(host: str, port: int, state_dir: Path | None, training_seconds: float) -> None:
+    """Run the simulator in the foreground; the first stdout line is the cloud profile as JSON."""
+    from .server import Simulator
+
+    simulator = Simulator(host=host, port=port, state_dir=state_dir, training_seconds=training_seconds)
+    simulator.start()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        line = json.dumps(simulator.info)
+        if state_dir is not None:
+            (state_dir / INFO_FILE).write_text(line + "\n")
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        simulator.stop()
+    click.echo("azuresim stopped", err=True)
+
+
+@sim.group()
+def attendee() -> None:
+    """Lab attendees: a tenant, subscription, resource group and service principal each."""
+
+
+def _connection(admin_url: str | None, ca_bundle: str | None, state_dir: Path | None) -> tuple[str, str]:
+    """(admin URL, CA bundle) from options, then environment, then ``DIR/azuresim-info.json``."""
+    saved: dict = {}
+    if state_dir is not None:
+        info_path = state_dir / INFO_FILE
+        if not info_path.is_file():
+            raise click.UsageError(f"{info_path} does not exist: is 'labgrader sim serve --state "
+                                   f"{state_dir}' running?")
+        saved = json.loads(info_path.read_text())
+    admin_url = admin_url or os.environ.get("LABGRADER_SIM_ADMIN_URL") or saved.get("admin_url")
+    ca_bundle = ca_bundle or os.environ.get("LABGRADER_SIM_CA") or saved.get("ca_bundle")
+    if not admin_url:
+        raise click.UsageError("Give --admin-url (or LABGRADER_SIM_ADMIN_URL, or --state DIR).")
+    if not ca_bundle:
+        raise click.UsageError("Give --ca-bundle (or LABGRADER_SIM_CA, or --state DIR): the simulator's "
+                               "CA certificate, printed as 'ca_bundle' by 'labgrader sim serve'.")
+    return admin_url.rstrip("/"), ca_bundle
+
+
+@attendee.command("create")
+@click.argument("name")
+@click.option("--region", help="Azure region for the attendee's resource group (default eastus).")
+@click.option("--admin-url", help="The simulator's admin URL ('admin_url' in the serve JSON line). "
+              "Default: $LABGRADER_SIM_ADMIN_URL.")
+@click.option("--ca-bundle", type=click.Path(dir_okay=False, exists=True),
+              help="The simulator's CA certificate. Default: $LABGRADER_SIM_CA.")
+@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The --state DIR of a running 'sim serve' (supplies admin URL and CA).")
+def create_attendee(name: str, region: str | None, admin_url: str | None, ca_bundle: str | None,
+                    state_dir: Path | None) -> None:
+    """Create attendee NAME and print their credentials JSON."""
+    import requests
+
+    admin_url, ca_bundle = _connection(admin_url, ca_bundle, state_dir)
+    body = {"name": name} | ({"region": region} if region else {})
+    try:
+        resp = requests.post(f"{admin_url}/attendees", json=body, verify=ca_bundle, timeout=30)
+    except requests.RequestException as exc:
+        raise click.ClickException(f"Could not reach the simulator at {admin_url}: {exc}") from exc
+    if resp.status_code != 201:
+        try:
+            message = resp.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = resp.text[:300]
+        raise click.ClickException(f"The simulator refused (HTTP {resp.status_code}): {message}")
+    click.echo(json.dumps(resp.json(), indent=2))
