@@ -52,6 +52,15 @@ def test_rendered_pack_has_no_serious_violations(browser, tmp_path, values):
 
 
 @pytest.mark.browser
+def test_rendered_seed_guide_has_no_serious_violations(browser, tmp_path, shared_dir):
+    """The original guide, with all its screenshots missing and no values given, is still accessible."""
+    seed = load_pack(shared_dir / "seeds" / "000_fe57d823e3a1b478.txt")
+    path = tmp_path / "seed.html"
+    path.write_text(render_page(seed, {}), encoding="utf-8")
+    assert [v["id"] for v in _violations(browser, path) if v["impact"] in ("serious", "critical")] == []
+
+
+@pytest.mark.browser
 def test_axe_does_catch_a_bad_page(browser, tmp_path):
     """The scan is live: an unlabelled button and low-contrast text are reported as serious or critical."""
     path = tmp_path / "bad.html"
