@@ -419,6 +419,7 @@ class Recorder:
         return response
 
 
+_PREDICTION_API = re.compile(r"^/customvision/[^/]+/prediction(/|$)")
 _CV_PATH = re.compile(r"^/cv/[^/]+(/customvision/.*)$", re.IGNORECASE)
 
 
@@ -510,7 +511,89 @@ class SimSession:
 
     def cv(self, account: str, method: str, path: str, key: str | None = None, **kw):
         """``path`` starts at ``/customvision/...``; the key header fits the API (Training or Prediction)."""
-        header = "Prediction-Key" if "/prediction" in path else "Training-Key"
+        header = "Prediction-Key" if _PREDICTION_API.match(path) else "Training-Key"
         headers = {header: self.keys[account.lower()] if key is None else key, **kw.pop("headers", {})}
         return self.http.request(method, self.endpoint(account) + path, headers=headers, timeout=30,
                                  verify=self.verify, **kw)
+
+
+COMPACT_DOMAIN = "0732100f-1a38-4e49-a514-c9b44c697ab5"  # General (compact), classification
+
+
+def _image(defective: bool, index: int) -> bytes:
+    from azuresim.images import casting_image
+
+    return casting_image(defective, index)
+
+
+@dataclass
+class CvWorld:
+    """A trained, published Custom Vision project the way the lab builds it, made with raw calls."""
+
+    s: SimSession
+    training: str  # account names
+    prediction: str
+    prediction_id: str  # the prediction account's ARM resource id
+    version: str  # "v3.3" or "v3.4-preview"
+    project: dict = field(default_factory=dict)
+    tags: list[dict] = field(default_factory=list)
+    iteration: dict = field(default_factory=dict)
+    image_ids: list[str] = field(default_factory=list)
+    publish_name: str = ""
+
+    @property
+    def base(self) -> str:
+        return f"/customvision/{self.version}/training"
+
+    def train(self, method: str, path: str, **kw):
+        return self.s.cv(self.training, method, self.base + path, **kw)
+
+    def predict(self, method: str, path: str, **kw):
+        return self.s.cv(self.prediction, method, "/customvision/v3.1/prediction" + path, **kw)
+
+    def sample_url(self, defective: bool = True, index: int = 3) -> str:
+        return f"{self.s.base}/cv/_samples/{'defect' if defective else 'ok'}/{index}.jpg"
+
+    def build(self, name: str, images_per_tag: int = 5, publish: bool = True) -> CvWorld:
+        """Project, two tags with images (multipart and JSON batch), one untagged image, a trained
+        iteration, and (``publish``) the iteration published to the prediction account."""
+        import base64
+        import time
+
+        r = self.train("POST", "/projects", json={}, params={
+            "name": name, "description": "Casting defects", "domainId": COMPACT_DOMAIN,
+            "classificationType": "Multiclass", "targetExportPlatforms": "CoreML,TensorFlow"})
+        assert r.status_code == 200, r.text
+        self.project = r.json()
+        pid = self.project["id"]
+        for tag in ("Defect", "OK"):
+            r = self.train("POST", f"/projects/{pid}/tags", params={"name": tag, "type": "Regular"})
+            assert r.status_code == 200, r.text
+            self.tags.append(r.json())
+        defect, ok = self.tags[0]["id"], self.tags[1]["id"]
+        files = [("imageData", (None, _image(True, i), "application/octet-stream")) for i in range(images_per_tag)]
+        r = self.train("POST", f"/projects/{pid}/images", params={"tagIds": defect}, files=files)
+        assert r.status_code in (200, 207), r.text
+        self.image_ids += [i["image"]["id"] for i in r.json()["images"] if i.get("image")]
+        batch = {"images": [{"name": f"ok_{i}.jpg", "contents": base64.b64encode(_image(False, i)).decode()}
+                            for i in range(images_per_tag)], "tagIds": [ok]}
+        r = self.train("POST", f"/projects/{pid}/images/files", json=batch)
+        assert r.status_code in (200, 207), r.text
+        self.image_ids += [i["image"]["id"] for i in r.json()["images"] if i.get("image")]
+        r = self.train("POST", f"/projects/{pid}/images", files=[("imageData", (None, _image(True, 40)))])
+        assert r.status_code in (200, 207), r.text
+        r = self.train("POST", f"/projects/{pid}/train", json={},
+                       params={"reservedBudgetInHours": 0, "forceTrain": "false"})
+        assert r.status_code == 200, r.text
+        self.iteration = r.json()
+        deadline = time.monotonic() + 15
+        while self.iteration["status"] != "Completed":
+            assert time.monotonic() < deadline, f"training did not complete: {self.iteration}"
+            time.sleep(0.1)
+            self.iteration = self.train("GET", f"/projects/{pid}/iterations/{self.iteration['id']}").json()
+        if publish:
+            self.publish_name = f"{name.replace(' ', '-')}-model"
+            r = self.train("POST", f"/projects/{pid}/iterations/{self.iteration['id']}/publish",
+                           params={"publishName": self.publish_name, "predictionId": self.prediction_id})
+            assert r.status_code == 200, r.text
+        return self
