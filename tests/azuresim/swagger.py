@@ -315,18 +315,30 @@ def validate_response(spec: Spec, operation_id: str, status: int, body) -> None:
     if validator is None:
         assert body in (None, "", b""), f"{where}: the spec declares no body, got {_short(body)}"
         return
-    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    errors = sorted((e for err in validator.iter_errors(body) for e in _expand(err)),
+                    key=lambda e: list(e.absolute_path))
     if errors:
         lines = []
         for err in errors[:8]:
             at = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
             detail = err.message if len(err.message) < 200 else err.message[:200] + "..."
-            if err.context:  # anyOf/oneOf: the branch that came closest says more
+            if err.context:  # a union no branch of which fits: the closest branch says most
                 detail += " (" + jsonschema.exceptions.best_match(err.context).message[:160] + ")"
             lines.append(f"  at {at}: {detail}")
         more = f"\n  ... and {len(errors) - 8} more" if len(errors) > 8 else ""
         raise AssertionError(f"{where}: body does not match the spec's schema\n" + "\n".join(lines) + more
                              + f"\n  body: {_short(body, 400)}")
+
+
+def _expand(err: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """A nullable wrapper's failure (anyOf [null, X]) on a non-null value is really X's errors: say those."""
+    if err.validator == "anyOf" and err.instance is not None and len(err.validator_value) == 2 \
+            and {"type": "null"} in err.validator_value:
+        other = 1 - err.validator_value.index({"type": "null"})
+        inner = [e for e in err.context if e.relative_schema_path and e.relative_schema_path[0] == other]
+        if inner:
+            return [x for e in inner for x in _expand(e)]
+    return [err]
 
 
 def undeclared_fields(spec: Spec, operation_id: str, status: int, body) -> list[str]:
@@ -554,15 +566,19 @@ class CvWorld:
     def sample_url(self, defective: bool = True, index: int = 3) -> str:
         return f"{self.s.base}/cv/_samples/{'defect' if defective else 'ok'}/{index}.jpg"
 
-    def build(self, name: str, images_per_tag: int = 5, publish: bool = True) -> CvWorld:
-        """Project, two tags with images (multipart and JSON batch), one untagged image, a trained
-        iteration, and (``publish``) the iteration published to the prediction account."""
+    def build(self, name: str, images_per_tag: int = 5, publish: bool = True,
+              platforms: str | None = "CoreML,TensorFlow") -> CvWorld:
+        """Project (``platforms``: its target export platforms, None for the domain's all), two tags with
+        images (multipart and JSON batch), one untagged image, a trained iteration, and (``publish``) the
+        iteration published to the prediction account."""
         import base64
         import time
 
-        r = self.train("POST", "/projects", json={}, params={
-            "name": name, "description": "Casting defects", "domainId": COMPACT_DOMAIN,
-            "classificationType": "Multiclass", "targetExportPlatforms": "CoreML,TensorFlow"})
+        params = {"name": name, "description": "Casting defects", "domainId": COMPACT_DOMAIN,
+                  "classificationType": "Multiclass"}
+        if platforms:
+            params["targetExportPlatforms"] = platforms
+        r = self.train("POST", "/projects", json={}, params=params)
         assert r.status_code == 200, r.text
         self.project = r.json()
         pid = self.project["id"]
