@@ -74,7 +74,11 @@ def _apply_faults() -> Response | None:
     g.sim_operation = op
     sim = current_app.config["SIM"]
     sim.record_call(op, account)
-    for rule in sim.faults.take(op, account):
+    rules = sim.faults.take(op, account)
+    if rules and request.content_length:
+        # Werkzeug drains an unread body after answering, blocking until the client closes; read it now.
+        request.get_data()
+    for rule in rules:
         delay = rule.delay_seconds()
         if delay:
             time.sleep(delay)

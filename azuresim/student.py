@@ -31,6 +31,7 @@ GOOD_COUNT, DEFECT_COUNT = 519, 781  # ok_front and def_front in the casting_512
 GENERAL_COMPACT = "0732100f-1a38-4e49-a514-c9b44c697ab5"
 GENERAL = "ee85a74c-405e-4adc-bb47-ffa8ca0c9f31"
 OD_GENERAL_COMPACT = "a27d5ca5-bb19-49d8-a70a-fec086c47f5b"
+OD_DOMAINS = {OD_GENERAL_COMPACT, "7ec2ac80-887b-48a6-8df9-8b1357765430", "da2e3a8a-40a5-4171-82f4-58522f70fbc1"}
 BATCH = 64  # Custom Vision accepts at most 64 images per upload call
 QUICKTEST_INDEX = 100_000  # quick-test images are new ones, never uploaded for training
 
@@ -53,14 +54,14 @@ MISTAKES: dict[str, dict[str, str]] = {
     },
     "3.1": {
         "misspelled-tag": "tags the good images 'Non Defect'",
-        "too-few-images": "uploads only 100 of the 519 good images",
+        "too-few-images": "uploads only a fifth of the good images",
         "untagged": "uploads the good images without a tag",
         "hyphenated-tag": "tags the good images 'Non-Defective' (accepted, with advice)",
     },
     "3.2": {
         "stray-quote": "copies the guide's stray quote and tags the images '\u201cDefect' (accepted, with advice)",
         "misspelled-tag": "tags the defective images 'Defects'",
-        "too-few-images": "uploads only 200 of the 781 defective images",
+        "too-few-images": "uploads only a fifth of the defective images",
         "untagged": "uploads the defective images without a tag",
     },
     "4": {
@@ -72,6 +73,10 @@ MISTAKES: dict[str, dict[str, str]] = {
     "5.2": {"wrong-image": "quick-tests a defective casting instead of a good one"},
     "6": {},
 }
+
+
+# The misspellings the mistakes above make, which a student fixing Task 3 renames.
+MISSPELLINGS = {GOOD_TAG: ("Non Defect", "Non-Defective"), DEFECT_TAG: ("Defects", "\u201cDefect")}
 
 
 class StudentError(RuntimeError):
@@ -135,6 +140,8 @@ class Student:
         name = "cv-casting" if mistake == "wrong-name" else self.account_name
         region = _other_region(self.region) if mistake == "wrong-region" else self.region
         training_sku = "S0" if mistake == "wrong-tier" else "F0"
+        if mistake is None:
+            self._remove_wrong_accounts(region)
         if mistake == "wrong-kind":
             self._create_account(name, "CognitiveServices", "S0", region)
             return f"created Azure AI services resource '{name}' (kind CognitiveServices) in {region}"
@@ -142,6 +149,19 @@ class Student:
         if mistake != "training-only":
             self._create_account(f"{name}-Prediction", "CustomVision.Prediction", "F0", region)
         return f"created Custom Vision '{name}' ({training_sku}) in {region}"
+
+    def _remove_wrong_accounts(self, region: str) -> None:
+        """What a student fixing Task 1 does: delete resources made by mistake (F0 allows one per kind)."""
+        wanted = {
+            self.account_name.lower(): "CustomVision.Training",
+            f"{self.account_name}-Prediction".lower(): "CustomVision.Prediction",
+        }
+        for account in self.arm.accounts.list_by_resource_group(self.resource_group):
+            right = (wanted.get(account.name.lower()) == account.kind and account.sku.name == "F0"
+                     and account.location.lower() == region.lower())
+            if not right and account.kind in ("CustomVision.Training", "CustomVision.Prediction", "CognitiveServices"):
+                self.arm.accounts.begin_delete(self.resource_group, account.name).result()
+        self._trainer = None
 
     def _create_account(self, name: str, kind: str, sku: str, region: str) -> None:
         account = Account(location=region, kind=kind, sku=Sku(name=sku),
@@ -155,6 +175,18 @@ class Student:
         description = "" if mistake == "wrong-description" else PROJECT_DESCRIPTION
         domain = {"object-detection": OD_GENERAL_COMPACT, "non-compact-domain": GENERAL}.get(mistake, GENERAL_COMPACT)
         classification = "Multilabel" if mistake == "multilabel" else "Multiclass"
+        existing = trainer.get_projects()
+        if mistake is None and existing and existing[0].settings.domain_id in OD_DOMAINS:
+            # A project's type cannot change: an Object Detection project is deleted and made again.
+            trainer.delete_project(existing[0].id)
+            existing = []
+        if mistake is None and existing:
+            # Fixing a project is done in its settings (gear icon), not by making another one (F0: 2 projects).
+            project = existing[0]
+            project.name, project.description = name, description
+            project.settings.domain_id, project.settings.classification_type = domain, classification
+            project = trainer.update_project(project.id, project)
+            return f"fixed project '{project.name}' ({project.id}) in its settings"
         kwargs = {"description": description, "domain_id": domain}
         if mistake != "object-detection":
             kwargs["classification_type"] = classification
@@ -164,21 +196,21 @@ class Student:
     # -- Task 3: tags and images ------------------------------------------------------------------------
     def task3_good(self, mistake: str | None) -> str:
         tag = {"misspelled-tag": "Non Defect", "hyphenated-tag": "Non-Defective"}.get(mistake, GOOD_TAG)
-        count = 100 if mistake == "too-few-images" else self.counts[GOOD_TAG]
+        count = self.counts[GOOD_TAG] // 5 if mistake == "too-few-images" else self.counts[GOOD_TAG]
         return self._upload(tag, defective=False, count=count, tagged=mistake != "untagged")
 
     def task3_defect(self, mistake: str | None) -> str:
         tag = {"misspelled-tag": "Defects", "stray-quote": "\u201cDefect"}.get(mistake, DEFECT_TAG)
-        count = 200 if mistake == "too-few-images" else self.counts[DEFECT_TAG]
+        count = self.counts[DEFECT_TAG] // 5 if mistake == "too-few-images" else self.counts[DEFECT_TAG]
         return self._upload(tag, defective=True, count=count, tagged=mistake != "untagged")
 
     def _upload(self, tag_name: str, defective: bool, count: int, tagged: bool) -> str:
         trainer, project = self.trainer(), self.project()
         tag_ids = None
         if tagged:
-            existing = {t.name: t for t in trainer.get_tags(project.id)}
-            tag = existing.get(tag_name) or trainer.create_tag(project.id, tag_name)
+            tag = self._tag(project.id, tag_name, defective)
             tag_ids = [tag.id]
+            self._delete_untagged(project.id)
         for start in range(0, count, BATCH):
             entries = [
                 ImageFileCreateEntry(name=f"{'def' if defective else 'ok'}_{i}.jpeg",
@@ -193,6 +225,30 @@ class Student:
         label = f"tag '{tag_name}'" if tagged else "no tag"
         return f"uploaded {count} {'defective' if defective else 'good'} images with {label}"
 
+    def _tag(self, project_id: str, tag_name: str, defective: bool):
+        """The tag to use, renaming a misspelled one of this class (the portal lets you edit a tag's name)."""
+        trainer = self.trainer()
+        tags = trainer.get_tags(project_id)
+        exact = [t for t in tags if t.name == tag_name]
+        if exact:
+            return exact[0]
+        misspelled = MISSPELLINGS[DEFECT_TAG if defective else GOOD_TAG]
+        if tag_name in (GOOD_TAG, DEFECT_TAG):
+            for tag in tags:
+                if tag.name in misspelled:
+                    tag.name, tag.description = tag_name, tag.description or ""
+                    return trainer.update_tag(project_id, tag.id, tag)
+        return trainer.create_tag(project_id, tag_name)
+
+    def _delete_untagged(self, project_id: str) -> None:
+        """Remove images uploaded without a tag, so they can be uploaded again with one."""
+        trainer = self.trainer()
+        while True:
+            ids = [i.id for i in trainer.get_untagged_images(project_id, take=256)]
+            if not ids:
+                return
+            trainer.delete_images(project_id, image_ids=ids)
+
     # -- Task 4: training -------------------------------------------------------------------------------
     def task4(self, mistake: str | None) -> str:
         trainer, project = self.trainer(), self.project()
@@ -200,10 +256,13 @@ class Student:
             account = self.training_account().name
             self._sim_admin("faults", {"operation": "TrainProject", "account": account, "fail_training": True,
                                        "count": 1})
+        # Training again without changes needs "force" (the portal's Train button does the same).
+        force = bool(trainer.get_iterations(project.id))
         if mistake == "advanced-training":
-            iteration = trainer.train_project(project.id, training_type="Advanced", reserved_budget_in_hours=1)
+            iteration = trainer.train_project(project.id, training_type="Advanced", reserved_budget_in_hours=1,
+                                              force_train=force)
         else:
-            iteration = trainer.train_project(project.id)
+            iteration = trainer.train_project(project.id, training_type="Regular", force_train=force)
         if self.wait_for_training and mistake != "not-finished":
             iteration = self._wait_trained(project.id, iteration.id)
         return f"trained iteration '{iteration.name}': {iteration.status}"

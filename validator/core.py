@@ -100,7 +100,7 @@ def validate(attendee: Attendee, step: str, lab: LabPack, options: Options | Non
             params=params,
         )
         outcomes = [run_check(check, facts, expect, ctx) for check, expect in checks]
-    status, message, hint = summarize(outcomes)
+    status, message, hint = summarize(outcomes, spec.title)
     advice = tuple(a for o in outcomes for a in o.advice)
     return StepResult(
         lab=lab.id, step=spec.id, task=spec.task, title=spec.title, status=status, message=message,

@@ -93,7 +93,7 @@ class TrainingGateway:
             try:
                 return self.retry.run(
                     operation,
-                    lambda timeout, c=client: fn(c, {"connection_timeout": timeout}),
+                    lambda timeout, c=client: fn(c, {"timeout": timeout}),
                     self.arm.deadline,
                     self.arm.counter,
                     before_call=self._wait_slot,
