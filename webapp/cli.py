@@ -20,9 +20,11 @@ def main() -> None:
 def _register() -> None:
     from azuresim.cli import sim
     from labguide.cli import guide
+    from validator.cli import validate_command
 
     main.add_command(sim)
     main.add_command(guide)
+    main.add_command(validate_command)
 
 
 _register()
