@@ -105,3 +105,40 @@ def create_attendee(name: str, region: str | None, admin_url: str | None, ca_bun
             message = resp.text[:300]
         raise click.ClickException(f"The simulator refused (HTTP {resp.status_code}): {message}")
     click.echo(json.dumps(resp.json(), indent=2))
+
+
+@sim.command("act")
+@click.option("--attendee", "attendee_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The attendee's credentials JSON file (what `labgrader sim attendee create` prints).")
+@click.argument("task", required=False)
+@click.option("--mistake", help="Do the task with this named mistake (see --list).")
+@click.option("--list", "list_mistakes", is_flag=True, help="List the tasks and their named mistakes.")
+@click.option("--good", type=click.IntRange(5), default=519, show_default=True, help="Non Defective images to upload.")
+@click.option("--defect", type=click.IntRange(5), default=781, show_default=True, help="Defect images to upload.")
+def act(attendee_file: str, task: str | None, mistake: str | None, list_mistakes: bool, good: int,
+        defect: int) -> None:
+    """Perform one lab TASK (1, 2, 3.1, 3.2, 4, 5.1, 5.2, 6) as a student would, through the Azure SDKs."""
+    from azure.core.exceptions import AzureError
+    from msrest.exceptions import HttpOperationError
+
+    from .student import MISTAKES, TASKS, Student, StudentError
+
+    if list_mistakes:
+        for name in TASKS:
+            click.echo(f"Task {name}:")
+            for key, what in MISTAKES[name].items():
+                click.echo(f"  {key:<20} {what}")
+        return
+    if not task:
+        raise click.UsageError("give a TASK (or --list)")
+    try:
+        creds = json.loads(Path(attendee_file).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--attendee") from exc
+    try:
+        student = Student(creds, counts={"Non Defective": good, "Defect": defect})
+        click.echo(student.do(task, mistake))
+    except (StudentError, KeyError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except (AzureError, HttpOperationError) as exc:  # Azure refused what the student did: say what it said
+        raise click.ClickException(f"Azure refused: {str(exc).splitlines()[0]}") from exc
