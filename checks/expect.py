@@ -120,6 +120,9 @@ class NameRule:
             return f"named '{self.value}'"
         if self.kind == "prefix":
             return f"whose name starts with '{self.value}'"
+        readable = self.suggestion()
+        if readable != self.value:
+            return f"named like '{readable}'"
         return f"whose name matches the lab's naming rule ({self.value})"
 
     def suggestion(self) -> str:

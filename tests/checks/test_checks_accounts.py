@@ -38,6 +38,7 @@ def test_training_exists_fail_says_what_was_found(raw, run):
                        account("cv-casting-Prediction", kind=PRED)]
     out = run("account_training_exists", raw)
     assert out.status is Status.FAIL
+    assert "No Custom Vision training resource named like 'customvision-casting-100001' was found" in out.message
     assert "found 'cv-casting' (S0, westus2)" in out.message
     assert "'cv-casting-Prediction' (CustomVision.Prediction, F0, eastus)" in out.message
     assert "cannot be renamed" in out.hint
