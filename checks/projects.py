@@ -127,7 +127,8 @@ def project_type_classification(facts: Mapping[str, Any], expect: Mapping[str, A
     shown = "Object Detection" if loose(domain.type) == "objectdetection" else domain.type
     return failed(
         f"Project '{project.name}' is an {shown} project; this lab needs {want}.",
-        f"In customvision.ai, {_SETTINGS}, choose Project Types: {want}, and save.",
+        f"A project's type cannot be changed: in customvision.ai delete project '{project.name}' (the Free "
+        f"tier allows two projects) and create it again with Project Types: {want}, as Task 2 describes.",
         ev,
     )
 
