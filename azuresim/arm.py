@@ -8,6 +8,7 @@ principal has access to the subscription, and an ``api-version``.
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, request
@@ -36,6 +37,11 @@ KIND_SKUS: dict[str, tuple[str, ...]] = {
     "FormRecognizer": ("F0", "S0"),
 }
 _TIERS = {"F": "Free", "S": "Standard", "P": "Premium", "E": "Enterprise"}
+_IDENTITY_TYPES = ("None", "SystemAssigned", "UserAssigned", "SystemAssigned, UserAssigned")
+_USER_IDENTITY = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.ManagedIdentity/userAssignedIdentities/[^/]+$",
+    re.IGNORECASE,
+)
 # What the account's ``properties.endpoints`` map calls its data-plane endpoint.
 _ENDPOINT_NAMES = {"CustomVision.Training": "Custom Vision Training",
                    "CustomVision.Prediction": "Custom Vision Prediction"}
@@ -137,7 +143,7 @@ def _sku_json(sku: str) -> dict:
 def account_json(acct: Account) -> dict:
     """An Account as the 2025-09-01 spec writes it."""
     endpoint_name = _ENDPOINT_NAMES.get(acct.kind, acct.kind)
-    return {
+    body = {
         "id": acct.resource_id(),
         "name": acct.name,
         "type": ACCOUNT_TYPE,
@@ -167,6 +173,66 @@ def account_json(acct: Account) -> dict:
             "networkAcls": {"defaultAction": "Allow", "virtualNetworkRules": [], "ipRules": []},
         },
     }
+    identity = account_identity(acct)
+    if identity is not None:
+        body["identity"] = identity
+    return body
+
+
+def account_identity(acct: Account) -> dict | None:
+    """The account's managed identity as ARM shows it, or None when none was ever requested.
+
+    state.Account declares no field for it (that file is not the ARM layer's), so it is kept as an
+    attribute of the instance; pickling (``sim serve --state``) carries it along all the same.
+    """
+    return getattr(acct, "identity", None)
+
+
+def _identity_from(body: dict, old: dict | None, tenant_id: str) -> dict | None:
+    """The identity a create or update asks for (``old`` when the body names none), as ARM stores it.
+
+    A system-assigned identity gets a service principal in the subscription's tenant and keeps it while
+    it stays on; each user-assigned one is answered with its principal and client ids.
+    """
+    if "identity" not in body:
+        return old
+    ident = body["identity"]
+    if ident is None:
+        return None
+    kind = ident.get("type") if isinstance(ident, dict) else None
+    match = next((t for t in _IDENTITY_TYPES if isinstance(kind, str) and t.lower() == kind.lower()), None)
+    if match is None:
+        raise ArmError(400, "InvalidIdentityType",
+                       f"The identity type '{kind}' is not valid. Use one of: "
+                       + ", ".join(f"'{t}'" for t in _IDENTITY_TYPES) + ".")
+    out: dict = {"type": match}
+    if "SystemAssigned" in match:
+        kept = (old or {}).get("principalId") if "SystemAssigned" in (old or {}).get("type", "") else None
+        out["principalId"] = kept or str(uuid.uuid4())
+        out["tenantId"] = tenant_id
+    if "UserAssigned" in match:
+        wanted = ident.get("userAssignedIdentities")
+        if not isinstance(wanted, dict) or not wanted:
+            raise ArmError(400, "InvalidUserAssignedIdentities",
+                           f"Identity type '{match}' needs 'userAssignedIdentities': an object keyed by the "
+                           "resource ids of the user-assigned identities.")
+        bad = [rid for rid in wanted if not _USER_IDENTITY.match(rid)]
+        if bad:
+            raise ArmError(400, "InvalidUserAssignedIdentities",
+                           f"'{bad[0]}' is not the resource id of a user-assigned identity "
+                           "(/subscriptions/.../providers/Microsoft.ManagedIdentity/userAssignedIdentities/NAME).")
+        # The ids are derived from the identity's resource id, so the same identity always answers the same.
+        out["userAssignedIdentities"] = {
+            rid: {"principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, rid.lower() + "#principal")),
+                  "clientId": str(uuid.uuid5(uuid.NAMESPACE_URL, rid.lower() + "#client"))}
+            for rid in wanted
+        }
+    return out
+
+
+def _tenant_of(subscription_id: str) -> str:
+    sub = _sim().state.subscription(subscription_id)
+    return sub.tenant_id if sub else ""
 
 
 def resource_group_json(rg: ResourceGroup) -> dict:
@@ -339,6 +405,9 @@ def accounts_create(subscription_id: str, rg_name: str, account_name: str):
                            f"be changed to '{known_kind}'.")
         _check_free_limit(sub, known_kind, sku, account_name)
         region = normalize_region(location)
+        # A PUT replaces the resource: no 'identity' in the body means none.
+        identity = _identity_from({"identity": body.get("identity")},
+                                  account_identity(existing) if existing else None, _tenant_of(sub))
         if existing is None:
             acct = Account(sub, rg.name, account_name, known_kind, sku, region,
                            _sim().account_endpoint(account_name), tags=tags, created_by=principal.client_id)
@@ -352,6 +421,7 @@ def accounts_create(subscription_id: str, rg_name: str, account_name: str):
             existing.sku, existing.tags = sku, tags
             existing.touch(principal.client_id)
             acct, status = existing, 200
+        acct.identity = identity
         state.changed()
         resp = jsonify(account_json(acct))
     resp.status_code = status
@@ -369,14 +439,20 @@ def accounts_update(subscription_id: str, rg_name: str, account_name: str):
     with state.lock:
         acct = _account(subscription_id, rg, account_name)
         sku_name = _sku_of(body)
+        sku = None
         if sku_name is not None:
             sku = _check_sku(acct.kind, sku_name)
             _check_free_limit(acct.subscription_id, acct.kind, sku, acct.name)
+        if "tags" in body and not isinstance(body["tags"], dict):
+            raise ArmError(400, "InvalidRequestContent", "The 'tags' property must be an object.")
+        # A PATCH changes only what it names: no 'identity' keeps the account's.
+        identity = _identity_from(body, account_identity(acct), _tenant_of(acct.subscription_id))
+        # Checked everything first, so a rejected PATCH changes nothing.
+        if sku is not None:
             acct.sku = sku
         if "tags" in body:
-            if not isinstance(body["tags"], dict):
-                raise ArmError(400, "InvalidRequestContent", "The 'tags' property must be an object.")
             acct.tags = dict(body["tags"])
+        acct.identity = identity
         acct.touch(principal.client_id)
         state.changed()
         return jsonify(account_json(acct))

@@ -1,6 +1,8 @@
 """Custom Vision's domains with their real ids (from Microsoft's docs, see WIRE-FACTS.md).
 
 Only compact domains are exportable; they list the platforms an iteration trained on them can export to.
+The Training API comes in two versions: v3.4-preview added the OpenVino platform and some fields, which
+``serialize`` leaves out of v3.3 answers.
 """
 
 from __future__ import annotations
@@ -8,6 +10,9 @@ from __future__ import annotations
 CLASSIFICATION = "Classification"
 OBJECT_DETECTION = "ObjectDetection"
 ALL_PLATFORMS = ("CoreML", "TensorFlow", "DockerFile", "ONNX", "VAIDK", "OpenVino")
+V33, V34 = "v3.3", "v3.4-preview"
+# The export platforms each Training API version's enums name.
+PLATFORMS = {V33: ALL_PLATFORMS[:5], V34: ALL_PLATFORMS}
 _COMPACT_PLATFORMS = ("CoreML", "TensorFlow", "DockerFile", "ONNX", "OpenVino")
 
 
@@ -49,3 +54,8 @@ DEFAULT_CLASSIFICATION = "ee85a74c-405e-4adc-bb47-ffa8ca0c9f31"
 def domain(domain_id: str | None) -> dict | None:
     """The domain with this id (case-insensitive), or None."""
     return _BY_ID.get((domain_id or "").lower())
+
+
+def platforms(api: str | None) -> tuple[str, ...]:
+    """The export platforms the Training API version ``api`` knows (all of them when unnamed)."""
+    return PLATFORMS.get(api or V34, ALL_PLATFORMS)

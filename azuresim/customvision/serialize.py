@@ -1,7 +1,9 @@
 """Wire shapes (swagger definitions, camelCase) of the Custom Vision objects in ``store``.
 
 ``base`` is the simulator's base URL, used for image and download URIs (the real service hands out
-blob-storage URLs; here the simulator serves them under ``/cv/_blobs/``).
+blob-storage URLs; here the simulator serves them under ``/cv/_blobs/``). ``api`` is the Training API
+version of the request: v3.3 answers leave out what only v3.4-preview declares (fields and the OpenVino
+platform). A field the spec marks ``x-nullable: false`` is left out when it has no value, never null.
 """
 
 from __future__ import annotations
@@ -9,24 +11,34 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..state import iso
+from .domains import V33, platforms
 from .store import Export, Iteration, Project, StoredImage, StoredPrediction, Tag
 
+# Domain fields only v3.4-preview declares.
+_V34_DOMAIN_FIELDS = ("exportablePlatforms", "modelInformation")
 
-def project(p: Project, base: str) -> dict:
+
+def domain(dom: dict, api: str) -> dict:
+    return {k: v for k, v in dom.items() if api != V33 or k not in _V34_DOMAIN_FIELDS}
+
+
+def project(p: Project, base: str, api: str) -> dict:
+    known = platforms(api)
+    settings = {
+        "domainId": p.domain_id,
+        "classificationType": p.classification_type,
+        "targetExportPlatforms": [t for t in p.target_export_platforms if t in known],
+        "useNegativeSet": True,
+        # detectionParameters (x-nullable: false) is left out: the simulator sets none.
+        "imageProcessingSettings": {"augmentationMethods": {}},
+    }
+    if api != V33:
+        settings |= {"exportModelContainerUri": None, "notificationQueueUri": None}
     return {
         "id": p.id,
         "name": p.name,
         "description": p.description,
-        "settings": {
-            "domainId": p.domain_id,
-            "classificationType": p.classification_type,
-            "targetExportPlatforms": list(p.target_export_platforms),
-            "useNegativeSet": True,
-            "detectionParameters": None,
-            "imageProcessingSettings": {"augmentationMethods": {}},
-            "exportModelContainerUri": None,
-            "notificationQueueUri": None,
-        },
+        "settings": settings,
         "created": iso(p.created),
         "lastModified": iso(p.last_modified),
         "thumbnailUri": f"{base}/cv/_blobs/{p.id}/thumbnail" if p.images else None,
@@ -55,19 +67,23 @@ def image(p: Project, img: StoredImage, base: str) -> dict:
         "resizedImageUri": uri,
         "thumbnailUri": uri,
         "originalImageUri": uri,
-        "tags": [
-            {"tagId": tid, "tagName": p.tags[tid].name if tid in p.tags else None, "created": iso(when)}
-            for tid, when in img.tag_ids.items()
-        ],
+        "tags": [_image_tag(p, tid, when) for tid, when in img.tag_ids.items()],
         "regions": None,
         "metadata": None,
     }
 
 
-def iteration(p: Project, it: Iteration, now: datetime) -> dict:
+def _image_tag(p: Project, tag_id: str, when: datetime) -> dict:
+    out = {"tagId": tag_id, "created": iso(when)}
+    if tag_id in p.tags:  # tagName is x-nullable: false, so a name the project lost is left out
+        out["tagName"] = p.tags[tag_id].name
+    return out
+
+
+def iteration(p: Project, it: Iteration, now: datetime, api: str) -> dict:
     status = it.status(now)
-    exportable_to = it.exportable_to(p.target_export_platforms)
-    return {
+    exportable_to = [t for t in it.exportable_to(p.target_export_platforms) if t in platforms(api)]
+    out = {
         "id": it.id,
         "name": it.name,
         "status": status,
@@ -84,9 +100,11 @@ def iteration(p: Project, it: Iteration, now: datetime) -> dict:
         "trainingTimeInMinutes": 1 if status != "Training" else 0,
         "publishName": it.publish_name,
         "originalPublishResourceId": it.original_publish_resource_id,
-        "customBaseModelInfo": None,
-        "trainingErrorDetails": it.fail_reason if status == "Failed" else None,
     }
+    if api != V33:
+        out |= {"customBaseModelInfo": None,
+                "trainingErrorDetails": it.fail_reason if status == "Failed" else None}
+    return out
 
 
 def export(it: Iteration, e: Export, base: str, now: datetime) -> dict:

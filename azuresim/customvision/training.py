@@ -36,8 +36,9 @@ TAG_TYPES = ("Regular", "Negative", "GeneralProduct")
 
 @bp.url_value_preprocessor
 def _pop_api_version(_endpoint, values):
+    """Keep the Training API version (v3.3 or v3.4-preview) in ``g.cv_api``: answers depend on it."""
     if values is not None:
-        values.pop("api", None)
+        g.cv_api = values.pop("api", None)
 
 
 @bp.before_request
@@ -55,11 +56,15 @@ def _base() -> str:
     return sim().base_url
 
 
+def _project_json(proj: Project) -> dict:
+    return serialize.project(proj, _base(), g.cv_api)
+
+
 # -- domains ---------------------------------------------------------------------------------------
 @bp.get(f"{PREFIX}/domains")
 @operation("GetDomains")
 def get_domains(account):
-    return jsonify(domains.DOMAINS)
+    return jsonify([serialize.domain(d, g.cv_api) for d in domains.DOMAINS])
 
 
 @bp.get(f"{PREFIX}/domains/<domain_id>")
@@ -68,13 +73,23 @@ def get_domain(account, domain_id):
     dom = domains.domain(domain_id)
     if dom is None:
         raise CvError("NotFoundDomain", f"Domain {domain_id} not found.")
-    return jsonify(dom)
+    return jsonify(serialize.domain(dom, g.cv_api))
 
 
 # -- projects --------------------------------------------------------------------------------------
 def _check_name_free(data, name: str, except_id: str | None = None) -> None:
     if any(p.name.lower() == name.lower() and p.id != except_id for p in data.projects.values()):
         raise CvError("BadRequestProjectNameNotUnique", f"A project named '{name}' already exists.")
+
+
+def _check_known_platforms(requested: list[str]) -> None:
+    """The export platforms a request names must exist in its API version (v3.3 predates OpenVino)."""
+    known = domains.platforms(g.cv_api)
+    unknown = [p for p in requested if p not in known]
+    if unknown:
+        raise CvError("BadRequestProjectUnsupportedExportPlatform",
+                      f"Unknown export platform {', '.join(unknown)} in Training API {g.cv_api}: use one of "
+                      f"{', '.join(known)}.")
 
 
 def _check_settings(dom: dict, classification: str | None, platforms: list[str]) -> None:
@@ -91,7 +106,7 @@ def _check_settings(dom: dict, classification: str | None, platforms: list[str])
 @operation("GetProjects")
 def get_projects(account):
     with sim().state.lock:
-        return jsonify([serialize.project(p, _base()) for p in _data().projects.values()])
+        return jsonify([_project_json(p) for p in _data().projects.values()])
 
 
 @bp.post(f"{PREFIX}/projects")
@@ -110,6 +125,7 @@ def create_project(account):
         raise CvError("BadRequestProjectUnknownDomain", f"Unknown domain '{request.args.get('domainId')}'.")
     classification = request.args.get("classificationType") or None
     platforms = [p for p in (request.args.get("targetExportPlatforms") or "").split(",") if p]
+    _check_known_platforms(platforms)
     _check_settings(dom, classification, platforms)
     # The portal's default is Multilabel (several tags per image); detection projects have no type.
     classification = (classification or "Multilabel") if dom["type"] == domains.CLASSIFICATION else None
@@ -123,14 +139,14 @@ def create_project(account):
         _check_name_free(data, name)
         proj = Project(new_id(), name, description, dom["id"], classification, platforms)
         data.projects[proj.id] = proj
-        return jsonify(serialize.project(proj, _base()))
+        return jsonify(_project_json(proj))
 
 
 @bp.get(f"{PREFIX}/projects/<project_id>")
 @operation("GetProject")
 def get_project(account, project_id):
     with sim().state.lock:
-        return jsonify(serialize.project(_data().project(project_id), _base()))
+        return jsonify(_project_json(_data().project(project_id)))
 
 
 @bp.patch(f"{PREFIX}/projects/<project_id>")
@@ -153,6 +169,7 @@ def update_project(account, project_id):
                           f"A {proj.domain.get('type')} project cannot move to a {dom['type']} domain.")
         classification = settings.get("classificationType") or proj.classification_type
         platforms = settings.get("targetExportPlatforms")
+        _check_known_platforms(platforms or [])
         platforms = list(proj.target_export_platforms if platforms is None else platforms)
         if dom["id"] != proj.domain_id and settings.get("targetExportPlatforms") is None:
             # Moving to a domain that cannot export drops the old export targets, as the portal does.
@@ -165,7 +182,7 @@ def update_project(account, project_id):
         proj.classification_type = classification if dom["type"] == domains.CLASSIFICATION else None
         proj.target_export_platforms = platforms
         proj.last_modified = utcnow()
-        return jsonify(serialize.project(proj, _base()))
+        return jsonify(_project_json(proj))
 
 
 @bp.delete(f"{PREFIX}/projects/<project_id>")

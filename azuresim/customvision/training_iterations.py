@@ -87,7 +87,7 @@ def train_project(account, project_id):
         proj = _project(project_id)
         it = proj.train(training_type=training_type, budget_hours=budget, force=force, now=now,
                         training_seconds=sim().training_seconds, fail=bool(g.get("sim_fail_training")))
-        return jsonify(serialize.iteration(proj, it, now))
+        return jsonify(serialize.iteration(proj, it, now, g.cv_api))
 
 
 @bp.get(f"{PREFIX}/projects/<project_id>/iterations")
@@ -96,7 +96,7 @@ def get_iterations(account, project_id):
     now = utcnow()
     with sim().state.lock:
         proj = _project(project_id)
-        return jsonify([serialize.iteration(proj, it, now) for it in proj.iterations.values()])
+        return jsonify([serialize.iteration(proj, it, now, g.cv_api) for it in proj.iterations.values()])
 
 
 @bp.get(f"{PREFIX}/projects/<project_id>/iterations/<iteration_id>")
@@ -104,7 +104,7 @@ def get_iterations(account, project_id):
 def get_iteration(account, project_id, iteration_id):
     with sim().state.lock:
         proj = _project(project_id)
-        return jsonify(serialize.iteration(proj, proj.iteration(iteration_id), utcnow()))
+        return jsonify(serialize.iteration(proj, proj.iteration(iteration_id), utcnow(), g.cv_api))
 
 
 @bp.patch(f"{PREFIX}/projects/<project_id>/iterations/<iteration_id>")
@@ -120,7 +120,7 @@ def update_iteration(account, project_id, iteration_id):
             raise CvError("BadRequestIterationNameNotUnique", f"An iteration named '{name}' already exists.")
         it.name = name
         it.last_modified = utcnow()
-        return jsonify(serialize.iteration(proj, it, utcnow()))
+        return jsonify(serialize.iteration(proj, it, utcnow(), g.cv_api))
 
 
 @bp.delete(f"{PREFIX}/projects/<project_id>/iterations/<iteration_id>")
@@ -184,7 +184,8 @@ def get_exports(account, project_id, iteration_id):
     now = utcnow()
     with sim().state.lock:
         it = _project(project_id).iteration(iteration_id)
-        return jsonify([serialize.export(it, e, sim().base_url, now) for e in it.exports])
+        known = domains.platforms(g.cv_api)  # a v3.4-preview export to OpenVino has no v3.3 form
+        return jsonify([serialize.export(it, e, sim().base_url, now) for e in it.exports if e.platform in known])
 
 
 @bp.post(f"{PREFIX}/projects/<project_id>/iterations/<iteration_id>/export")
@@ -192,9 +193,10 @@ def get_exports(account, project_id, iteration_id):
 def export_iteration(account, project_id, iteration_id):
     platform = request.args.get("platform") or ""
     flavor = request.args.get("flavor") or None
-    if platform not in domains.ALL_PLATFORMS:
+    known = domains.platforms(g.cv_api)
+    if platform not in known:
         raise CvError("BadRequestExportValidationFailed",
-                      f"Unknown export platform '{platform}': use one of {', '.join(domains.ALL_PLATFORMS)}.")
+                      f"Unknown export platform '{platform}': use one of {', '.join(known)}.")
     if flavor is not None and flavor not in _FLAVORS.get(platform, ()):
         raise CvError("BadRequestExportValidationFailed", f"Platform {platform} has no flavor '{flavor}'.")
     now = utcnow()
@@ -206,7 +208,7 @@ def export_iteration(account, project_id, iteration_id):
             raise CvError("BadRequestExportWhileTraining", f"Iteration '{it.name}' is still training.")
         if status != "Completed":
             raise CvError("BadRequestIterationIsNotTrained", f"Iteration '{it.name}' {status}; it cannot be exported.")
-        allowed = it.exportable_to(proj.target_export_platforms)
+        allowed = [t for t in it.exportable_to(proj.target_export_platforms) if t in known]
         if not allowed:
             dom = domains.domain(it.domain_id) or {"name": it.domain_id}
             raise CvError("BadRequestExportValidationFailed",

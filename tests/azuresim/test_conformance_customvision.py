@@ -134,19 +134,9 @@ def _check(spec, operation_id, ex: Exchange) -> None:
         validate_response(spec, operation_id, ex.status, ex.body)
 
 
-# Where the simulator disagrees with the spec today (owners: azuresim/customvision). Strict: a fix
-# makes the test pass, and then the entry must go.
-_DETECTION_NULL = ("azuresim: Project.settings.detectionParameters is null; the spec declares it a string "
-                   "with x-nullable: false (omit it or send a string)")
-_V33_EXTRA = ("azuresim: v3.3 answers carry fields only v3.4-preview declares (Domain.exportablePlatforms, "
-              "Domain.modelInformation, Iteration.customBaseModelInfo, Iteration.trainingErrorDetails, "
-              "ProjectSettings.exportModelContainerUri, ProjectSettings.notificationQueueUri)")
-KNOWN_MISMATCHES = {
-    **{f"{v}-{op}": _DETECTION_NULL for v in VERSIONS
-       for op in ("CreateProject", "GetProject", "GetProjects", "UpdateProject")},
-    "every-answer": _DETECTION_NULL,
-    "extra-v3.3": _V33_EXTRA,
-}
+# Where the simulator disagrees with the spec today (owners: azuresim/customvision), as case id -> reason.
+# Strict: a fix makes the test pass, and then the entry must go. None known now.
+KNOWN_MISMATCHES: dict[str, str] = {}
 
 
 def _case(case_id: str, *values):

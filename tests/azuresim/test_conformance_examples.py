@@ -50,20 +50,9 @@ FRESH = {"DeleteProject", "DeleteIteration", "DeleteTag", "DeleteImages", "Publi
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
-# Where the simulator disagrees with the spec today (owners: azuresim). Strict: a fix makes the case pass,
-# and then its entry must go.
-_DETECTION_NULL = ("azuresim: Project.settings.detectionParameters is null; the spec declares a string with "
-                   "x-nullable: false")
-_OPENVINO_V33 = ("azuresim: under v3.3 Iteration.exportableTo lists 'OpenVino', which v3.3's enum lacks "
-                 "(CoreML, TensorFlow, DockerFile, ONNX, VAIDK); only v3.4-preview added it")
-_IDENTITY = ("azuresim: Accounts_Create ignores the request's 'identity' (SystemAssigned); the example's "
-             "answer carries identity {principalId, tenantId, type}")
-KNOWN_MISMATCHES = {
-    **{f"{v}/{f}.json": _DETECTION_NULL for v in ("3.3", "3.4-preview")
-       for f in ("GetProjects", "GetProject", "CreateProject", "UpdateProject")},
-    **{f"3.3/{f}.json": _OPENVINO_V33 for f in ("GetIterations", "GetIteration", "UpdateIteration")},
-    **{f"{v}/{f}.json": _IDENTITY for v in ("2021-04-30", "2025-09-01") for f in ("CreateAccount", "CreateAccountMin")},
-}
+# Where the simulator disagrees with the spec today (owners: azuresim), as case id -> reason. Strict: a fix
+# makes the case pass, and then its entry must go. None known now.
+KNOWN_MISMATCHES: dict[str, str] = {}
 
 
 def _example_cases() -> list:
