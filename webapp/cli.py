@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import Any
+
 import click
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 
 
 def _create_app():
     from webapp import create_app
 
-    return create_app()
+    # The `db` commands must run on an un-migrated database; the others call _require_schema().
+    return create_app(check_schema=False)
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
@@ -17,14 +22,216 @@ def main() -> None:
     """labgrader: validate hands-on Azure labs task by task."""
 
 
+def _require_schema() -> None:
+    from webapp import SchemaError, ensure_migrated
+
+    try:
+        ensure_migrated()
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+# -- serve ------------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", type=int, default=None,
+              help="Worker processes (default: 2 per CPU, at most 8).")
+@click.option("--threads", type=int, default=8, show_default=True,
+              help="Threads per worker; a Validate mostly waits on Azure, so threads serve it well.")
+@click.option("--timeout", type=int, default=None,
+              help="Seconds before a stuck request's worker is restarted (default: validation budget + 30).")
+@with_appcontext
+def serve(host: str, port: int, workers: int | None, threads: int, timeout: int | None) -> None:
+    """Serve the web app under gunicorn (refuses an un-migrated database)."""
+    from flask import current_app
+
+    from webapp.extensions import db
+
+    _require_schema()
+    budget = float(current_app.config["VALIDATE_BUDGET_SECONDS"])
+    db.engine.dispose()  # no connection crosses the fork into the workers
+    options = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers or min(8, 2 * (os.cpu_count() or 1)),
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": timeout or int(budget + 30),
+        "graceful_timeout": 30,
+        "accesslog": "-",
+        "errorlog": "-",
+        "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+    }
+    _Gunicorn(options).run()
+
+
+class _Gunicorn:
+    """gunicorn in-process: each worker builds its own app with ``create_app()``."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        from gunicorn.app.base import BaseApplication
+
+        class App(BaseApplication):
+            def load_config(self) -> None:
+                for key, value in options.items():
+                    self.cfg.set(key, value)
+
+            def load(self):
+                from webapp import create_app
+
+                return create_app()
+
+        self._app = App()
+
+    def run(self) -> None:
+        sys.argv = sys.argv[:1]  # gunicorn parses argv again; ours are already applied
+        self._app.run()
+
+
+# -- proctors ---------------------------------------------------------------------------------------------
+
+
+@main.group()
+def proctor() -> None:
+    """Proctor accounts: who may watch which classes."""
+
+
+@proctor.command("add")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option("--admin", is_flag=True, help="An administrator sees every class.")
+@with_appcontext
+def proctor_add(email: str, password_stdin: bool, admin: bool) -> None:
+    """Create a proctor account (prompts for the password unless --password-stdin)."""
+    from webapp.services import proctors
+    from webapp.services.errors import ServiceError
+
+    _require_schema()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        p = proctors.add(email, password, is_admin=admin)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Added proctor {p.email}{' (admin)' if p.is_admin else ''}.")
+
+
+@proctor.command("grant")
+@click.argument("email")
+@click.argument("lab")
+@click.argument("cohort", metavar="CLASS")
+@with_appcontext
+def proctor_grant(email: str, lab: str, cohort: str) -> None:
+    """Let proctor EMAIL watch class CLASS of lab LAB (the class is created if new)."""
+    from webapp.services import proctors
+    from webapp.services.errors import ServiceError
+
+    _require_schema()
+    try:
+        c = proctors.grant(email, lab, cohort)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Proctor {email.strip().lower()} now sees class '{c.name}' of lab '{c.lab_id}'.")
+
+
+@proctor.command("list")
+@with_appcontext
+def proctor_list() -> None:
+    """List proctors and the classes each sees."""
+    from webapp.services import proctors
+
+    _require_schema()
+    for p in proctors.list_proctors():
+        seen = "all classes" if p.is_admin else ", ".join(f"{c.lab_id}/{c.name}" for c in p.cohorts) or "no classes"
+        click.echo(f"{p.email}\t{seen}")
+
+
+# -- API keys ---------------------------------------------------------------------------------------------
+
+
+@main.group("api-key")
+def api_key() -> None:
+    """Bearer keys for the platform API."""
+
+
+@api_key.command("create")
+@click.argument("name")
+@with_appcontext
+def api_key_create(name: str) -> None:
+    """Create key NAME and print it once (only its hash is stored)."""
+    from webapp.services import apikeys
+    from webapp.services.errors import ServiceError
+
+    _require_schema()
+    try:
+        key, plaintext = apikeys.create(name)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(plaintext)
+    click.echo(f"API key '{key.name}' (id {key.id}) created. Store it now: it cannot be shown again.", err=True)
+
+
+@api_key.command("revoke")
+@click.argument("name_or_id", metavar="NAME|ID")
+@with_appcontext
+def api_key_revoke(name_or_id: str) -> None:
+    """Revoke a key; requests carrying it are refused from now on."""
+    from webapp.services import apikeys
+    from webapp.services.errors import ServiceError
+
+    _require_schema()
+    try:
+        key = apikeys.revoke(name_or_id)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(f"API key '{key.name}' (id {key.id}) is revoked.")
+
+
+@api_key.command("list")
+@with_appcontext
+def api_key_list() -> None:
+    """List keys: id, name, prefix, created, last used, state (never the key)."""
+    from webapp.services import apikeys
+
+    _require_schema()
+
+    def when(t) -> str:
+        return t.strftime("%Y-%m-%d %H:%M") if t else "-"
+
+    click.echo("ID\tNAME\tPREFIX\tCREATED\tLAST USED\tSTATE")
+    for k in apikeys.list_keys():
+        state = "active" if k.active else f"revoked {when(k.revoked_at)}"
+        click.echo(f"{k.id}\t{k.name}\tlg_{k.prefix}_\t{when(k.created_at)}\t{when(k.last_used_at)}\t{state}")
+
+
+# -- configuration ----------------------------------------------------------------------------------------
+
+
+@main.command("config")
+def config_help() -> None:
+    """List the configuration options (LABGRADER_* variables or instance/labgrader.toml)."""
+    from webapp.config import describe
+
+    click.echo(describe())
+
+
 def _register() -> None:
+    from flask_migrate.cli import db
+
     from azuresim.cli import sim
     from labguide.cli import guide
-    from validator.cli import validate_command
 
     main.add_command(sim)
     main.add_command(guide)
-    main.add_command(validate_command)
+    main.add_command(db)
 
 
 _register()

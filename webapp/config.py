@@ -1,0 +1,171 @@
+"""Configuration: one declared list of options, each with its default and help text.
+
+Values come, later ones winning, from the defaults below, the instance file (``instance/labgrader.toml``
+or ``instance/labgrader.py``), ``LABGRADER_<NAME>`` environment variables, and the mapping given to
+``create_app``. Nothing is read at import time: :func:`load` does it for one app.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ENV_PREFIX = "LABGRADER_"
+
+
+class ConfigError(ValueError):
+    """An option has a value labgrader cannot use; the message names the option and its source."""
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _paths(value: Any) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [p for p in str(value).split(os.pathsep) if p.strip()]
+
+
+def _str(value: Any) -> str:
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[Any], Any] = _str
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("SECRET_KEY", None,
+           "Signs sessions and launch links. When unset, one is generated once and kept in "
+           "instance/secret_key; every web instance behind one database must share it."),
+    Option("ENCRYPTION_KEY", None,
+           "Fernet key(s) that encrypt attendee secrets at rest, comma-separated, newest first (older ones "
+           "still decrypt, for rotation). When unset, derived from SECRET_KEY with HKDF."),
+    Option("DATABASE_URL", None,
+           "SQLAlchemy URL of the database. Default: a SQLite file in the instance folder (WAL mode). "
+           "For several instances use PostgreSQL: postgresql+psycopg://user:pass@host/db."),
+    Option("REDIS_URL", None,
+           "Redis for shared rate limits, caches and background jobs across instances (redis://host:6379/0). "
+           "Unset: in-process equivalents."),
+    Option("PACK_DIRS", [], "Extra folders holding lab packs, os.pathsep-separated.", _paths),
+    Option("LAUNCH_LINK_MAX_AGE", 7 * 24 * 3600, "Seconds a student's launch link stays valid.", int),
+    Option("VALIDATE_RATE_LIMIT", "5 per minute", "How often one attendee may press Validate."),
+    Option("VALIDATE_BUDGET_SECONDS", 20.0, "Time budget of one validation, Azure retries included.", float),
+    Option("STUCK_AFTER_FAILS", 3, "Consecutive FAILs on one step after which an attendee shows as stuck.", int),
+    Option("STUCK_AFTER_MINUTES", 20, "Minutes on one unfinished step after which an attendee shows as stuck.",
+           int),
+    Option("BASE_URL", "",
+           "Public base URL of this service, for launch links (https://labs.example.com). "
+           "Unset: the URL of the current request, or http://127.0.0.1:8000 outside one."),
+    Option("AUTO_MIGRATE", False,
+           "Upgrade the database schema on start instead of refusing an un-migrated database.", _bool),
+    Option("JOB_WORKERS", 4, "Threads for background work (re-validating a class) when Redis is not configured.",
+           int),
+)
+BY_NAME = {o.name: o for o in OPTIONS}
+
+
+def describe() -> str:
+    """Every option with its environment variable, default and help (for ``--help`` and the README)."""
+    lines = []
+    for o in OPTIONS:
+        default = "" if o.default in (None, "", []) else f" (default: {o.default})"
+        lines.append(f"{ENV_PREFIX}{o.name}{default}\n    {o.help}")
+    return "\n".join(lines)
+
+
+def _instance_file(instance: Path) -> tuple[dict[str, Any], str | None]:
+    toml_path, py_path = instance / "labgrader.toml", instance / "labgrader.py"
+    if toml_path.is_file():
+        with toml_path.open("rb") as fh:
+            data = tomllib.load(fh)
+        return {str(k).upper(): v for k, v in data.items()}, str(toml_path)
+    if py_path.is_file():
+        scope: dict[str, Any] = {"__file__": str(py_path)}
+        exec(compile(py_path.read_text(encoding="utf-8"), str(py_path), "exec"), scope)  # noqa: S102 - admin's file
+        return {k: v for k, v in scope.items() if k.isupper()}, str(py_path)
+    return {}, None
+
+
+def load(app: Flask, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> None:
+    """Fill ``app.config`` with every option (parsed), then derive the generated/derived ones."""
+    environ = os.environ if environ is None else environ
+    instance = Path(app.instance_path)
+    file_values, file_name = _instance_file(instance)
+    sources: list[tuple[str, Mapping[str, Any]]] = [
+        (file_name or "instance file", file_values),
+        ("environment", {k[len(ENV_PREFIX):]: v for k, v in environ.items() if k.startswith(ENV_PREFIX)}),
+        ("create_app", dict(overrides or {})),
+    ]
+    for option in OPTIONS:
+        value, origin = option.default, "default"
+        for origin_name, values in sources:
+            if option.name in values and values[option.name] is not None:
+                value, origin = values[option.name], origin_name
+        if value is not None and origin != "default":
+            try:
+                value = option.parse(value)
+            except (TypeError, ValueError) as exc:
+                shown = ENV_PREFIX + option.name if origin == "environment" else option.name
+                raise ConfigError(f"{shown} from {origin}: {exc}") from None
+        app.config[option.name] = value
+    # Flask's own and extensions' settings given by the caller pass through untouched.
+    for key, value in (overrides or {}).items():
+        if key not in BY_NAME:
+            app.config[key] = value
+
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _stored_secret_key(instance)
+    if not app.config["ENCRYPTION_KEY"]:
+        app.config["ENCRYPTION_KEY"] = derive_encryption_key(app.config["SECRET_KEY"])
+    if not app.config["DATABASE_URL"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'labgrader.sqlite3'}"
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+
+def _stored_secret_key(instance: Path) -> str:
+    """The instance's generated secret key, created (readable by the owner only) on first use."""
+    path = instance / "secret_key"
+    if path.is_file():
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def derive_encryption_key(secret_key: str) -> str:
+    """A Fernet key derived from ``secret_key`` with HKDF-SHA256 (so one secret is enough to configure)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"labgrader attendee secrets v1").derive(
+        secret_key.encode("utf-8")
+    )
+    return base64.urlsafe_b64encode(raw).decode("ascii")

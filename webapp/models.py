@@ -1,0 +1,179 @@
+"""The database model: labs, classes (cohorts), attendees, attempts, per-step summaries, API keys, proctors.
+
+Datetimes are timezone-aware UTC everywhere (:class:`UTCDateTime` restores the zone SQLite drops).
+Attendee secrets live only in ``Attendee.secret_blob``, encrypted (see :mod:`webapp.crypto`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite stores them naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use datetime.now(UTC)")
+        return value.astimezone(UTC).replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Lab(db.Model):
+    """A lab pack known to this service (id = the pack's id)."""
+
+    __tablename__ = "labs"
+
+    id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(300), default="")
+    version: Mapped[str] = mapped_column(sa.String(50), default="")
+
+
+proctor_cohorts = sa.Table(
+    "proctor_cohorts",
+    db.metadata,
+    sa.Column("proctor_id", sa.ForeignKey("proctors.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("cohort_id", sa.ForeignKey("cohorts.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Cohort(db.Model):
+    """A class taking one lab together (the unit a proctor watches)."""
+
+    __tablename__ = "cohorts"
+    __table_args__ = (sa.UniqueConstraint("lab_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[str] = mapped_column(sa.ForeignKey("labs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lab: Mapped[Lab] = relationship()
+
+
+class Attendee(db.Model):
+    """One student in one lab. ``injects`` holds non-secret values only; ``azure`` the non-secret
+    credential fields; ``secret_blob`` the encrypted secret injects and the Azure client secret."""
+
+    __tablename__ = "attendees"
+    __table_args__ = (sa.UniqueConstraint("lab_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[str] = mapped_column(sa.ForeignKey("labs.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(sa.String(200))
+    cohort_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cohorts.id", ondelete="SET NULL"), index=True)
+    display_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    injects: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    secret_blob: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    azure: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    link_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    lab: Mapped[Lab] = relationship()
+    cohort: Mapped[Cohort | None] = relationship()
+
+    def __repr__(self) -> str:  # never the secrets
+        return f"<Attendee {self.id} {self.lab_id}/{self.external_id}>"
+
+
+class Attempt(db.Model):
+    """One Validate press (or API call, or sweep) and its redacted StepResult."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (sa.Index("ix_attempts_attendee_step_started", "attendee_id", "step_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attendee_id: Mapped[int] = mapped_column(sa.ForeignKey("attendees.id", ondelete="CASCADE"))
+    step_id: Mapped[str] = mapped_column(sa.String(100))
+    task: Mapped[str] = mapped_column(sa.String(20), default="")
+    status: Mapped[str] = mapped_column(sa.String(10))
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    hint: Mapped[str | None] = mapped_column(sa.Text)
+    result: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    trigger: Mapped[str] = mapped_column(sa.String(10))
+    triggered_by: Mapped[str | None] = mapped_column(sa.String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    azure_calls: Mapped[int] = mapped_column(default=0)
+
+    attendee: Mapped[Attendee] = relationship()
+
+
+class StepSummary(db.Model):
+    """Where one attendee stands on one step: what the proctor grid shows, kept current by each attempt.
+
+    ``status`` is the latest verdict about the student's work (an ERROR, which is labgrader's trouble,
+    does not replace it); ``last_status`` is the latest attempt's status whatever it was.
+    """
+
+    __tablename__ = "step_summaries"
+
+    attendee_id: Mapped[int] = mapped_column(sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True)
+    step_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(10))
+    last_status: Mapped[str] = mapped_column(sa.String(10))
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    attempts: Mapped[int] = mapped_column(default=0)
+    fails: Mapped[int] = mapped_column(default=0)
+    consecutive_fails: Mapped[int] = mapped_column(default=0)
+    first_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    passed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failing_checks: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON, default=list)
+
+    attendee: Mapped[Attendee] = relationship()
+
+
+class ApiKey(db.Model):
+    """A bearer key for the platform API. Only its SHA-256 is stored; ``prefix`` finds the row."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Proctor(db.Model):
+    """A person who watches classes. Admins see every class; others the classes granted to them."""
+
+    __tablename__ = "proctors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    cohorts: Mapped[list[Cohort]] = relationship(secondary=proctor_cohorts, order_by=Cohort.id)
+
+    def __repr__(self) -> str:
+        return f"<Proctor {self.id} {self.email}>"

@@ -1,0 +1,195 @@
+"""Attendees: create or update from the lab platform's data, and the two ways their values leave the
+database: :func:`credentials` (for the validator only) and :func:`injects_for_render` (for their guide).
+
+Secret values (the pack's secret injects and the Azure ``client_secret``) are kept only in the
+encrypted ``secret_blob``; the JSON columns hold non-secret values.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from validator.azure.cloud import AttendeeAzure, CredentialsError
+
+from .. import crypto
+from ..extensions import db
+from ..models import Attendee, Cohort, utcnow
+from . import labs
+from .errors import InvalidInput, NotFound
+
+AZURE_FIELDS = ("tenant_id", "client_id", "client_secret", "subscription_id", "resource_group", "region",
+                "authority_host", "arm_endpoint", "credential_scope", "ca_bundle")
+AZURE_SECRET_FIELDS = frozenset({"client_secret"})
+_EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,199}$")
+
+
+def get(lab_id: str, external_id: str) -> Attendee:
+    """The attendee ``external_id`` of lab ``lab_id``; raises :class:`NotFound`."""
+    found = db.session.scalar(select(Attendee).filter_by(lab_id=lab_id, external_id=external_id))
+    if found is None:
+        raise NotFound(f"no attendee '{external_id}' in lab '{lab_id}'")
+    return found
+
+
+def get_cohort(lab_id: str, name: str, *, create: bool = True) -> Cohort:
+    """The class ``name`` of lab ``lab_id``, created when missing (not committed) unless ``create`` is off."""
+    name = _clean_name("cohort", name)
+    found = db.session.scalar(select(Cohort).filter_by(lab_id=lab_id, name=name))
+    if found is None:
+        if not create:
+            raise NotFound(f"no class '{name}' in lab '{lab_id}'")
+        labs.ensure(lab_id)
+        found = Cohort(lab_id=lab_id, name=name)
+        db.session.add(found)
+    return found
+
+
+def upsert(
+    lab_id: str,
+    external_id: str,
+    *,
+    cohort: str | None = None,
+    display_name: str | None = None,
+    injects: dict[str, Any] | None = None,
+    azure: dict[str, Any] | None = None,
+) -> Attendee:
+    """Create or update one attendee and commit.
+
+    ``injects`` maps the pack's inject keys to values; ``azure`` is the credentials JSON
+    (``subscription_id``, ``resource_group``, ``client_id``, ``client_secret``, ...; an ``injects`` object
+    inside it is merged under ``injects``). On update, a field left out keeps its stored value, secrets
+    included; an inject given as ``None`` is removed. Raises :class:`InvalidInput` naming the field, or
+    :class:`NotFound` for an unknown lab.
+    """
+    pack = labs.pack(lab_id)
+    if not isinstance(external_id, str) or not _EXTERNAL_ID.match(external_id):
+        raise InvalidInput("external_id", "must be 1-200 letters, digits or . _ @ : + - (starting with a letter "
+                           "or digit)")
+    azure = dict(azure or {})
+    if not isinstance(azure, dict):
+        raise InvalidInput("azure", "must be a JSON object")
+    inject_updates = _check_injects("azure.injects", azure.pop("injects", None) or {})
+    inject_updates.update(_check_injects("injects", injects or {}))
+    unknown = sorted(set(azure) - set(AZURE_FIELDS))
+    if unknown:
+        raise InvalidInput(f"azure.{unknown[0]}", f"is not a credentials field (expected one of "
+                           f"{', '.join(AZURE_FIELDS)})")
+
+    attendee = db.session.scalar(select(Attendee).filter_by(lab_id=lab_id, external_id=external_id))
+    creating = attendee is None
+    if creating:
+        labs.ensure(lab_id)
+        attendee = Attendee(lab_id=lab_id, external_id=external_id, injects={}, azure={}, display_name="")
+    secrets = crypto.decrypt_json(attendee.secret_blob) if not creating else {}
+    secret_injects: dict[str, Any] = dict(secrets.get("injects") or {})
+    plain_injects: dict[str, Any] = dict(attendee.injects or {})
+    for key, value in inject_updates.items():
+        target, other = (secret_injects, plain_injects) if key in pack.secret_keys else (plain_injects, secret_injects)
+        other.pop(key, None)
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = value
+
+    new_azure = dict(attendee.azure or {})
+    new_secrets_azure = dict(secrets.get("azure") or {})
+    for key, value in azure.items():
+        target = new_secrets_azure if key in AZURE_SECRET_FIELDS else new_azure
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = value
+    try:
+        AttendeeAzure.from_json({**new_azure, **new_secrets_azure})
+    except CredentialsError as exc:
+        raise InvalidInput("azure" + _field_of(str(exc)), str(exc)) from None
+
+    if display_name is not None:
+        attendee.display_name = _clean_name("display_name", display_name, allow_empty=True)
+    elif creating:
+        attendee.display_name = external_id
+    if cohort is not None:
+        attendee.cohort = get_cohort(lab_id, cohort) if cohort else None
+    attendee.injects = plain_injects
+    attendee.azure = new_azure
+    blob = {"injects": secret_injects, "azure": new_secrets_azure}
+    attendee.secret_blob = crypto.encrypt_json(blob) if any(blob.values()) else None
+    attendee.updated_at = utcnow()
+    if creating:
+        db.session.add(attendee)
+    db.session.commit()
+    return attendee
+
+
+def credentials(attendee: Attendee) -> dict[str, Any]:
+    """The decrypted credentials JSON (with ``injects``, secret ones included) for the validator.
+
+    Only :mod:`webapp.services.validation` should call this; the result is never serialised.
+    """
+    secrets = crypto.decrypt_json(attendee.secret_blob)
+    return {
+        **(attendee.azure or {}),
+        **(secrets.get("azure") or {}),
+        "injects": {**(attendee.injects or {}), **(secrets.get("injects") or {})},
+    }
+
+
+def secret_values(attendee: Attendee) -> set[str]:
+    """Every secret string of the attendee, for redaction."""
+    secrets = crypto.decrypt_json(attendee.secret_blob)
+    values = list((secrets.get("injects") or {}).values()) + list((secrets.get("azure") or {}).values())
+    return {str(v) for v in values if v}
+
+
+def injects_for_render(attendee: Attendee, reveal: bool = False) -> dict[str, str | None]:
+    """The values the attendee's guide shows, as the validator sees them (lab defaults fill missing
+    non-secret ones; Region and ResourceGroup come from the Azure fields). Secret keys map to ``""``
+    (masked by the renderer) unless ``reveal``; only the attendee themself may see revealed values.
+    """
+    pack = labs.pack(attendee.lab_id)
+    values: dict[str, str | None] = {k: v for k, v in pack.demo_injects().items() if k not in pack.secret_keys}
+    azure = attendee.azure or {}
+    if azure.get("region"):
+        values["Region"] = azure["region"]
+    if azure.get("resource_group"):
+        values["ResourceGroup"] = azure["resource_group"]
+    values.update({k: str(v) for k, v in (attendee.injects or {}).items()})
+    secret_injects = (crypto.decrypt_json(attendee.secret_blob).get("injects") or {}) if attendee.secret_blob else {}
+    for key, value in secret_injects.items():
+        values[key] = str(value) if reveal else ""
+    return values
+
+
+def _check_injects(field: str, injects: Any) -> dict[str, Any]:
+    if not isinstance(injects, dict):
+        raise InvalidInput(field, "must be a JSON object of key -> value")
+    out: dict[str, Any] = {}
+    for key, value in injects.items():
+        if not isinstance(key, str) or not key.strip() or len(key) > 100:
+            raise InvalidInput(field, f"key {key!r} must be a non-empty string of at most 100 characters")
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise InvalidInput(f"{field}.{key}", "must be a string or a number")
+        if value is not None and len(str(value)) > 2000:
+            raise InvalidInput(f"{field}.{key}", "is longer than 2000 characters")
+        out[key] = None if value is None else str(value)
+    return out
+
+
+def _clean_name(field: str, value: Any, allow_empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(field, "must be a string")
+    value = " ".join(value.split())
+    if not value and not allow_empty:
+        raise InvalidInput(field, "must not be empty")
+    if len(value) > 200:
+        raise InvalidInput(field, "is longer than 200 characters")
+    return value
+
+
+def _field_of(message: str) -> str:
+    """``.subscription_id`` from "'subscription_id' is required ...", for InvalidInput's field."""
+    m = re.search(r"'([a-z_]+)'", message)
+    return f".{m.group(1)}" if m else ""

@@ -1,0 +1,104 @@
+"""Proctor accounts: passwords hashed with werkzeug.security; each proctor sees the classes granted."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..models import Attendee, Cohort, Proctor
+from . import attendees
+from .errors import InvalidInput, NotFound
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 10
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the email is unknown, so a wrong email costs as long as a wrong password."""
+    return generate_password_hash("labgrader-timing-equaliser")
+
+
+def _email(value: str) -> str:
+    value = (value or "").strip().lower()
+    if not _EMAIL.match(value) or len(value) > 254:
+        raise InvalidInput("email", f"'{value}' is not an email address")
+    return value
+
+
+def add(email: str, password: str, *, is_admin: bool = False) -> Proctor:
+    """A new proctor; raises :class:`InvalidInput` for a bad email, a short password, or a taken email."""
+    email = _email(email)
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise InvalidInput("password", f"must be at least {MIN_PASSWORD} characters")
+    if db.session.scalar(select(Proctor).filter_by(email=email)) is not None:
+        raise InvalidInput("email", f"a proctor '{email}' already exists")
+    proctor = Proctor(email=email, password_hash=generate_password_hash(password), is_admin=is_admin)
+    db.session.add(proctor)
+    db.session.commit()
+    return proctor
+
+
+def get(email: str) -> Proctor:
+    found = db.session.scalar(select(Proctor).filter_by(email=(email or "").strip().lower()))
+    if found is None:
+        raise NotFound(f"no proctor '{email}'")
+    return found
+
+
+def set_password(email: str, password: str) -> Proctor:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise InvalidInput("password", f"must be at least {MIN_PASSWORD} characters")
+    proctor = get(email)
+    proctor.password_hash = generate_password_hash(password)
+    db.session.commit()
+    return proctor
+
+
+def authenticate(email: str, password: str) -> Proctor | None:
+    """The proctor when ``password`` is theirs, else ``None`` (same cost for an unknown email)."""
+    proctor = db.session.scalar(select(Proctor).filter_by(email=(email or "").strip().lower()))
+    if proctor is None:
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    return proctor if check_password_hash(proctor.password_hash, password or "") else None
+
+
+def grant(email: str, lab_id: str, cohort_name: str) -> Cohort:
+    """Let proctor ``email`` see class ``cohort_name`` of ``lab_id`` (created if new); idempotent."""
+    proctor = get(email)
+    cohort = attendees.get_cohort(lab_id, cohort_name)
+    if cohort not in proctor.cohorts:
+        proctor.cohorts.append(cohort)
+    db.session.commit()
+    return cohort
+
+
+def revoke(email: str, lab_id: str, cohort_name: str) -> None:
+    proctor = get(email)
+    cohort = attendees.get_cohort(lab_id, cohort_name, create=False)
+    if cohort in proctor.cohorts:
+        proctor.cohorts.remove(cohort)
+    db.session.commit()
+
+
+def cohorts_for(proctor: Proctor) -> list[Cohort]:
+    """The classes ``proctor`` may see: all of them for an admin."""
+    if proctor.is_admin:
+        return list(db.session.scalars(select(Cohort).order_by(Cohort.lab_id, Cohort.name)))
+    return sorted(proctor.cohorts, key=lambda c: (c.lab_id, c.name))
+
+
+def can_see(proctor: Proctor, attendee: Attendee) -> bool:
+    """Whether ``proctor`` may see ``attendee`` (admin, or the attendee's class was granted)."""
+    if proctor.is_admin:
+        return True
+    return attendee.cohort_id is not None and any(c.id == attendee.cohort_id for c in proctor.cohorts)
+
+
+def list_proctors() -> list[Proctor]:
+    return list(db.session.scalars(select(Proctor).order_by(Proctor.email)))

@@ -1,0 +1,206 @@
+"""Where people stand: one attendee's steps, and a whole class at once (the proctor grid).
+
+Both read StepSummary rows only (never Attempts), so the class view is one query however many
+attempts there were.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from checks.outcome import Status
+
+from ..extensions import db
+from ..models import Attendee, Cohort, StepSummary, utcnow
+from . import labs
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    step_id: str
+    task: str
+    title: str
+    status: str | None  # None: never validated
+    attempts: int = 0
+    fails: int = 0
+    message: str = ""
+    first_attempt_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    passed_at: datetime | None = None
+    seconds_on_step: int | None = None  # since the first attempt, while not passed
+
+
+@dataclass(frozen=True)
+class AttendeeProgress:
+    lab_id: str
+    external_id: str
+    steps: list[StepProgress]
+    done: int
+    total: int
+
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class FailureReason:
+    check_id: str
+    count: int  # attendees currently failing this check on this step
+    example: str  # one of their messages
+
+
+@dataclass(frozen=True)
+class StepStats:
+    step_id: str
+    task: str
+    title: str
+    counts: dict[str, int]  # PASS/FAIL/PENDING/ERROR/NOT_STARTED -> attendees
+    failures: list[FailureReason]  # most common first
+    started: int
+    passed: int
+
+
+@dataclass(frozen=True)
+class Stuck:
+    attendee_id: int
+    external_id: str
+    display_name: str
+    step_id: str
+    task: str
+    reason: str  # a sentence for the proctor
+
+
+@dataclass(frozen=True)
+class GridRow:
+    attendee_id: int
+    external_id: str
+    display_name: str
+    cohort: str | None
+    cells: dict[str, StepProgress]
+    done: int
+
+
+@dataclass(frozen=True)
+class CohortProgress:
+    lab_id: str
+    cohort: str | None
+    rows: list[GridRow]
+    steps: list[StepStats]
+    stuck: list[Stuck] = field(default_factory=list)
+
+    @property
+    def funnel(self) -> list[tuple[str, int]]:
+        """(task, attendees who passed it) in lab order."""
+        return [(s.task, s.passed) for s in self.steps]
+
+    def to_json(self) -> dict[str, Any]:
+        data = _jsonable(asdict(self))
+        data["funnel"] = [{"task": t, "passed": n} for t, n in self.funnel]
+        return data
+
+
+def _cell(spec: Any, summary: StepSummary | None, now: datetime) -> StepProgress:
+    if summary is None:
+        return StepProgress(spec.id, spec.task, spec.title, None)
+    on_step = None if summary.passed_at else int((now - summary.first_attempt_at).total_seconds())
+    return StepProgress(
+        spec.id, spec.task, spec.title, summary.status, summary.attempts, summary.fails, summary.message,
+        summary.first_attempt_at, summary.last_attempt_at, summary.passed_at, on_step,
+    )
+
+
+def attendee(who: Attendee) -> AttendeeProgress:
+    """Per step (lab order): status, attempts, last message, time on it; and steps passed / total."""
+    pack = labs.pack(who.lab_id)
+    summaries = {s.step_id: s for s in db.session.scalars(select(StepSummary).filter_by(attendee_id=who.id))}
+    now = utcnow()
+    steps = [_cell(spec, summaries.get(spec.id), now) for spec in pack.steps]
+    return AttendeeProgress(who.lab_id, who.external_id, steps, sum(s.status == Status.PASS for s in steps),
+                            len(steps))
+
+
+def cohort(lab_id: str, cohort_name: str | None = None) -> CohortProgress:
+    """The grid of lab ``lab_id`` (one class, or every attendee when ``cohort_name`` is None), with per-step
+    counts, the most common failing checks, stuck attendees and the completion funnel."""
+    pack = labs.pack(lab_id)
+    query = (
+        select(Attendee, Cohort.name, StepSummary)
+        .outerjoin(Cohort, Attendee.cohort_id == Cohort.id)
+        .outerjoin(StepSummary, StepSummary.attendee_id == Attendee.id)
+        .where(Attendee.lab_id == lab_id)
+        .order_by(Attendee.display_name, Attendee.id)
+    )
+    if cohort_name is not None:
+        query = query.where(Cohort.name == cohort_name)
+    by_attendee: dict[int, tuple[Attendee, str | None, dict[str, StepSummary]]] = {}
+    for who, cohort_label, summary in db.session.execute(query):
+        entry = by_attendee.setdefault(who.id, (who, cohort_label, {}))
+        if summary is not None:
+            entry[2][summary.step_id] = summary
+
+    now = utcnow()
+    fails_limit = int(current_app.config["STUCK_AFTER_FAILS"])
+    minutes_limit = timedelta(minutes=int(current_app.config["STUCK_AFTER_MINUTES"]))
+    rows: list[GridRow] = []
+    stuck: list[Stuck] = []
+    counts = {s.id: Counter() for s in pack.steps}
+    reasons: dict[str, Counter] = {s.id: Counter() for s in pack.steps}
+    examples: dict[tuple[str, str], str] = {}
+    for who, cohort_label, summaries in by_attendee.values():
+        cells = {spec.id: _cell(spec, summaries.get(spec.id), now) for spec in pack.steps}
+        rows.append(GridRow(who.id, who.external_id, who.display_name, cohort_label, cells,
+                            sum(c.status == Status.PASS for c in cells.values())))
+        flagged = False
+        for spec in pack.steps:
+            cell, summary = cells[spec.id], summaries.get(spec.id)
+            counts[spec.id][cell.status or "NOT_STARTED"] += 1
+            if summary is None:
+                continue
+            if summary.status == Status.FAIL:
+                for item in summary.failing_checks or []:
+                    reasons[spec.id][item["check_id"]] += 1
+                    examples.setdefault((spec.id, item["check_id"]), item["message"])
+            reason = _stuck_reason(summary, now, fails_limit, minutes_limit)
+            if reason and not flagged:
+                flagged = True  # one line per attendee: the first step they are stuck on
+                stuck.append(Stuck(who.id, who.external_id, who.display_name, spec.id, spec.task, reason))
+
+    stats = [
+        StepStats(
+            spec.id, spec.task, spec.title,
+            {k: counts[spec.id].get(k, 0) for k in (*Status.__members__, "NOT_STARTED")},
+            [FailureReason(check_id, n, examples[(spec.id, check_id)])
+             for check_id, n in sorted(reasons[spec.id].items(), key=lambda kv: (-kv[1], kv[0]))],
+            started=sum(n for k, n in counts[spec.id].items() if k != "NOT_STARTED"),
+            passed=counts[spec.id].get(Status.PASS.value, 0),
+        )
+        for spec in pack.steps
+    ]
+    return CohortProgress(lab_id, cohort_name, rows, stats, stuck)
+
+
+def _stuck_reason(summary: StepSummary, now: datetime, fails_limit: int, minutes_limit: timedelta) -> str | None:
+    if summary.passed_at is not None or summary.status == Status.PASS:
+        return None
+    if summary.consecutive_fails >= fails_limit:
+        return f"{summary.consecutive_fails} failed attempts in a row"
+    spent = now - summary.first_attempt_at
+    if spent > minutes_limit:
+        return f"{int(spent.total_seconds() // 60)} minutes on this step without passing"
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
