@@ -235,3 +235,7 @@ def _register() -> None:
 
 
 _register()
+
+
+if __name__ == "__main__":  # python -m webapp.cli
+    main()
