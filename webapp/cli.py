@@ -11,7 +11,15 @@ from flask.cli import FlaskGroup, with_appcontext
 
 
 def _create_app():
+    import logging
+
     from webapp import create_app
+
+    # Let `db upgrade` say what it applied (the app leaves logging to the host otherwise).
+    alembic = logging.getLogger("alembic")
+    if not any(type(h) is not logging.NullHandler for h in alembic.handlers):
+        alembic.addHandler(logging.StreamHandler())
+        alembic.setLevel(logging.INFO)
 
     # The `db` commands must run on an un-migrated database; the others call _require_schema().
     return create_app(check_schema=False)

@@ -42,6 +42,13 @@ def _paths(value: Any) -> list[str]:
     return [p for p in str(value).split(os.pathsep) if p.strip()]
 
 
+def _rate(value: Any) -> str:
+    from .services.ratelimit import parse
+
+    parse(str(value))  # fail at start, not on the first Validate
+    return str(value)
+
+
 def _str(value: Any) -> str:
     return str(value)
 
@@ -69,7 +76,8 @@ OPTIONS: tuple[Option, ...] = (
            "Unset: in-process equivalents."),
     Option("PACK_DIRS", [], "Extra folders holding lab packs, os.pathsep-separated.", _paths),
     Option("LAUNCH_LINK_MAX_AGE", 7 * 24 * 3600, "Seconds a student's launch link stays valid.", int),
-    Option("VALIDATE_RATE_LIMIT", "5 per minute", "How often one attendee may press Validate."),
+    Option("VALIDATE_RATE_LIMIT", "5 per minute",
+           "How often one attendee may press Validate ('5 per minute', '3 per 10 seconds').", _rate),
     Option("VALIDATE_BUDGET_SECONDS", 20.0, "Time budget of one validation, Azure retries included.", float),
     Option("STUCK_AFTER_FAILS", 3, "Consecutive FAILs on one step after which an attendee shows as stuck.", int),
     Option("STUCK_AFTER_MINUTES", 20, "Minutes on one unfinished step after which an attendee shows as stuck.",

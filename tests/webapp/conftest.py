@@ -86,6 +86,8 @@ def make_app(tmp_path, clean_env):
 
     for app in made:
         jobs.shutdown(app)
+        if app.extensions.get("labgrader.redis") is not None:
+            app.extensions["labgrader.redis"].close()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
