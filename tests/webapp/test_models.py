@@ -116,3 +116,14 @@ def test_deleting_an_attendee_deletes_their_attempts_and_summaries(app):
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Attempt)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StepSummary)) == 0
+
+
+def test_migrations_match_the_models(app):
+    """A model change without its migration would make `labgrader db upgrade` build the wrong schema."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, db.metadata)
+    assert diff == []
