@@ -34,8 +34,14 @@ from .ratelimit import RateLimiter, RateLimitTimeout
 
 T = TypeVar("T")
 
-# F0 allows 2 transactions per second per resource; stay under it across all validations in this process.
-default_rate_limiter = RateLimiter(rate=2.0, burst=2)
+# Custom Vision's per-resource transaction limits: Free F0 allows 2 per second, Standard S0 10.
+# Stay under them across all validations in this process.
+free_tier_limiter = RateLimiter(rate=2.0, burst=2)
+standard_tier_limiter = RateLimiter(rate=10.0, burst=10)
+
+
+def limiter_for(account: AccountFact) -> RateLimiter:
+    return free_tier_limiter if (account.sku or "F0").upper() == "F0" else standard_tier_limiter
 
 _clients: dict[tuple, CustomVisionTrainingClient] = {}
 _clients_lock = threading.Lock()
@@ -61,7 +67,7 @@ class TrainingGateway:
                  retry: RetryPolicy | None = None) -> None:
         self.arm = arm
         self.account = account
-        self.limiter = limiter or default_rate_limiter
+        self.limiter = limiter or limiter_for(account)
         self.retry = retry or arm.retry
         azure = arm.azure
         self._key_id = (azure.profile.arm_endpoint, azure.subscription_id, azure.resource_group,

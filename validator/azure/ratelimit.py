@@ -17,9 +17,10 @@ class RateLimitTimeout(Exception):
 class RateLimiter:
     """Token bucket per key: ``rate`` calls per second with bursts of ``burst``."""
 
-    def __init__(self, rate: float = 2.0, burst: int = 2) -> None:
+    def __init__(self, rate: float = 2.0, burst: int = 2, clock=time.monotonic, sleep=time.sleep) -> None:
         self.rate = rate
         self.burst = burst
+        self._clock, self._sleep = clock, sleep
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill time)
         self._lock = threading.Lock()
 
@@ -28,7 +29,7 @@ class RateLimiter:
         waited = 0.0
         while True:
             with self._lock:
-                now = time.monotonic()
+                now = self._clock()
                 tokens, last = self._buckets.get(key, (float(self.burst), now))
                 tokens = min(float(self.burst), tokens + (now - last) * self.rate)
                 if tokens >= 1.0:
@@ -38,5 +39,5 @@ class RateLimiter:
                 need = (1.0 - tokens) / self.rate
             if waited + need > max_wait:
                 raise RateLimitTimeout(key)
-            time.sleep(need)
+            self._sleep(need)
             waited += need
