@@ -1,0 +1,40 @@
+"""Labs and class progress: ``GET /labs``, ``GET /labs/{lab}``, ``GET /labs/{lab}/progress?class=``."""
+
+from __future__ import annotations
+
+from ..services import attendees, labs, progress
+from . import present
+from .blueprint import bp
+from .schemas import ClassProgressSchema, ClassQuerySchema, LabListSchema, LabSchema
+
+TAGS = ["Labs"]
+
+
+@bp.route("/labs", methods=["GET"], tags=TAGS)
+@bp.response(200, LabListSchema)
+@bp.errors(401)
+def list_labs():
+    """Every lab pack this service can grade."""
+    return {"labs": [present.lab_summary(p) for p in labs.packs()]}
+
+
+@bp.route("/labs/<lab>", methods=["GET"], tags=TAGS)
+@bp.response(200, LabSchema)
+@bp.errors(401, 404)
+def get_lab(lab: str):
+    """One lab: its injects (secret defaults never shown), tasks and validation steps with their checks."""
+    return present.lab(labs.pack(lab))
+
+
+@bp.route("/labs/<lab>/progress", methods=["GET"], tags=TAGS)
+@bp.arguments(ClassQuerySchema, location="query")
+@bp.response(200, ClassProgressSchema)
+@bp.errors(400, 401, 404, 422)
+def class_progress(query: dict, lab: str):
+    """The class grid: attendees x steps, and per step the pass count, the most common failing checks and
+    the attendees stuck on it. Without ``class``, every attendee of the lab."""
+    labs.pack(lab)
+    name = query.get("cohort")
+    if name is not None:
+        name = attendees.get_cohort(lab, name, create=False).name
+    return present.class_progress(progress.cohort(lab, name))

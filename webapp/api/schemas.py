@@ -1,0 +1,260 @@
+"""Marshmallow schemas of the API's bodies: they parse requests, shape responses and generate the OpenAPI
+document. Secrets appear only in request schemas (``load_only``); no response schema has a field for one."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+# -- errors ---------------------------------------------------------------------------------------------
+
+
+class ErrorBodySchema(Schema):
+    status = fields.Integer(required=True, metadata={"description": "The HTTP status, repeated."})
+    code = fields.String(required=True, metadata={"description": "Stable machine-readable code "
+                                                                 "(invalid_input, not_found, invalid_api_key, ...)."})
+    message = fields.String(required=True, metadata={"description": "A sentence saying what is wrong."})
+    field = fields.String(allow_none=True, metadata={"description": "Dotted name of the input at fault, if one is."})
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+# -- attendees ------------------------------------------------------------------------------------------
+
+_INJECTS = {"description": "Inject key -> value (the lab's keys: Region, DeploymentID, ...). Secret injects "
+                           "(AzureAdUserPassword) are write-only. A null value removes the inject."}
+
+
+def _azure_str(description: str, **kw) -> fields.String:
+    return fields.String(allow_none=True, metadata={"description": description}, **kw)
+
+
+class AzureCredentialsSchema(Schema):
+    """The credentials JSON of one attendee, as azuresim's ``sim attendee create`` prints it."""
+
+    tenant_id = _azure_str("Entra ID tenant of the grader's service principal.")
+    client_id = _azure_str("Application (client) id of the service principal.")
+    client_secret = _azure_str("Secret of the service principal. Write-only: never returned.", load_only=True)
+    subscription_id = _azure_str("The attendee's subscription.")
+    resource_group = _azure_str("The attendee's resource group.")
+    region = _azure_str("The region the attendee must use.")
+    authority_host = _azure_str("Entra ID authority (default: public Azure).")
+    arm_endpoint = _azure_str("ARM endpoint (default: public Azure).")
+    credential_scope = _azure_str("Token scope for ARM (default: public Azure).")
+    ca_bundle = _azure_str("CA bundle path on the labgrader host (for a private cloud or the simulator).")
+    injects = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), allow_none=True,
+                          metadata=_INJECTS)
+
+
+class AttendeeInSchema(Schema):
+    cohort = fields.String(data_key="class", allow_none=True,
+                           metadata={"description": "The class (cohort) the attendee belongs to; '' removes it."})
+    display_name = fields.String(allow_none=True, metadata={"description": "Name proctors see (default: the id)."})
+    injects = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), allow_none=True,
+                          metadata=_INJECTS)
+    azure = fields.Nested(AzureCredentialsSchema, allow_none=True, metadata={
+        "description": "Credentials labgrader uses to inspect the attendee's Azure. Required when creating: "
+                       "tenant_id, client_id, client_secret, subscription_id, resource_group. On update, a field "
+                       "left out keeps its stored value."})
+
+
+class AzurePublicSchema(Schema):
+    """The stored credentials without the secret."""
+
+    tenant_id = fields.String()
+    client_id = fields.String()
+    subscription_id = fields.String()
+    resource_group = fields.String()
+    region = fields.String()
+    authority_host = fields.String()
+    arm_endpoint = fields.String()
+    credential_scope = fields.String()
+    ca_bundle = fields.String()
+
+
+class AttendeeOutSchema(Schema):
+    lab = fields.String(required=True)
+    attendee = fields.String(required=True, metadata={"description": "The platform's id of the attendee."})
+    cohort = fields.String(data_key="class", allow_none=True)
+    display_name = fields.String(required=True)
+    injects = fields.Dict(keys=fields.String(), values=fields.String(),
+                          metadata={"description": "Non-secret injects only."})
+    secret_injects_set = fields.List(fields.String(), metadata={"description": "Keys of the secret injects "
+                                                                               "stored (their values never leave)."})
+    azure = fields.Nested(AzurePublicSchema, required=True)
+    client_secret_set = fields.Boolean(required=True)
+    launch_url = fields.String(required=True, metadata={"description": "Signed link that opens the attendee's "
+                                                                        "guide; give it to that attendee only."})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+# -- validations ----------------------------------------------------------------------------------------
+
+
+class ValidationInSchema(Schema):
+    step = fields.String(required=True, metadata={
+        "description": "The step to validate: its id from lab.yaml (a UUID) or its task number ('1', '3.1').",
+        "example": "3.1"})
+
+
+class CheckOutcomeSchema(Schema):
+    check_id = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["PASS", "FAIL", "PENDING", "ERROR"]})
+    message = fields.String(required=True)
+    hint = fields.String(required=True, allow_none=True)
+    evidence = fields.Dict(required=True, metadata={"description": "What was observed (keys and secrets redacted)."})
+    advice = fields.List(fields.String(), required=True)
+
+
+class StepResultSchema(Schema):
+    """Exactly ``StepResult.to_json()``, as ``labgrader validate --json`` prints per step."""
+
+    lab = fields.String(required=True)
+    step = fields.String(required=True)
+    task = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True, metadata={
+        "enum": ["PASS", "FAIL", "PENDING", "ERROR"],
+        "description": "PASS/FAIL judge the student's work; PENDING: in progress, retry later; ERROR: "
+                       "labgrader could not observe (not the student's fault). Always HTTP 200."})
+    message = fields.String(required=True, metadata={"description": "The sentence the student reads."})
+    hint = fields.String(required=True, allow_none=True)
+    advice = fields.List(fields.String(), required=True)
+    checks = fields.List(fields.Nested(CheckOutcomeSchema), required=True)
+    azure_calls = fields.Integer(required=True)
+    calls_by_operation = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    duration_ms = fields.Integer(required=True)
+    started_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
+# -- labs -----------------------------------------------------------------------------------------------
+
+
+class InjectSchema(Schema):
+    key = fields.String(required=True)
+    description = fields.String(required=True)
+    secret = fields.Boolean(required=True)
+    default = fields.String(allow_none=True, metadata={"description": "Default value; always null for secrets."})
+
+
+class CheckRefSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+
+
+class StepSchema(Schema):
+    id = fields.String(required=True)
+    task = fields.String(required=True)
+    title = fields.String(required=True)
+    requires = fields.List(fields.String(), required=True, metadata={"description": "Step ids to pass first."})
+    checks = fields.List(fields.Nested(CheckRefSchema), required=True)
+
+
+class TaskSchema(Schema):
+    task = fields.String(required=True)
+    title = fields.String(required=True)
+    steps = fields.List(fields.String(), required=True)
+
+
+class LabSummarySchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    version = fields.String(required=True)
+    steps = fields.Integer(required=True, metadata={"description": "Number of validation steps."})
+
+
+class LabListSchema(Schema):
+    labs = fields.List(fields.Nested(LabSummarySchema), required=True)
+
+
+class LabSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    version = fields.String(required=True)
+    injects = fields.List(fields.Nested(InjectSchema), required=True)
+    tasks = fields.List(fields.Nested(TaskSchema), required=True)
+    steps = fields.List(fields.Nested(StepSchema), required=True)
+
+
+# -- progress -------------------------------------------------------------------------------------------
+
+
+class StepProgressSchema(Schema):
+    task = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True, allow_none=True, metadata={"description": "Null: never validated."})
+    attempts = fields.Integer(required=True)
+    last_message = fields.String(required=True)
+    last_attempt_at = fields.DateTime(required=True, allow_none=True)
+    passed_at = fields.DateTime(required=True, allow_none=True)
+
+
+class TotalsSchema(Schema):
+    steps = fields.Integer(required=True)
+    passed = fields.Integer(required=True)
+    by_status = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                            metadata={"description": "PASS/FAIL/PENDING/ERROR/NOT_STARTED -> count."})
+
+
+class AttendeeProgressSchema(Schema):
+    lab = fields.String(required=True)
+    attendee = fields.String(required=True)
+    display_name = fields.String(required=True)
+    cohort = fields.String(data_key="class", allow_none=True)
+    steps = fields.Dict(keys=fields.String(), values=fields.Nested(StepProgressSchema), required=True,
+                        metadata={"description": "Step id -> progress, in lab order."})
+    totals = fields.Nested(TotalsSchema, required=True)
+
+
+class ClassQuerySchema(Schema):
+    cohort = fields.String(data_key="class", metadata={"description": "Only this class (default: every attendee "
+                                                                      "of the lab)."})
+
+
+class GridCellSchema(Schema):
+    status = fields.String(required=True, allow_none=True)
+    attempts = fields.Integer(required=True)
+    last_attempt_at = fields.DateTime(required=True, allow_none=True)
+    passed_at = fields.DateTime(required=True, allow_none=True)
+
+
+class GridRowSchema(Schema):
+    attendee = fields.String(required=True)
+    display_name = fields.String(required=True)
+    cohort = fields.String(data_key="class", allow_none=True)
+    passed = fields.Integer(required=True)
+    steps = fields.Dict(keys=fields.String(), values=fields.Nested(GridCellSchema), required=True)
+
+
+class FailureReasonSchema(Schema):
+    check_id = fields.String(required=True)
+    count = fields.Integer(required=True, metadata={"description": "Attendees currently failing this check."})
+    example = fields.String(required=True, metadata={"description": "One of their messages."})
+
+
+class StuckSchema(Schema):
+    attendee = fields.String(required=True)
+    display_name = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class StepSummarySchema(Schema):
+    step = fields.String(required=True)
+    task = fields.String(required=True)
+    title = fields.String(required=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    started = fields.Integer(required=True)
+    passed = fields.Integer(required=True)
+    failures = fields.List(fields.Nested(FailureReasonSchema), required=True,
+                           metadata={"description": "Most common failing checks first."})
+    stuck = fields.List(fields.Nested(StuckSchema), required=True)
+
+
+class ClassProgressSchema(Schema):
+    lab = fields.String(required=True)
+    cohort = fields.String(data_key="class", allow_none=True)
+    attendees = fields.List(fields.Nested(GridRowSchema), required=True)
+    steps = fields.List(fields.Nested(StepSummarySchema), required=True)
+    totals = fields.Nested(TotalsSchema, required=True)
