@@ -89,6 +89,13 @@ OPTIONS: tuple[Option, ...] = (
            "Upgrade the database schema on start instead of refusing an un-migrated database.", _bool),
     Option("JOB_WORKERS", 4, "Threads for background work (re-validating a class) when Redis is not configured.",
            int),
+    Option("ALLOW_CUSTOM_CLOUD", False,
+           "Accept cloud endpoints (authority_host, arm_endpoint, credential_scope, ca_bundle) in attendee "
+           "credentials, for azuresim or sovereign clouds. Off by default: otherwise anyone holding an API key "
+           "could point the grader at any host or make it read any file as a CA bundle.", _bool),
+    Option("DEMO", False,
+           "Demo mode (set by `labgrader demo`): the student page offers a practice panel that performs the "
+           "next lab task in azuresim.", _bool),
 )
 BY_NAME = {o.name: o for o in OPTIONS}
 

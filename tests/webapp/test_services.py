@@ -408,3 +408,21 @@ def test_rate_limit_shared_through_redis(make_app, tmp_path):
         third = ratelimit.hit(key, "2 per minute")
     assert [d.allowed for d in first] == [True, True] and not third.allowed
     assert 1 <= third.retry_after <= 60
+
+
+def test_custom_cloud_endpoints_refused_unless_allowed(make_app, db_url):
+    """A platform must not point the grader at arbitrary hosts or files unless the server allows it."""
+    import pytest
+
+    from webapp.services import attendees
+    from webapp.services.errors import InvalidInput
+
+    app = make_app(DATABASE_URL=db_url, AUTO_MIGRATE=True, ALLOW_CUSTOM_CLOUD=False)
+    azure = {"subscription_id": "s", "resource_group": "rg", "tenant_id": "t", "client_id": "c",
+             "client_secret": "x" * 12, "ca_bundle": "/etc/shadow"}
+    with app.app_context():
+        with pytest.raises(InvalidInput) as info:
+            attendees.upsert("spot-the-flaw", "mallory", cohort="c1", azure=azure)
+        assert info.value.field == "azure.ca_bundle"
+        azure.pop("ca_bundle")
+        assert attendees.upsert("spot-the-flaw", "mallory", cohort="c1", azure=azure).external_id == "mallory"

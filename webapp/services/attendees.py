@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from validator.azure.cloud import AttendeeAzure, CredentialsError
@@ -24,6 +25,9 @@ AZURE_FIELDS = ("tenant_id", "client_id", "client_secret", "subscription_id", "r
                 "authority_host", "arm_endpoint", "credential_scope", "ca_bundle")
 AZURE_SECRET_FIELDS = frozenset({"client_secret"})
 _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,199}$")
+
+
+_CLOUD_FIELDS = ("authority_host", "arm_endpoint", "credential_scope", "ca_bundle")
 
 
 def get(lab_id: str, external_id: str) -> Attendee:
@@ -71,6 +75,11 @@ def upsert(
     azure = dict(azure or {})
     if not isinstance(azure, dict):
         raise InvalidInput("azure", "must be a JSON object")
+    if not current_app.config.get("ALLOW_CUSTOM_CLOUD"):
+        custom = sorted(k for k in _CLOUD_FIELDS if azure.get(k))
+        if custom:
+            raise InvalidInput(f"azure.{custom[0]}", "custom cloud endpoints are not accepted by this server "
+                               "(its ALLOW_CUSTOM_CLOUD setting is off); leave them out for public Azure")
     inject_updates = _check_injects("azure.injects", azure.pop("injects", None) or {})
     inject_updates.update(_check_injects("injects", injects or {}))
     unknown = sorted(set(azure) - set(AZURE_FIELDS))
