@@ -1,0 +1,121 @@
+"""Who is asking: the attendee or the proctor bound to this session, and decorators that require one.
+
+A session holds one identity at a time. Signing in (a launch link, the proctor login) clears the session
+first, so nothing of an earlier visitor survives (session rotation for Flask's signed-cookie sessions).
+An attendee's session also remembers the launch link version: revoking their links ends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, g, redirect, render_template, request, session, url_for
+
+from .extensions import db
+from .models import Attendee, Proctor
+
+ATTENDEE_KEY, LINK_VERSION_KEY, PROCTOR_KEY = "attendee_id", "link_version", "proctor_id"
+
+
+def init_app(app: Flask) -> None:
+    from . import security
+
+    security.init_app(app)
+
+    @app.before_request
+    def _forget_cached_identity() -> None:
+        # g outlives a request when the caller already holds an app context (tests, CLI): never reuse it.
+        _forget_request_state()
+
+
+# -- attendees ------------------------------------------------------------------------------------------
+
+
+def _forget_request_state() -> None:
+    g.pop("lg_attendee", None)
+    g.pop("lg_proctor", None)
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # Flask-WTF's per-request token
+
+
+def rotate_session() -> None:
+    """Start a fresh session: nothing of the previous visitor's (identity, CSRF token) survives."""
+    session.clear()
+    _forget_request_state()
+
+
+def login_attendee(attendee: Attendee) -> None:
+    rotate_session()
+    session[ATTENDEE_KEY] = attendee.id
+    session[LINK_VERSION_KEY] = attendee.link_version
+    session.permanent = False  # ends with the browser; the launch link opens a new one
+
+
+def current_attendee() -> Attendee | None:
+    """The attendee of this session, or ``None`` (none, deleted, or their links were revoked)."""
+    if "lg_attendee" not in g:
+        found = None
+        attendee_id = session.get(ATTENDEE_KEY)
+        if isinstance(attendee_id, int):
+            found = db.session.get(Attendee, attendee_id)
+            if found is not None and found.link_version != session.get(LINK_VERSION_KEY):
+                found = None
+        g.lg_attendee = found
+    return g.lg_attendee
+
+
+def attendee_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """401 with a page that says how to get in, unless the session belongs to an attendee."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_attendee() is None:
+            return render_template("errors/no_session.html"), 401
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+# -- proctors -------------------------------------------------------------------------------------------
+
+
+def login_proctor(proctor: Proctor) -> None:
+    rotate_session()
+    session[PROCTOR_KEY] = proctor.id
+
+
+def current_proctor() -> Proctor | None:
+    if "lg_proctor" not in g:
+        proctor_id = session.get(PROCTOR_KEY)
+        g.lg_proctor = db.session.get(Proctor, proctor_id) if isinstance(proctor_id, int) else None
+    return g.lg_proctor
+
+
+def proctor_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Redirect to the login page (coming back here after) unless a proctor is signed in."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_proctor() is None:
+            if request.method != "GET" or request.headers.get("HX-Request"):
+                abort(401)
+            return redirect(url_for("proctor.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def logout() -> None:
+    rotate_session()
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """``target`` when it is a path on this site (no scheme, no host, no ``//``), else ``default``."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target

@@ -1,0 +1,89 @@
+"""Request security for the browser pages: CSRF, security headers, rate limits.
+
+- CSRF (Flask-WTF ``CSRFProtect``) on every state-changing request of the browser pages. Forms carry a
+  ``csrf_token`` field; htmx requests send the ``X-CSRFToken`` header read from the page's meta tag.
+  The token-authenticated platform API (blueprint ``api``) carries no cookies and is exempt.
+- Security headers on every response; a Content-Security-Policy that allows only this origin's scripts
+  and styles on the pages (the API's own documentation pages set theirs).
+- Rate limits (Flask-Limiter): in memory per process by default, shared through Redis when
+  ``REDIS_URL`` is configured. :func:`validate_limit` is the per-attendee, per-step Validate limit.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address)
+
+# Blueprints whose requests are authenticated by a bearer token, never by the session cookie.
+CSRF_EXEMPT_BLUEPRINTS = frozenset({"api", "health"})
+# Blueprints that serve JSON or set their own Content-Security-Policy (the API docs page).
+OWN_CSP_BLUEPRINTS = frozenset({"api", "api_docs", "health"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+CSP = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+
+
+def init_app(app: Flask) -> None:
+    """Attach CSRF, the limiter and the headers to ``app``."""
+    # Flask-WTF checks every POST itself unless told not to; we call protect() below so the API can opt out.
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_SECURE", str(app.config.get("BASE_URL") or "").startswith("https://"))
+    # An explicit storage keeps Flask-Limiter from warning that it picked memory by itself.
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")  # the wait we announce is the real one
+    # Off: the 429 answers set Retry-After themselves, to the same number of seconds their sentence gives.
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    @app.before_request
+    def _csrf() -> None:
+        if request.method in SAFE_METHODS or request.blueprint in CSRF_EXEMPT_BLUEPRINTS:
+            return
+        if app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
+
+    app.after_request(security_headers)
+    app.register_error_handler(CSRFError, _csrf_failed)
+
+
+def _csrf_failed(error: CSRFError):
+    """A stale or missing token: say how to recover (reload), in a fragment when htmx asked."""
+    template = "errors/_csrf.html" if request.headers.get("HX-Request") else "errors/csrf.html"
+    return render_template(template, reason=error.description), 400
+
+
+def security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    # Launch links carry a token in the path: never send it on as a Referer.
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.blueprint not in OWN_CSP_BLUEPRINTS and response.mimetype == "text/html":
+        headers.setdefault("Content-Security-Policy", CSP)
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def validate_rate() -> str:
+    """The configured Validate limit, read per request so tests and admins can change it live."""
+    return str(current_app.config["VALIDATE_RATE_LIMIT"])
