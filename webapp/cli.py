@@ -236,10 +236,14 @@ def _register() -> None:
 
     from azuresim.cli import sim
     from labguide.cli import guide
+    from validator.cli import validate_command
+    from webapp.demo import demo_command
 
     main.add_command(sim)
     main.add_command(guide)
     main.add_command(db)
+    main.add_command(validate_command)
+    main.add_command(demo_command)
 
 
 _register()

@@ -1,0 +1,188 @@
+"""``labgrader demo``: azuresim, the web service on SQLite, and a class of simulated attendees.
+
+Everything lives in one folder (default ``.labgrader-demo``) that is started afresh on each run. The class
+is seeded in the background, through the scripted student and the real SDKs, so the URLs print at once and
+the proctor grid fills in live.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+LAB = "spot-the-flaw"
+CLASS = "demo-class"
+PROCTOR_EMAIL = "proctor@demo.labgrader.local"
+YOU = "you"
+
+# Where each simulated attendee is in the lab: the tasks done, with the mistakes some of them made.
+# (The first is the newcomer running the demo: nothing done yet.)
+SCENARIOS: list[tuple[str, list[tuple[str, str | None]]]] = [
+    ("You (demo student)", []),
+    ("Ada Lovelace", [("1", None), ("2", None), ("3.1", None), ("3.2", None), ("4", None), ("5.1", None),
+                      ("5.2", None), ("6", None)]),
+    ("Grace Hopper", [("1", None), ("2", None), ("3.1", None), ("3.2", None), ("4", None)]),
+    ("Alan Turing", [("1", None), ("2", "multilabel")]),
+    ("Katherine Johnson", [("1", None), ("2", "multilabel")]),
+    ("Edsger Dijkstra", [("1", None), ("2", "multilabel")]),
+    ("Barbara Liskov", [("1", "wrong-tier")]),
+    ("Donald Knuth", [("1", None), ("2", None), ("3.1", "misspelled-tag")]),
+    ("Frances Allen", [("1", None), ("2", "non-compact-domain")]),
+    ("John Backus", [("1", "wrong-region")]),
+    ("Margaret Hamilton", [("1", None), ("2", None), ("3.1", None), ("3.2", None), ("4", "advanced-training")]),
+    ("Ken Thompson", [("1", None), ("2", None), ("3.1", None), ("3.2", "too-few-images")]),
+    ("Radia Perlman", [("1", None), ("2", None), ("3.1", None), ("3.2", None), ("4", None), ("5.1", None)]),
+    ("Dennis Ritchie", [("1", None)]),
+    ("Shafi Goldwasser", [("1", None), ("2", None), ("3.1", None), ("3.2", None), ("4", None), ("5.1", None),
+                          ("5.2", None), ("6", None)]),
+    ("Leslie Lamport", [("1", None), ("2", "object-detection")]),
+    ("Hedy Lamarr", [("1", "wrong-name")]),
+    ("Tim Berners-Lee", [("1", None), ("2", None), ("3.1", None), ("3.2", None), ("4", None),
+                         ("5.1", "wrong-image")]),
+    ("Sophie Wilson", [("1", None), ("2", None), ("3.1", "untagged")]),
+    ("Vint Cerf", [("1", None), ("2", None), ("3.1", None), ("3.2", None), ("4", "training-failed")]),
+]
+
+
+@dataclass
+class Demo:
+    """What the demo started, for printing and for tests."""
+
+    base_url: str
+    student_link: str
+    proctor_email: str
+    proctor_password: str
+    api_key: str
+    sim_info: dict
+
+
+def external_id(display_name: str) -> str:
+    return YOU if display_name.startswith("You") else display_name.split()[0].lower()
+
+
+def start(folder: Path, host: str, port: int, attendees: int, training_seconds: float):
+    """Start azuresim and the app, seed the class in the background; returns (demo, server, sim, seeding)."""
+    from werkzeug.serving import make_server
+
+    from azuresim.server import Simulator
+    from webapp import create_app
+    from webapp.services import apikeys, launch, proctors
+    from webapp.services import attendees as attendee_service
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    sim = Simulator(state_dir=folder / "azuresim", training_seconds=training_seconds).start()
+    server = None
+    try:
+        app = create_app({
+            "INSTANCE_PATH": str(folder / "instance"),
+            "DATABASE_URL": f"sqlite:///{folder / 'labgrader.db'}",
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "AUTO_MIGRATE": True,
+            "ALLOW_CUSTOM_CLOUD": True,  # the demo's Azure is azuresim
+            "DEMO": True,
+        })
+        server = make_server(host, port, app, threaded=True)
+        base = f"http://{host}:{server.server_port}"
+        app.config["BASE_URL"] = base
+        password = secrets.token_urlsafe(12)
+        chosen = SCENARIOS[: max(1, attendees)]
+        with app.app_context():
+            proctors.add(PROCTOR_EMAIL, password, is_admin=True)
+            proctors.grant(PROCTOR_EMAIL, LAB, CLASS)
+            _, api_key = apikeys.create("demo-platform")
+            records = {}
+            for name, _ in chosen:
+                creds = sim.create_attendee(external_id(name))
+                records[name] = attendee_service.upsert(
+                    LAB, external_id(name), cohort=CLASS, display_name=name, azure=creds,
+                    injects={"AzureAdUserEmail": f"{external_id(name)}@demo.labgrader.local",
+                             "AzureAdUserPassword": secrets.token_urlsafe(10)},
+                )
+            link = launch.make_link(records[chosen[0][0]])
+        demo = Demo(base, link, PROCTOR_EMAIL, password, api_key, sim.info)
+        seeding = threading.Thread(target=_seed, args=(app, chosen[1:]), name="demo-seed", daemon=True)
+        seeding.start()
+        return demo, server, sim, seeding
+    except BaseException:
+        if server is not None:
+            server.server_close()
+        sim.stop()
+        raise
+
+
+def _seed(app, scenarios) -> None:
+    """Walk each simulated attendee to their point in the lab, then validate what they did."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda sc: _seed_one(app, *sc), scenarios))
+
+
+def _seed_one(app, name: str, actions: list[tuple[str, str | None]]) -> None:
+    from azuresim.student import Student
+    from webapp.services import attendees as attendee_service
+    from webapp.services import validation
+
+    log = logging.getLogger("labgrader.demo")
+    with app.app_context():
+        attendee = attendee_service.get(LAB, external_id(name))
+        student = Student(attendee_service.credentials(attendee))
+        try:
+            for task, mistake in actions:
+                student.do(task, mistake)
+                validation.run(attendee, task, trigger="sweep", triggered_by="demo")
+            if actions:  # the next step, which they have not done yet
+                validation.run(attendee, _next_task(actions[-1][0]) or actions[-1][0], trigger="sweep",
+                               triggered_by="demo")
+        except Exception:  # a demo attendee that fails to seed must not stop the others
+            log.exception("seeding %s failed", name)
+
+
+def _next_task(task: str) -> str | None:
+    from azuresim.student import TASKS
+
+    i = TASKS.index(task)
+    return TASKS[i + 1] if i + 1 < len(TASKS) else None
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=click.IntRange(0, 65535), show_default=True, help="0 picks a free port.")
+@click.option("--dir", "folder", default=".labgrader-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the demo's database and simulator state (emptied on start).")
+@click.option("--attendees", default=len(SCENARIOS), show_default=True, type=click.IntRange(1, len(SCENARIOS)),
+              help="How many simulated attendees (the first is you).")
+@click.option("--training-seconds", default=8.0, show_default=True, type=float,
+              help="How long a simulated training takes.")
+def demo_command(host: str, port: int, folder: str, attendees: int, training_seconds: float) -> None:
+    """Run labgrader on azuresim with a seeded class: no configuration needed."""
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request: the URLs matter here
+    demo, server, sim, _ = start(Path(folder).resolve(), host, port, attendees, training_seconds)
+    click.echo(f"""
+labgrader demo is running (Ctrl-C to stop). Everything runs locally on azuresim; nothing touches Azure.
+
+  Student (you):     {demo.student_link}
+                     Press Validate under a task, then use the Practice panel to do the task (or a mistake).
+  Proctor dashboard: {demo.base_url}/proctor
+                     sign in as {demo.proctor_email} / {demo.proctor_password}
+  Platform API docs: {demo.base_url}/api/v1/docs
+                     API key: {demo.api_key}
+  Simulator:         {demo.sim_info['admin_url']}
+
+The class of {attendees} attendees is being seeded in the background; watch the proctor grid fill in.
+""")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        sim.stop()
