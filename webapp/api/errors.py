@@ -29,6 +29,8 @@ from ..services.errors import InvalidInput, NotFound
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
+# The services' names for what the API calls otherwise.
+FIELD_NAMES = {"cohort": "class", "external_id": "attendee"}
 
 
 class ApiError(Exception):
@@ -83,7 +85,8 @@ def to_api_error(exc: BaseException) -> ApiError:
     if isinstance(exc, NotFound):
         return ApiError(404, "not_found", str(exc).strip("'\""))
     if isinstance(exc, InvalidInput):
-        return ApiError(422, "invalid_value", f"{exc.field}: {exc.message}", field=exc.field)
+        field = FIELD_NAMES.get(exc.field, exc.field)
+        return ApiError(422, "invalid_value", f"{field}: {exc.message}", field=field)
     if isinstance(exc, HTTPException):
         return from_http(exc)
     if isinstance(exc, IntegrityError):
