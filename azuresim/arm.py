@@ -180,12 +180,8 @@ def account_json(acct: Account) -> dict:
 
 
 def account_identity(acct: Account) -> dict | None:
-    """The account's managed identity as ARM shows it, or None when none was ever requested.
-
-    state.Account declares no field for it (that file is not the ARM layer's), so it is kept as an
-    attribute of the instance; pickling (``sim serve --state``) carries it along all the same.
-    """
-    return getattr(acct, "identity", None)
+    """The account's managed identity as ARM shows it, or None when none was ever requested."""
+    return acct.identity
 
 
 def _identity_from(body: dict, old: dict | None, tenant_id: str) -> dict | None:

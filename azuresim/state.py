@@ -115,6 +115,8 @@ class Account:
     last_modified: datetime = field(default_factory=utcnow)
     last_modified_by: str | None = None
     internal_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The managed identity as ARM shows it ({"type", "principalId", ...}), or None when never requested.
+    identity: dict | None = None
     # Custom Vision data (projects, images, ...) owned by azuresim.customvision; created on first use.
     cv: Any = None
 
