@@ -4,6 +4,7 @@ input naming its field, unknown lab/attendee/step/class, and the one error envel
 from __future__ import annotations
 
 import io
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.exceptions import TooManyRequests
@@ -248,3 +249,22 @@ def test_rate_limited_answer_carries_retry_after(client, auth, monkeypatch):
     r = client.get("/api/v1/labs", headers=auth)
     envelope(r, 429, "too_many_requests")
     assert r.headers["Retry-After"] == "30"
+
+
+def test_a_launch_session_opens_nothing_in_the_api(client, app, lab_id, ada, sim):
+    """A student who opened their launch link holds a session cookie; the API ignores it for everyone."""
+    bob = attendees.upsert(lab_id, "bob", display_name="Bob Builder", azure=sim.create_attendee("api-bob2"))
+    opened = client.get(urlsplit(launch.make_link(ada)).path)
+    if opened.status_code not in (200, 302, 303):
+        pytest.skip("the student pages do not serve launch links in this checkout")
+    assert client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session")) is not None
+    for who in ("bob", "ada"):
+        for method, suffix, body in [("POST", "/validations", {"step": "1"}), ("GET", "/progress", None),
+                                     ("GET", "", None), ("PUT", "", {"display_name": "Mallory"})]:
+            r = client.open(f"/api/v1/labs/{lab_id}/attendees/{who}{suffix}", method=method, json=body)
+            envelope(r, 401, "missing_api_key")
+            assert "Bob Builder" not in r.get_data(as_text=True)
+    from webapp.services import attempts
+
+    assert attempts.history(bob) == [] and attempts.history(ada) == []
+    assert attendees.get(lab_id, "ada").display_name == "Ada Lovelace"
