@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,7 +43,13 @@ def tag_image_count(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Co
                           "expected_tag": want, "min_images": need}
     if tag is None:
         found = f"its tags are {quoted(t.name for t in tags)}" if tags else "it has no tags yet"
-        return failed(f"Project '{project.name}' has no tag '{want}'; {found}.", _ADD.format(tag=want), ev)
+        close = _misspelling_of(want, tags)
+        hint = _ADD.format(tag=want)
+        if close is not None:
+            # The images are already uploaded under a misspelled tag: renaming it fixes everything at once.
+            hint = (f"Tag '{close.name}' looks like a misspelling of '{want}': in customvision.ai, in the Tags "
+                    f"list of Training Images, edit tag '{close.name}' and rename it to '{want}'.")
+        return failed(f"Project '{project.name}' has no tag '{want}'; {found}.", hint, ev)
 
     ev.update(tag=tag.name, image_count=tag.image_count)
     advice = []
@@ -98,3 +105,10 @@ def project_untagged_images(facts: Mapping[str, Any], expect: Mapping[str, Any],
         return failed(message, hint, ev, [f"{m} {h}" for m, h in rest])
     summary = " ".join(m for m, _ in findings)
     return passed(f"{summary} This does not count against this step.", ev, [f"{m} {h}" for m, h in findings])
+
+
+def _misspelling_of(want: str, tags) -> Any:
+    """The tag whose name is closest to ``want`` if it is close enough to be a misspelling, else None."""
+    names = {t.name.casefold(): t for t in tags}
+    close = difflib.get_close_matches(want.casefold(), list(names), n=1, cutoff=0.7)
+    return names[close[0]] if close else None

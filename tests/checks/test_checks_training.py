@@ -40,6 +40,13 @@ def test_tag_missing_fails_listing_the_tags(raw, run):
     assert "it has no tags yet" in run("tag_image_count", raw, DEF).message
 
 
+def test_tag_missing_with_a_misspelled_one_suggests_renaming_it(raw, run):
+    raw[F.TAGS] = [F.TagFact("t1", "Non Defect", 519), F.TagFact("t2", "Defect", 781)]
+    out = run("tag_image_count", raw, NON)
+    assert out.status is Status.FAIL
+    assert "rename it to 'Non Defective'" in out.hint and "tag 'Non Defect'" in out.hint
+
+
 def test_tag_too_few_images_fails_with_counts(raw, run):
     raw[F.TAGS] = [F.TagFact("t2", "Defect", 700)]
     out = run("tag_image_count", raw, DEF)
