@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     from . import security
 
     security.init_app(app)
+    app.add_template_global(current_proctor)
 
     @app.before_request
     def _forget_cached_identity() -> None:

@@ -1,0 +1,15 @@
+"""The proctor pages (blueprint ``proctor``): sign in, class grid with live updates, attendee timeline,
+re-validate, CSV exports."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..student import badges
+from .views import bp
+
+__all__ = ["bp", "init_app"]
+
+
+def init_app(app: Flask) -> None:
+    badges.register(app)  # the grid shows statuses exactly as the student badges do
