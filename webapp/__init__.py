@@ -20,7 +20,8 @@ from .extensions import MIGRATIONS_DIR, db, migrate
 log = logging.getLogger(__name__)
 
 # Registered in this order when the module exists; a module may also define ``init_app(app)``.
-BLUEPRINT_MODULES = ("webapp.health", "webapp.auth", "webapp.student", "webapp.proctor", "webapp.api")
+BLUEPRINT_MODULES = ("webapp.health", "webapp.auth", "webapp.student", "webapp.proctor", "webapp.api",
+                     "webapp.practice")
 
 
 class SchemaError(RuntimeError):

@@ -1,0 +1,131 @@
+"""Practice routes: the mistake choices of a task, and "do this task" for the session's attendee.
+
+The task runs synchronously through the scripted student (the official SDKs against azuresim): uploads
+take a second or two and a training as long as the demo's ``--training-seconds``; the page shows a
+working state meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, current_app, render_template, request
+
+from azuresim.student import MISTAKES, TASKS, Student, StudentError
+
+from .. import auth
+from ..models import Attendee
+from ..services import attendees, labs, progress
+
+log = logging.getLogger(__name__)
+
+# The scripted student knows one lab; the panel is offered to that lab's attendees only.
+LAB = "spot-the-flaw"
+
+bp = Blueprint("practice", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/lab/practice/static")
+
+# One task at a time per attendee: a second press while the first runs would race it in azuresim.
+# (The demo is one process; a lock in memory is enough.)
+_busy: dict[int, threading.Lock] = {}
+_busy_guard = threading.Lock()
+
+
+@dataclass(frozen=True)
+class TaskChoice:
+    task: str
+    label: str  # "Task 1: Create a Custom Vision resource"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What the panel form offers: the tasks, the one selected, and its mistakes."""
+
+    tasks: list[TaskChoice]
+    selected: str
+    mistakes: dict[str, str]  # mistake id -> what the student does wrong
+
+
+@bp.before_request
+def _demo_only() -> None:
+    if not current_app.config.get("DEMO"):
+        abort(404)
+
+
+def panel() -> Panel | None:
+    """The panel's model for the session's attendee, or ``None`` (not demo mode, no attendee, other lab).
+
+    The selected task is the first one not yet passed (the last task once all are).
+    """
+    attendee = auth.current_attendee()
+    if not current_app.config.get("DEMO") or attendee is None or attendee.lab_id != LAB:
+        return None
+    choices = _choices(attendee)
+    passed = {s.task for s in progress.attendee(attendee).steps if s.status == "PASS"}
+    selected = next((c.task for c in choices if c.task not in passed), choices[-1].task)
+    return Panel(choices, selected, MISTAKES[selected])
+
+
+def _choices(attendee: Attendee) -> list[TaskChoice]:
+    titles = {s.task: s.title for s in labs.pack(attendee.lab_id).steps}
+    return [TaskChoice(t, f"Task {t}: {titles[t]}" if titles.get(t) else f"Task {t}") for t in TASKS]
+
+
+@bp.get("/lab/practice/mistakes")
+@auth.attendee_required
+def mistakes():
+    """The ``<option>``s of the mistake select for the chosen task."""
+    task = request.args.get("task", "")
+    if task not in MISTAKES:
+        abort(404)
+    return render_template("practice/_mistakes.html", mistakes=MISTAKES[task])
+
+
+@bp.post("/lab/practice")
+@auth.attendee_required
+def do_task():
+    attendee = auth.current_attendee()
+    assert attendee is not None  # attendee_required ran first
+    if attendee.lab_id != LAB:
+        return _outcome("error", "Practice works for the Spot the Flaw lab only.", 404)
+    task = request.form.get("task", "")
+    mistake = request.form.get("mistake") or None
+    if task not in TASKS:
+        return _outcome("error", "Choose a task from the list, then press Do it.", 422)
+    if mistake is not None and mistake not in MISTAKES[task]:
+        return _outcome("error", f"Task {task} has no such mistake to make. Choose one from the list "
+                                 "(or \u201ccorrectly\u201d), then press Do it.", 422)
+    lock = _lock_for(attendee.id)
+    if not lock.acquire(blocking=False):
+        return _outcome("error", "Still doing your previous task. Wait for it to finish, then try again.", 409)
+    try:
+        done = Student(attendees.credentials(attendee)).do(task, mistake)
+    except StudentError as exc:
+        # What the scripted student could not do is what a real student could not do either: say which task first.
+        return _outcome("error", f"Could not do Task {task}: {exc}.", 409)
+    except Exception:
+        log.exception("practice: task %s (mistake %s) failed for attendee %s", task, mistake, attendee.id)
+        return _outcome("error", f"The simulated Azure could not finish Task {task}. Nothing is wrong with "
+                                 "your lab: press Do it again, and restart labgrader demo if it keeps failing.", 502)
+    finally:
+        lock.release()
+    return _outcome("done", _sentence(done, task, mistake), 200, task=task, mistake=mistake)
+
+
+def _sentence(done: str, task: str, mistake: str | None) -> str:
+    """ "created Custom Vision 'x' (F0) in eastus" -> "Created Custom Vision 'x' (F0) in eastus." """
+    text = done[:1].upper() + done[1:]
+    return text if text.endswith(".") else text + "."
+
+
+def _outcome(kind: str, message: str, status: int, task: str | None = None, mistake: str | None = None):
+    body = render_template("practice/_outcome.html", kind=kind, message=message, task=task,
+                           mistake=mistake, mistake_text=MISTAKES.get(task or "", {}).get(mistake or ""))
+    return body, status
+
+
+def _lock_for(attendee_id: int) -> threading.Lock:
+    with _busy_guard:
+        return _busy.setdefault(attendee_id, threading.Lock())
