@@ -43,9 +43,9 @@ def _paths(value: Any) -> list[str]:
 
 
 def _rate(value: Any) -> str:
-    from .services.ratelimit import parse
+    from limits import parse
 
-    parse(str(value))  # fail at start, not on the first Validate
+    parse(str(value))  # Flask-Limiter's own syntax; fail at start, not on the first Validate
     return str(value)
 
 

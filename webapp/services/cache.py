@@ -1,7 +1,7 @@
 """Shared state across web instances: a Redis client when ``REDIS_URL`` is configured.
 
-Rate limits and caches use Redis when it is there and in-process equivalents when not (see
-``ratelimit``).
+Caches use Redis when it is there and in-process equivalents when not; rate limits are Flask-Limiter's
+(``webapp.security``), which stores its counts in the same Redis.
 """
 
 from __future__ import annotations
