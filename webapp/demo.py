@@ -12,7 +12,7 @@ import secrets
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -61,6 +61,8 @@ class Demo:
     proctor_password: str
     api_key: str
     sim_info: dict
+    # Set on shutdown: seeding stops between tasks instead of failing against a stopped simulator.
+    stop_seeding: threading.Event = field(default_factory=threading.Event)
 
 
 def external_id(display_name: str) -> str:
@@ -109,7 +111,8 @@ def start(folder: Path, host: str, port: int, attendees: int, training_seconds: 
                 )
             link = launch.make_link(records[chosen[0][0]])
         demo = Demo(base, link, PROCTOR_EMAIL, password, api_key, sim.info)
-        seeding = threading.Thread(target=_seed, args=(app, chosen[1:]), name="demo-seed", daemon=True)
+        seeding = threading.Thread(target=_seed, args=(app, chosen[1:], demo.stop_seeding), name="demo-seed",
+                                   daemon=True)
         seeding.start()
         return demo, server, sim, seeding
     except BaseException:
@@ -119,13 +122,13 @@ def start(folder: Path, host: str, port: int, attendees: int, training_seconds: 
         raise
 
 
-def _seed(app, scenarios) -> None:
+def _seed(app, scenarios, stop: threading.Event) -> None:
     """Walk each simulated attendee to their point in the lab, then validate what they did."""
     with ThreadPoolExecutor(max_workers=3) as pool:
-        list(pool.map(lambda sc: _seed_one(app, *sc), scenarios))
+        list(pool.map(lambda sc: _seed_one(app, *sc, stop=stop), scenarios))
 
 
-def _seed_one(app, name: str, actions: list[tuple[str, str | None]]) -> None:
+def _seed_one(app, name: str, actions: list[tuple[str, str | None]], stop: threading.Event) -> None:
     from azuresim.student import Student
     from webapp.services import attendees as attendee_service
     from webapp.services import validation
@@ -136,13 +139,16 @@ def _seed_one(app, name: str, actions: list[tuple[str, str | None]]) -> None:
         student = Student(attendee_service.credentials(attendee))
         try:
             for task, mistake in actions:
+                if stop.is_set():
+                    return
                 student.do(task, mistake)
                 validation.run(attendee, task, trigger="sweep", triggered_by="demo")
             if actions:  # the next step, which they have not done yet
                 validation.run(attendee, _next_task(actions[-1][0]) or actions[-1][0], trigger="sweep",
                                triggered_by="demo")
         except Exception:  # a demo attendee that fails to seed must not stop the others
-            log.exception("seeding %s failed", name)
+            if not stop.is_set():
+                log.exception("seeding %s failed", name)
 
 
 def _next_task(task: str) -> str | None:
@@ -165,7 +171,7 @@ def demo_command(host: str, port: int, folder: str, attendees: int, training_sec
     """Run labgrader on azuresim with a seeded class: no configuration needed."""
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request: the URLs matter here
-    demo, server, sim, _ = start(Path(folder).resolve(), host, port, attendees, training_seconds)
+    demo, server, sim, seeding = start(Path(folder).resolve(), host, port, attendees, training_seconds)
     click.echo(f"""
 labgrader demo is running (Ctrl-C to stop). Everything runs locally on azuresim; nothing touches Azure.
 
@@ -185,4 +191,6 @@ The class of {attendees} attendees is being seeded in the background; watch the 
         pass
     finally:
         server.server_close()
+        demo.stop_seeding.set()
+        seeding.join(timeout=15)  # the task in hand finishes against a live simulator: no tracebacks on Ctrl-C
         sim.stop()

@@ -34,6 +34,7 @@ def running(tmp_path_factory, clean_env_module):
     finally:
         server.shutdown()
         server.server_close()
+        demo.stop_seeding.set()
         seeding.join(60)
         jobs.shutdown(server.app)
         sim.stop()
@@ -148,3 +149,4 @@ def test_the_command_prints_what_a_newcomer_needs_and_stops_on_ctrl_c(tmp_path):
     assert f"Platform API docs: {base.group(1)}/api/v1/docs\n" in out
     assert "API key: lg_" in out and "Practice panel" in out
     assert code == 0, errors[-3000:]
+    assert "Traceback" not in errors, errors[-3000:]  # Ctrl-C stops the seeding quietly
