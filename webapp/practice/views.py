@@ -104,7 +104,7 @@ def do_task():
         done = Student(attendees.credentials(attendee)).do(task, mistake)
     except StudentError as exc:
         # What the scripted student could not do is what a real student could not do either: say which task first.
-        return _outcome("error", f"Could not do Task {task}: {exc}.", 409)
+        return _outcome("error", _not_yet(task, str(exc)), 409)
     except Exception:
         log.exception("practice: task %s (mistake %s) failed for attendee %s", task, mistake, attendee.id)
         return _outcome("error", f"The simulated Azure could not finish Task {task}. Nothing is wrong with "
@@ -112,6 +112,14 @@ def do_task():
     finally:
         lock.release()
     return _outcome("done", _sentence(done, task, mistake), 200, task=task, mistake=mistake)
+
+
+def _not_yet(task: str, reason: str) -> str:
+    """ "no Custom Vision project: do Task 2 first" -> "Could not do Task 3.1 (no ... project). Do Task 2 first." """
+    found, _, action = reason.partition(": ")
+    if not action:
+        return f"Could not do Task {task}: {reason}."
+    return f"Could not do Task {task} ({found}). {action[:1].upper()}{action[1:]}."
 
 
 def _sentence(done: str, task: str, mistake: str | None) -> str:
