@@ -141,9 +141,16 @@ def closure(reads: Sequence[str]) -> tuple[str, ...]:
 _NOT_YOUR_FAULT_HINT = "This is not a problem with your work: press Validate again in a minute."
 
 UNAVAILABLE_MESSAGES: dict[str, tuple[str, str]] = {
+    # message: what happened (no blame); hint: the one sentence that says it is not the student's work
+    # and what to do. Only the hint says "not a problem with your work", so the badge never repeats it.
     "throttled": (
         "Azure is throttling requests right now (HTTP 429).",
         "This is not a problem with your work: try Validate again in a minute.",
+    ),
+    "busy": (
+        "labgrader is pacing its calls to your Custom Vision resource (the free tier allows 2 per second), "
+        "and too many checks are waiting right now.",
+        "This is not a problem with your work: try Validate again in a few seconds.",
     ),
     "timeout": (
         "Azure did not answer in time.",
@@ -157,9 +164,23 @@ UNAVAILABLE_MESSAGES: dict[str, tuple[str, str]] = {
         "labgrader is not allowed to read your lab resources.",
         "This is not a problem with your work: tell your proctor, who can fix labgrader's access.",
     ),
+    "quota": (
+        "Your Custom Vision resource has used up its call quota for now, so labgrader could not read it.",
+        "This is not a problem with your work: the quota refills on its own, so try Validate again later; "
+        "if this keeps happening, tell your proctor.",
+    ),
     "credentials": (
         "The credentials labgrader was given for your lab environment were rejected.",
         "This is not a problem with your work: tell your proctor, who can fix labgrader's credentials.",
+    ),
+    "not_found": (
+        "labgrader cannot find your lab's resource group or subscription.",
+        "This is not a problem with your work, and pressing Validate again will not help: tell your proctor, "
+        "who can check your lab environment.",
+    ),
+    "internal": (
+        "labgrader hit an internal error while looking at your resources.",
+        "This is not a problem with your work: try Validate again; if it keeps happening, tell your proctor.",
     ),
 }
 
@@ -167,9 +188,11 @@ UNAVAILABLE_MESSAGES: dict[str, tuple[str, str]] = {
 _SECRETISH = re.compile(r"\b[0-9a-fA-F]{32,}\b")
 
 
-def unavailable_outcome(check_id: str, fu: F.FactUnavailable) -> Outcome:
-    """The standard ERROR for a fact labgrader could not observe."""
+def unavailable_outcome(check_id: str, fu: F.FactUnavailable, resource_group: str | None = None) -> Outcome:
+    """The standard ERROR for a fact labgrader could not observe (``resource_group`` names it for not_found)."""
     message, hint = UNAVAILABLE_MESSAGES.get(fu.kind, UNAVAILABLE_MESSAGES["unavailable"])
+    if fu.kind == "not_found" and resource_group:
+        message = f"labgrader cannot find your lab's resource group '{resource_group}' or its subscription."
     evidence = {"fact": fu.fact, "kind": fu.kind, "detail": _SECRETISH.sub("***", fu.detail or "")}
     return Outcome(check_id, Status.ERROR, message, hint, evidence)
 
@@ -198,7 +221,7 @@ def run_check(check: Check | str, facts: Mapping[str, Any], expect: Mapping[str,
     for name in closure(check.reads):
         value = facts.get(name)
         if isinstance(value, F.FactUnavailable):
-            return unavailable_outcome(check.id, value)
+            return unavailable_outcome(check.id, value, ctx.resource_group)
     missing = [name for name in check.reads if name not in facts]
     if missing:
         log.error("check %s ran without fact(s) %s", check.id, missing)

@@ -108,16 +108,21 @@ PRODUCED_BY: dict[str, str] = {
 
 # -- fact values ----------------------------------------------------------------------------------------
 
-UNAVAILABLE_KINDS = ("throttled", "timeout", "unavailable", "permission", "credentials")
+UNAVAILABLE_KINDS = (
+    "throttled", "busy", "timeout", "unavailable", "permission", "quota", "credentials", "not_found", "internal",
+)
 
 
 @dataclass(frozen=True)
 class FactUnavailable:
     """Stored in place of a fact labgrader could not observe.
 
-    ``kind``: throttled (HTTP 429), timeout, unavailable (5xx or connection reset), permission (the
-    grader lacks access), credentials (the platform-supplied credentials were rejected). ``detail`` is
-    for logs and proctors (service, status code, error code); it must not hold keys or secrets.
+    ``kind``: throttled (Azure answered HTTP 429), busy (labgrader's own per-resource rate limiter queue is
+    full), timeout, unavailable (5xx or connection reset), permission (the grader lacks access), quota (the
+    Custom Vision resource's call quota is used up), credentials (the platform-supplied credentials were
+    rejected), not_found (the attendee's resource group or subscription does not exist), internal
+    (labgrader failed while gathering). ``detail`` is for logs and proctors (service, status code, error
+    code); it must not hold keys or secrets.
     """
 
     fact: str

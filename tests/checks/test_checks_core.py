@@ -11,7 +11,7 @@ from checkfacts import NOW, RG, account, iteration, project
 
 from checks import facts as F
 from checks import registry, summarize
-from checks.base import Check, check, prerequisite_missing, run_check
+from checks.base import UNAVAILABLE_MESSAGES, Check, check, prerequisite_missing, run_check, unavailable_outcome
 from checks.expect import ExpectationError, NameRule, render, tag_key
 from checks.outcome import Outcome, Status
 from checks.select import derive, lab_parameters, latest_iteration, select_project, select_training_account
@@ -165,6 +165,29 @@ def test_unavailable_fact_is_error_not_fail_for_every_check(cid, kind, good, ctx
         assert out.status is Status.ERROR, (cid, name)
         assert out.check_id == cid and out.evidence["fact"] == name and out.evidence["kind"] == kind
         assert "not a problem with your work" in out.hint
+
+
+def test_every_unavailable_kind_has_its_own_sentence_said_once():
+    assert set(UNAVAILABLE_MESSAGES) == set(F.UNAVAILABLE_KINDS)
+    assert len({m for m, _ in UNAVAILABLE_MESSAGES.values()}) == len(F.UNAVAILABLE_KINDS)
+    for kind in F.UNAVAILABLE_KINDS:
+        out = unavailable_outcome("c", F.FactUnavailable(F.ACCOUNTS, kind))
+        assert out.status is Status.ERROR
+        assert out.hint.startswith("This is not a problem with your work")
+        assert "not a problem with your work" not in out.message.lower()
+    assert "2 per second" in UNAVAILABLE_MESSAGES["busy"][0]
+    assert "few seconds" in UNAVAILABLE_MESSAGES["busy"][1]
+    assert "refills" in UNAVAILABLE_MESSAGES["quota"][1] and "proctor" in UNAVAILABLE_MESSAGES["quota"][1]
+    assert "proctor" in UNAVAILABLE_MESSAGES["internal"][1]
+
+
+def test_not_found_names_the_resource_group_and_says_retrying_will_not_help(good, ctx):
+    from dataclasses import replace
+    facts = {**good, F.ACCOUNTS: F.FactUnavailable(F.ACCOUNTS, "not_found", "ResourceGroupNotFound")}
+    out = run_check("account_training_exists", facts, {"name": {"pattern": "x"}},
+                    replace(ctx, resource_group="rg-lab-100001"))
+    assert out.status is Status.ERROR and "'rg-lab-100001'" in out.message
+    assert "will not help" in out.hint and "proctor" in out.hint
 
 
 def test_error_messages_per_kind_and_root_cause_first(good, ctx):
