@@ -1,8 +1,9 @@
 """A check, the context it runs in, and :func:`run_check`, the one way to run one.
 
 A check is a pure function ``evaluate(facts, expect, ctx) -> Outcome`` with declarative metadata (id,
-title, the facts it reads, a default remediation). ``run_check`` guards it: unobservable facts become
-ERROR with a not-your-fault sentence, templated expectations are rendered, and a bug becomes ERROR too.
+title, the facts it reads, its severity). ``run_check`` guards it: unobservable facts become ERROR with a
+not-your-fault sentence, templated expectations are rendered, a bug becomes ERROR too, and the outcome of an
+advisory check is marked so it never decides a step's status.
 """
 
 from __future__ import annotations
@@ -92,28 +93,43 @@ class Check:
     reads: tuple[str, ...]
     fn: Evaluate = field(repr=False)
     severity: str = "required"
-    remediation: str | None = None
+    unobserved_advice: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"check {self.id}: severity must be one of {SEVERITIES}, not {self.severity!r}")
+
+    def advisory(self, expect: Mapping[str, Any]) -> bool:
+        """Whether this check only advises: severity "advice", unless the lab sets ``fail: true``."""
+        return self.severity == "advice" and not expect.get("fail", False)
 
     def evaluate(self, facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-        """Call the check's function directly (no guards; see :func:`run_check`), stamping id and hint."""
+        """Call the check's function directly (no guards; see :func:`run_check`), stamping its id."""
         out = self.fn(facts, expect, ctx)
         if not isinstance(out, Outcome):
             raise TypeError(f"check {self.id} returned {type(out).__name__}, not an Outcome")
-        hint = out.hint
-        if hint is None and out.status is Status.FAIL:
-            hint = self.remediation
-        return replace(out, check_id=self.id, hint=hint)
+        return replace(out, check_id=self.id)
 
 
-def check(id: str, *, title: str, reads: Sequence[str], remediation: str | None = None,
-          severity: str = "required") -> Callable[[Evaluate], Check]:
-    """Decorator: make a :class:`Check` of an evaluate function and register it under ``id``."""
+SEVERITIES = ("required", "advice")
+"""required: the check's status counts for its step. advice: a non-PASS outcome is shown as advice only
+(see :func:`run_check`), unless the lab's expectation says ``fail: true``."""
+
+
+def check(id: str, *, title: str, reads: Sequence[str], severity: str = "required",
+          unobserved_advice: str | None = None) -> Callable[[Evaluate], Check]:
+    """Decorator: make a :class:`Check` of an evaluate function and register it under ``id``.
+
+    ``unobserved_advice``: for an advisory check, the advice shown when its facts could not be observed
+    (default: "labgrader could not check this time whether <title, lowercased>.").
+    """
     unknown = [r for r in reads if r not in F.DEPENDS_ON]
     if unknown:
         raise ValueError(f"check {id} reads undeclared fact(s) {unknown}")
 
     def wrap(fn: Evaluate) -> Check:
-        c = Check(id=id, title=title, reads=tuple(reads), fn=fn, severity=severity, remediation=remediation)
+        c = Check(id=id, title=title, reads=tuple(reads), fn=fn, severity=severity,
+                  unobserved_advice=unobserved_advice)
         registry.register(c)
         return c
 
@@ -213,10 +229,34 @@ def run_check(check: Check | str, facts: Mapping[str, Any], expect: Mapping[str,
     ERROR (and ``evaluate`` is not called) when a fact the check reads, or one it depends on, is a
     :class:`FactUnavailable` or was not gathered, or when the expectation cannot be rendered. An
     exception inside ``evaluate`` is logged and becomes ERROR as well: a grader bug is never a FAIL.
+    The outcome of an advisory check (:meth:`Check.advisory`) is marked ``advisory``; when it is not PASS,
+    what it found leads its advice, so the step shows it without taking its status.
     """
     if isinstance(check, str):
         check = registry.get(check)
     ctx = ctx or Context()
+    out = _run_guarded(check, facts, expect, ctx)
+    try:
+        advisory = check.advisory(render(dict(expect or {}), ctx.inject))
+    except ExpectationError:
+        advisory = False  # already an ERROR naming the bad rule; let it decide the step
+    if not advisory:
+        return out
+    if out.status is Status.PASS:
+        return replace(out, advisory=True)
+    if out.status is Status.ERROR:
+        note = check.unobserved_advice or f"labgrader could not check this time whether {_lower_first(check.title)}."
+    else:
+        note = " ".join(p for p in (out.message, out.hint) if p)
+    return replace(out, advisory=True, advice=(note, *out.advice))
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _run_guarded(check: Check, facts: Mapping[str, Any], expect: Mapping[str, Any] | None,
+                 ctx: Context) -> Outcome:
     # Dependencies first, so the ERROR names the root cause (accounts throttled, not "project").
     for name in closure(check.reads):
         value = facts.get(name)

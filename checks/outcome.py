@@ -28,6 +28,8 @@ class Outcome:
     the one portal action that fixes a FAIL (or when to retry, for PENDING/ERROR). ``evidence`` holds what
     was observed (names, skus, regions, counts, ids), never keys or secrets. ``advice`` lists things worth
     telling the student that do not change the status (a stray quote in a tag name, untagged images).
+    ``advisory``: the outcome comes from an advisory check and never decides its step's status
+    (``checks.base.run_check`` sets it; ``checks.summary.summarize`` honours it).
     """
 
     check_id: str
@@ -36,6 +38,7 @@ class Outcome:
     hint: str | None = None
     evidence: Mapping[str, Any] = field(default_factory=dict)
     advice: tuple[str, ...] = ()
+    advisory: bool = False
 
     def __post_init__(self) -> None:
         # Accept a list for convenience but keep the stored value immutable.
@@ -53,6 +56,7 @@ class Outcome:
             "hint": self.hint,
             "evidence": jsonable(dict(self.evidence)),
             "advice": list(self.advice),
+            "advisory": self.advisory,
         }
 
 

@@ -137,4 +137,13 @@ def lab_parameters(check_expects: Iterable[tuple[str, Mapping[str, Any] | None]]
         value = next((e[p.key] for cid, e in pairs if cid == p.check_id and e and p.key in e), p.default)
         if value is not None:
             out[fact] = render(value, inject)
+    # TAGS: every tag name the lab's checks expect, so a check judging one tag knows the others
+    # (a near-miss of "Defect" may be the lab's other tag, "Non Defective", not a typo).
+    names: list[str] = []
+    for _, e in pairs:
+        for key in ("tag", "tags", "lab_tags"):
+            value = (e or {}).get(key)
+            names.extend([value] if isinstance(value, str) else value if isinstance(value, list) else [])
+    if names:
+        out[F.TAGS] = tuple(dict.fromkeys(str(render(n, inject)) for n in names))
     return out

@@ -24,11 +24,16 @@ class Summary(NamedTuple):
 
 def summarize(outcomes: Sequence[Outcome], step_title: str | None = None) -> Summary:
     """The step's status (by ``PRECEDENCE``), the first outcome with that status's message and hint, or a
-    PASS sentence naming the step when all passed."""
+    PASS sentence naming the step when all passed.
+
+    Advisory outcomes (``Outcome.advisory``) never decide the status: what they found is already in their
+    ``advice``, which the step shows whatever its status.
+    """
     if not outcomes:
         return Summary(Status.ERROR, "labgrader found no checks to run for this step.",
                        "This is not a problem with your work: tell your proctor.")
-    status = next(s for s in PRECEDENCE if any(o.status is s for o in outcomes))
+    outcomes = [o for o in outcomes if not o.advisory]
+    status = next((s for s in PRECEDENCE if any(o.status is s for o in outcomes)), Status.PASS)
     if status is Status.PASS:
         named = f"'{step_title}'" if step_title else "this step"
         return Summary(Status.PASS, f"Everything labgrader checks for {named} is in place.", None)

@@ -43,7 +43,7 @@ def tag_image_count(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Co
                           "expected_tag": want, "min_images": need}
     if tag is None:
         found = f"its tags are {quoted(t.name for t in tags)}" if tags else "it has no tags yet"
-        close = _misspelling_of(want, tags)
+        close = _misspelling_of(want, tags, lab_tag_names(want, expect, ctx))
         hint = _ADD.format(tag=want)
         if close is not None:
             # The images are already uploaded under a misspelled tag: renaming it fixes everything at once.
@@ -75,7 +75,9 @@ def tag_image_count(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Co
 
 
 @check("project_untagged_images", title="Images are tagged and no unexpected tags exist",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.UNTAGGED_COUNT, F.TAGS), severity="advice")
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.UNTAGGED_COUNT, F.TAGS), severity="advice",
+       unobserved_advice="labgrader could not count untagged images this time; it counts them again when you "
+                         "press Validate.")
 def project_untagged_images(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     """Untagged images and tags outside ``expect['tags']`` (when given) are advice, FAIL if ``fail: true``."""
     project, out = need_project(facts, ctx)
@@ -107,8 +109,42 @@ def project_untagged_images(facts: Mapping[str, Any], expect: Mapping[str, Any],
     return passed(f"{summary} This does not count against this step.", ev, [f"{m} {h}" for m, h in findings])
 
 
-def _misspelling_of(want: str, tags) -> Any:
-    """The tag whose name is closest to ``want`` if it is close enough to be a misspelling, else None."""
-    names = {t.name.casefold(): t for t in tags}
-    close = difflib.get_close_matches(want.casefold(), list(names), n=1, cutoff=0.7)
-    return names[close[0]] if close else None
+def lab_tag_names(want: str, expect: Mapping[str, Any], ctx: Context) -> tuple[str, ...]:
+    """Every tag name the lab expects: ``expect['lab_tags']`` if given, else the names the lab's checks use
+    (``ctx.params[TAGS]``, see ``checks.select.lab_parameters``), always including ``want``."""
+    names = expect.get("lab_tags") or ctx.params.get(F.TAGS) or ()
+    if isinstance(names, str):
+        names = (names,)
+    return tuple(dict.fromkeys([want, *names]))
+
+
+def _similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a.casefold(), b.casefold()).ratio()
+
+
+def _adds_words(candidate: str, want: str) -> bool:
+    # "Non Defect" holds every word of "Defect" plus a qualifier: a different category, not a typo.
+    have, need = set(candidate.casefold().split()), set(want.casefold().split())
+    return need < have
+
+
+def _misspelling_of(want: str, tags: list[F.TagFact], lab_tags: tuple[str, ...] = ()) -> F.TagFact | None:
+    """The tag that looks like a misspelling of ``want``, else None.
+
+    A tag qualifies only when it is close to ``want`` (difflib ratio 0.7 or more), ``want`` is its closest
+    match among all the lab's tag names (``lab_tags``; a tie is ambiguous), it is not an accepted spelling
+    variant of another lab tag, and it does not merely add words to ``want``. Without these, "Non Defect"
+    (good castings) scores 0.75 against "Defect", and the hint would relabel good images as defects.
+    """
+    expected = tuple(dict.fromkeys([want, *lab_tags]))
+    others = [n for n in expected if tag_key(n) != tag_key(want)]
+    best: tuple[float, F.TagFact] | None = None
+    for t in tags:
+        score = _similarity(t.name, want)
+        if score < 0.7 or _adds_words(t.name, want):
+            continue
+        if any(tag_key(t.name) == tag_key(o) or _similarity(t.name, o) >= score for o in others):
+            continue
+        if best is None or score > best[0]:
+            best = (score, t)
+    return best[1] if best else None

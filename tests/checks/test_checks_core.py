@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -57,7 +58,8 @@ def test_outcome_to_json_is_json_ready():
     o = Outcome("x", Status.FAIL, "Bad.", "Fix it.", {"when": NOW, "names": ("a", "b")}, ["tip"])
     data = o.to_json()
     assert data == {"check_id": "x", "status": "FAIL", "message": "Bad.", "hint": "Fix it.",
-                    "evidence": {"when": NOW.isoformat(), "names": ["a", "b"]}, "advice": ["tip"]}
+                    "evidence": {"when": NOW.isoformat(), "names": ["a", "b"]}, "advice": ["tip"],
+                    "advisory": False}
     json.dumps(data)
     assert o.advice == ("tip",)
 
@@ -263,6 +265,31 @@ def test_summarize_precedence_and_messages():
 
 
 # -- wording ----------------------------------------------------------------------------------------------
+
+def test_advisory_outcomes_never_decide_the_step():
+    advisory = Outcome("a", Status.ERROR, "Timeout.", "Retry.", advice=("Could not count.",), advisory=True)
+    assert summarize([_o(Status.PASS), advisory]) == (Status.PASS, "Everything labgrader checks for this step is "
+                                                                   "in place.", None)
+    s = summarize([_o(Status.PENDING, "Training.", "Wait."), replace(advisory, status=Status.FAIL)])
+    assert s == (Status.PENDING, "Training.", "Wait.")
+    # A FAIL beside an advisory ERROR does not claim other checks could not run.
+    assert summarize([_o(Status.FAIL, "Wrong.", "Fix."), advisory]).hint == "Fix."
+    assert summarize([advisory]).status is Status.PASS
+
+
+def test_an_advisory_check_advises_and_severity_is_validated():
+    def few(facts, expect, ctx):
+        return Outcome("", Status.FAIL, "Only 3 images.", "Add more.")
+
+    c = Check("test_few", "Enough images are uploaded", (F.ACCOUNTS,), few, severity="advice")
+    out = run_check(c, {F.ACCOUNTS: []}, {})
+    assert out.status is Status.FAIL and out.advisory and out.advice == ("Only 3 images. Add more.",)
+    assert not run_check(c, {F.ACCOUNTS: []}, {"fail": True}).advisory
+    out = run_check(c, {F.ACCOUNTS: F.FactUnavailable(F.ACCOUNTS, "timeout")}, {})
+    assert out.advice == ("labgrader could not check this time whether enough images are uploaded.",)
+    with pytest.raises(ValueError):
+        Check("test_bad", "t", (), few, severity="optional")
+
 
 def test_wording_helpers():
     assert pct(0.5) == "50%" and pct(0.7123) == "71.2%" and pct(None) == "unknown"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
-from checkfacts import NOW, iteration, performance, prediction
+from checkfacts import NOW, iteration, performance, prediction, with_derived
 
 from checks import facts as F
 from checks.outcome import Status
@@ -47,6 +48,38 @@ def test_tag_missing_with_a_misspelled_one_suggests_renaming_it(raw, run):
     assert "rename it to 'Non Defective'" in out.hint and "tag 'Non Defect'" in out.hint
 
 
+def test_a_tag_of_the_other_category_is_never_called_a_misspelling(raw, run, ctx):
+    # "Non Defect" scores 0.75 against "Defect"; renaming it would relabel good castings as defects.
+    raw[F.TAGS] = [F.TagFact("t1", "Non Defect", 519)]
+    out = run("tag_image_count", raw, DEF)
+    assert out.status is Status.FAIL and "rename" not in out.hint and "My Tags" in out.hint
+    # Also without the lab's tag list (a context built without lab parameters): the qualifier rule holds.
+    from checks.base import run_check
+    out = run_check("tag_image_count", with_derived(raw, ctx), DEF, replace(ctx, params={
+        k: v for k, v in ctx.params.items() if k != F.TAGS}))
+    assert out.status is Status.FAIL and "rename" not in out.hint
+
+
+def test_misspelling_needs_want_to_be_the_closest_lab_tag(raw, run):
+    # A real typo of "Defect" is still caught, with the lab's tag list in play.
+    raw[F.TAGS] = [F.TagFact("t1", "Non Defective", 519), F.TagFact("t2", "Defekt", 781)]
+    out = run("tag_image_count", raw, DEF)
+    assert out.status is Status.FAIL and "edit tag 'Defekt' and rename it to 'Defect'" in out.hint
+    # A spelling variant of another lab tag is accepted as that tag, so it is not renamed to this one.
+    raw[F.TAGS] = [F.TagFact("t1", "Non-Defective", 519)]
+    assert "rename" not in run("tag_image_count", raw, {"tag": "Non Defect", "min_images": 1,
+                                                        "lab_tags": ["Non Defective", "Non Defect"]}).hint
+    # "Defective" is closer to "Non Defective" (0.82) than to "Defect" (0.80): ambiguous, so no rename...
+    raw[F.TAGS] = [F.TagFact("t1", "Defective", 781)]
+    assert "rename" not in run("tag_image_count", raw, DEF).hint
+    # ...unless expect["lab_tags"] says this lab has no other tag it could belong to.
+    assert "rename it to 'Defect'" in run("tag_image_count", raw, {**DEF, "lab_tags": ["Defect"]}).hint
+
+
+def test_lab_parameters_list_every_tag_the_lab_names(ctx):
+    assert set(ctx.params[F.TAGS]) == {"Non Defective", "Defect"}
+
+
 def test_tag_too_few_images_fails_with_counts(raw, run):
     raw[F.TAGS] = [F.TagFact("t2", "Defect", 700)]
     out = run("tag_image_count", raw, DEF)
@@ -84,6 +117,30 @@ def test_extra_tags_are_reported_when_the_lab_lists_its_tags(raw, run):
     assert out.status is Status.PASS and "'Scratch'" in out.advice[0]
     out = run("project_untagged_images", raw, {**expect, "fail": True})
     assert out.status is Status.FAIL and "'Scratch'" in out.message
+
+
+def test_untagged_images_never_decide_the_step(raw, run, ctx):
+    from checks import summarize
+    raw[F.UNTAGGED_COUNT] = 3
+    tags = run("tag_image_count", raw, DEF)
+    out = run("project_untagged_images", raw)
+    assert out.advisory and "3 untagged images" in out.advice[0]
+    assert summarize([tags, out]).status is Status.PASS
+    # Untagged images could not be counted: the step still passes, and the student is told as advice.
+    raw[F.UNTAGGED_COUNT] = F.FactUnavailable(F.UNTAGGED_COUNT, "throttled", "HTTP 429")
+    out = run("project_untagged_images", raw)
+    assert out.status is Status.ERROR and out.advisory
+    assert out.advice == ("labgrader could not count untagged images this time; it counts them again when you "
+                          "press Validate.",)
+    s = summarize([tags, out], "Upload and tag the defective images")
+    assert s.status is Status.PASS and s.hint is None
+    # With `fail: true` the lab makes it a requirement: its ERROR and FAIL decide the step again.
+    expect = {"fail": True, "tags": ["Non Defective", "Defect"]}
+    out = run("project_untagged_images", raw, expect)
+    assert not out.advisory and out.advice == () and summarize([tags, out]).status is Status.ERROR
+    raw[F.UNTAGGED_COUNT] = 3
+    out = run("project_untagged_images", raw, expect)
+    assert out.status is Status.FAIL and summarize([tags, out]).status is Status.FAIL
 
 
 # -- iterations -------------------------------------------------------------------------------------------
