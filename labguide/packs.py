@@ -1,8 +1,10 @@
 """Lab packs: a folder with ``guide.md``, ``lab.yaml`` and ``images/``, loaded into a :class:`LabPack`.
 
 Packs are found in the built-in ``labguide/packs/`` folder, in the folders listed in the
-``LABGRADER_PACK_DIRS`` environment variable (``os.pathsep``-separated), and in ``extra_dirs`` (the web
-app passes its configured folders here).
+``LABGRADER_PACK_DIRS`` environment variable (``os.pathsep``-separated; the command line reads it here),
+and in ``extra_dirs``. The web app passes its configured folders with ``include_env=False``: its
+configuration is its one source, and it never calls :func:`load_pack` on request input (a name there may
+be any file path).
 """
 
 from __future__ import annotations
@@ -101,24 +103,37 @@ class LabPack:
         return {k: str(s.default) for k, s in self.injects.items() if s.default is not None}
 
 
-def pack_dirs(extra_dirs: Iterable[str | os.PathLike] = ()) -> list[Path]:
-    """Folders searched for packs, in order: built-in, ``LABGRADER_PACK_DIRS``, then ``extra_dirs``."""
+def pack_dirs(extra_dirs: Iterable[str | os.PathLike] = (), *, include_env: bool = True) -> list[Path]:
+    """Folders searched for packs, in order: built-in, ``LABGRADER_PACK_DIRS`` (unless not
+    ``include_env``), then ``extra_dirs``."""
     dirs = [BUILTIN_DIR]
-    env = os.environ.get(PACK_DIRS_ENV, "")
-    dirs += [Path(p) for p in env.split(os.pathsep) if p.strip()]
+    if include_env:
+        env = os.environ.get(PACK_DIRS_ENV, "")
+        dirs += [Path(p) for p in env.split(os.pathsep) if p.strip()]
     dirs += [Path(p) for p in extra_dirs]
     return dirs
 
 
-def available_packs(extra_dirs: Iterable[str | os.PathLike] = ()) -> list[LabPack]:
-    """Every pack (a sub-folder with a lab.yaml) in the pack folders, sorted by id; later folders win."""
+def available_packs(extra_dirs: Iterable[str | os.PathLike] = (), *, include_env: bool = True,
+                    errors: list[PackError] | None = None) -> list[LabPack]:
+    """Every pack (a sub-folder with a lab.yaml) in the pack folders, sorted by id; later folders win.
+
+    A pack that cannot be loaded raises :class:`PackError`, unless ``errors`` is given: then it is
+    appended there and skipped, so one broken pack does not hide the others.
+    """
     found: dict[str, LabPack] = {}
-    for folder in pack_dirs(extra_dirs):
+    for folder in pack_dirs(extra_dirs, include_env=include_env):
         if not folder.is_dir():
             continue
         for child in sorted(folder.iterdir()):
             if (child / "lab.yaml").is_file():
-                pack = load_pack(child)
+                try:
+                    pack = load_pack(child)
+                except PackError as exc:
+                    if errors is None:
+                        raise
+                    errors.append(exc)
+                    continue
                 found[pack.id] = pack
     return [found[k] for k in sorted(found)]
 
