@@ -90,6 +90,11 @@ class FaultRule:
             return True
         return account is not None and account.lower() == self.account.lower()
 
+    @property
+    def answers(self) -> bool:
+        """True if this rule's effect ends the call (no later rule or the real view runs)."""
+        return bool(self.status or self.hang or self.reset)
+
     def delay_seconds(self) -> float:
         jitter = random.uniform(-self.jitter_ms, self.jitter_ms) if self.jitter_ms else 0.0
         return max(0.0, self.latency_ms + jitter) / 1000.0
@@ -129,14 +134,21 @@ class FaultBook:
             return [r.to_json() for r in self._rules]
 
     def take(self, operation: str, account: str | None) -> list[FaultRule]:
-        """The rules that apply to this call, in the order they were added; counted ones are used up."""
+        """The rules that apply to this call, in the order they were added; counted ones are used up.
+
+        A rule that answers the call (a status, a hang, a reset) ends the list: later matching rules
+        never get to act on this call, so they are neither counted as hit nor used up.
+        """
         hit: list[FaultRule] = []
         with self._lock:
             for rule in self._rules:
-                if rule.matches(operation, account):
-                    rule.hits += 1
-                    hit.append(rule)
-                    if rule.count is not None:
-                        rule.count -= 1
+                if not rule.matches(operation, account):
+                    continue
+                rule.hits += 1
+                hit.append(rule)
+                if rule.count is not None:
+                    rule.count -= 1
+                if rule.answers:
+                    break
             self._rules = [r for r in self._rules if r.count is None or r.count > 0]
         return hit

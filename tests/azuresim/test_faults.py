@@ -107,7 +107,8 @@ def test_rules_match_operation_and_account():
     book = FaultBook()
     book.add({"operation": "Accounts_Get", "account": "Alpha", "status": 500})
     book.add({"operation": "*", "latency_ms": 5, "count": 2})
-    assert [r.status for r in book.take("Accounts_Get", "alpha")] == [500, None]
+    assert [r.status for r in book.take("Accounts_Get", "alpha")] == [500]  # the 500 answered first
+    assert [r.status for r in book.take("Accounts_Get", "beta")] == [None]
     assert [r.status for r in book.take("Accounts_Get", "beta")] == [None]
     assert book.take("Accounts_Get", "beta") == []  # the counted wildcard is used up
     assert [r.status for r in book.take("Accounts_Get", "ALPHA")] == [500]
@@ -133,3 +134,38 @@ def test_bad_rules_are_refused_with_a_reason(body, fragment):
     with pytest.raises(FaultRuleError) as info:
         FaultRule.from_json(body)
     assert fragment in str(info.value)
+
+
+def test_a_rule_behind_one_that_answered_is_not_used_up():
+    """Only rules whose effect applied are consumed: a 503 answers the call, so the counted 429 behind
+    it neither fires nor loses a use, and fires on the first call the 503 no longer answers."""
+    book = FaultBook()
+    book.add({"operation": "GetTags", "status": 503, "count": 1})
+    book.add({"operation": "GetTags", "status": 429, "count": 1})
+    assert [r.status for r in book.take("GetTags", None)] == [503]
+    assert [r["status"] for r in book.list()] == [429]
+    assert [r.status for r in book.take("GetTags", None)] == [429]
+    assert book.take("GetTags", None) == []
+
+
+def test_latency_before_an_answering_rule_still_applies():
+    book = FaultBook()
+    book.add({"operation": "*", "latency_ms": 5, "count": 1})
+    book.add({"operation": "*", "hang": True, "count": 1})
+    book.add({"operation": "*", "reset": True, "count": 1})
+    assert [(r.latency_ms, r.hang, r.reset) for r in book.take("GetTags", None)] == [(5, False, False),
+                                                                                      (0, True, False)]
+    assert [r.reset for r in book.take("GetTags", None)] == [True]
+
+
+def test_counted_rule_behind_an_answer_fires_on_the_next_call(account, sim):
+    """On the live simulator: the 429 queued behind a 503 is still there after the 503 answered."""
+    clients, name = account
+    sim.faults.add({"operation": "Accounts_Get", "account": name, "status": 503, "count": 1})
+    sim.faults.add({"operation": "Accounts_Get", "account": name, "status": 429, "count": 1})
+    for status in (503, 429):
+        with pytest.raises(HttpResponseError) as info:
+            clients.cs.accounts.get(clients.rg, name)
+        assert info.value.status_code == status
+    assert sim.faults.list() == []
+    assert clients.cs.accounts.get(clients.rg, name).name == name
