@@ -51,14 +51,12 @@ PERFORMANCE = "performance"
 """Performance of TRAINED_ITERATION at the lab's threshold (PARAMETERS): PerformanceFact | None."""
 
 PREDICTIONS = "predictions"
-"""Stored Quick Test predictions of TRAINED_ITERATION (``predictions/query``): list[PredictionFact]."""
-
-EXPORTS = "exports"
-"""Exports already requested for TRAINED_ITERATION: list[ExportFact]."""
+"""Stored Quick Test predictions of the project (``predictions/query``), newest first, of any iteration:
+list[PredictionFact]. Checks judge them against TRAINED_ITERATION (hence the dependency)."""
 
 ALL = (
     ACCOUNTS, TRAINING_ACCOUNT, DOMAINS, PROJECTS, PROJECT, TAGS, UNTAGGED_COUNT, ITERATIONS,
-    LATEST_ITERATION, TRAINED_ITERATION, PERFORMANCE, PREDICTIONS, EXPORTS,
+    LATEST_ITERATION, TRAINED_ITERATION, PERFORMANCE, PREDICTIONS,
 )
 
 DEPENDS_ON: dict[str, tuple[str, ...]] = {
@@ -75,7 +73,6 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
     TRAINED_ITERATION: (ITERATIONS,),
     PERFORMANCE: (TRAINING_ACCOUNT, PROJECT, TRAINED_ITERATION),
     PREDICTIONS: (TRAINING_ACCOUNT, PROJECT, TRAINED_ITERATION),
-    EXPORTS: (TRAINING_ACCOUNT, PROJECT, TRAINED_ITERATION),
 }
 
 DERIVED = frozenset({TRAINING_ACCOUNT, PROJECT, LATEST_ITERATION, TRAINED_ITERATION})
@@ -231,12 +228,3 @@ class PredictionFact:
     created: datetime | None
     top_tag: str | None
     top_probability: float | None
-
-
-@dataclass(frozen=True)
-class ExportFact:
-    """An export of an iteration; ``status`` Exporting, Failed or Done."""
-
-    platform: str
-    status: str
-    flavor: str | None = None

@@ -1,4 +1,10 @@
-"""Task 5: stored Quick Test predictions on the trained iteration include one with the lab's top tag."""
+"""Task 5: stored Quick Test predictions on the trained iteration include one with the lab's top tag.
+
+PREDICTIONS holds the project's stored predictions of every iteration; the check keeps those of the
+newest trained iteration, so a student who retrained is told to quick-test the new model. While a retrain
+is running the validator may skip PREDICTIONS (None): the check is then PENDING, as it is when what exists
+does not pass yet, since the student should quick-test the new iteration once it completes.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from checks import facts as F
-from checks.base import Context, check, failed, passed
-from checks.expect import tag_key
-from checks.outcome import Outcome
+from checks.base import Context, check, failed, passed, pending
+from checks.expect import loose, tag_key
+from checks.outcome import Outcome, Status
 from checks.projects import need_project
-from checks.wording import joined, pct, plural
+from checks.wording import joined, pct, plural, since
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
@@ -21,7 +27,7 @@ def _newest_first(preds: list[F.PredictionFact]) -> list[F.PredictionFact]:
 
 
 @check("quicktest_top_tag", title="A Quick Test on the trained iteration predicts the lab's tag",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.TRAINED_ITERATION, F.PREDICTIONS))
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION, F.TRAINED_ITERATION, F.PREDICTIONS))
 def quicktest_top_tag(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, out = need_project(facts, ctx)
     if out:
@@ -31,8 +37,36 @@ def quicktest_top_tag(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: 
         return ctx.prerequisite(F.TRAINED_ITERATION,
                                 f"project '{project.name}' has no trained iteration to quick-test yet")
     want = expect["tag"]
-    preds: list[F.PredictionFact] = list(facts[F.PREDICTIONS] or [])
-    # A prediction without an iteration id comes from a query already scoped to the trained iteration.
+    latest: F.IterationFact | None = facts[F.LATEST_ITERATION]
+    retraining = latest if latest is not None and latest.id != trained.id and _running(latest) else None
+    if facts[F.PREDICTIONS] is None and retraining is not None:
+        return _wait_for(retraining, project, want, ctx, {"project": project.name, "expected_tag": want})
+    out = _judge(project, trained, want, list(facts[F.PREDICTIONS] or []))
+    if out.status is not Status.PASS and retraining is not None:
+        return _wait_for(retraining, project, want, ctx, dict(out.evidence))
+    return out
+
+
+def _running(it: F.IterationFact) -> bool:
+    return loose(it.status) not in ("completed", "failed")
+
+
+def _wait_for(it: F.IterationFact, project: F.ProjectFact, want: str, ctx: Context,
+              ev: dict[str, Any]) -> Outcome:
+    took = since(it.created, ctx.now)
+    running = f" for {took}" if took else ""
+    return pending(
+        f"Iteration '{it.name}' of project '{project.name}' has been training{running} (status {it.status}); "
+        "labgrader checks your Quick Test on it once it completes.",
+        f"When training finishes, click Quick Test in customvision.ai, choose iteration '{it.name}', and test "
+        f"an image that should be predicted as '{want}'; then press Validate again.",
+        {**ev, "training_iteration": it.name, "training_iteration_id": it.id},
+    )
+
+
+def _judge(project: F.ProjectFact, trained: F.IterationFact, want: str,
+           preds: list[F.PredictionFact]) -> Outcome:
+    # The service names the iteration of every stored prediction; one without is given the benefit of the doubt.
     here = _newest_first([p for p in preds if p.iteration_id in (None, trained.id)])
     elsewhere = [p for p in preds if p not in here]
     ev: dict[str, Any] = {

@@ -71,7 +71,6 @@ def raw() -> dict:
         F.ITERATIONS: [trained],
         F.PERFORMANCE: performance(),
         F.PREDICTIONS: [prediction("Defect", 0.999), prediction("Non Defective", 0.98)],
-        F.EXPORTS: [],
     }
 
 

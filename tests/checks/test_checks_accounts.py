@@ -50,14 +50,6 @@ def test_training_exists_fail_when_only_a_prediction_resource_has_the_name(raw, 
     assert out.status is Status.FAIL and "CustomVision.Prediction" in out.message
 
 
-def test_training_exists_fail_points_at_the_other_resource_group(raw, run):
-    raw[F.ACCOUNTS] = [account(rg="my-own-rg")]
-    out = run("account_training_exists", raw)
-    assert out.status is Status.FAIL
-    assert "resource group 'my-own-rg'" in out.message and f"'{RG}'" in out.message
-    assert "Move to another resource group" in out.hint
-
-
 def test_region_pass_and_fail(raw, run):
     assert run("account_training_region", raw).status is Status.PASS
     raw[F.ACCOUNTS] = [account(location="westus2")]

@@ -198,6 +198,9 @@ def test_performance_pending_while_retraining_and_fail_without_model(raw, run):
     raw[F.ITERATIONS] = [iteration(), iteration("it2", status="Training", created=NOW - timedelta(minutes=1))]
     out = run("iteration_performance", raw)
     assert out.status is Status.PENDING and "checked when it completes" in out.message
+    raw[F.PERFORMANCE] = None  # the validator skips PERFORMANCE during a retrain: still PENDING, not ERROR
+    out = run("iteration_performance", raw)
+    assert out.status is Status.PENDING and "checked when it completes" in out.message
     raw[F.ITERATIONS] = [iteration(status="Failed")]
     raw[F.PERFORMANCE] = None
     assert run("iteration_performance", raw).status is Status.FAIL
@@ -232,6 +235,34 @@ def test_quicktest_fail_none_wrong_tag_and_old_iteration(raw, run):
     raw[F.PREDICTIONS] = [prediction("Defect", iteration_id="old-iteration")]
     out = run("quicktest_top_tag", raw, {"tag": "Defect"})
     assert out.status is Status.FAIL and "older iteration" in out.message
+
+
+def test_quicktest_after_a_retrain_asks_to_test_the_new_iteration(raw, run):
+    # PREDICTIONS lists every iteration's stored predictions; only the newest trained iteration's count.
+    raw[F.ITERATIONS] = [iteration(), iteration("it2", "Iteration 2", created=NOW - timedelta(minutes=10))]
+    raw[F.PREDICTIONS] = [prediction("Non Defective", iteration_id="it1", minutes_ago=2),
+                          prediction("Defect", iteration_id="it1", minutes_ago=3)]
+    out = run("quicktest_top_tag", raw, {"tag": "Defect"})
+    assert out.status is Status.FAIL and "older iteration, not on 'Iteration 2'" in out.message
+    assert "choose iteration 'Iteration 2'" in out.hint and out.evidence["other_iterations"] == ["it1"]
+    raw[F.PREDICTIONS].insert(0, prediction("Defect", iteration_id="it2", minutes_ago=1))
+    assert run("quicktest_top_tag", raw, {"tag": "Defect"}).status is Status.PASS
+
+
+def test_quicktest_while_retraining_is_pending_unless_the_trained_one_passes(raw, run):
+    raw[F.ITERATIONS] = [iteration(), iteration("it2", "Iteration 2", status="Training",
+                                                created=NOW - timedelta(minutes=3))]
+    # The validator skips PREDICTIONS during a retrain: wait for the new iteration.
+    raw[F.PREDICTIONS] = None
+    out = run("quicktest_top_tag", raw, {"tag": "Defect"})
+    assert out.status is Status.PENDING and "'Iteration 2'" in out.message and "training for 3 minutes" in out.message
+    assert "choose iteration 'Iteration 2'" in out.hint
+    # What exists passes on the trained iteration: judged on it.
+    raw[F.PREDICTIONS] = [prediction("Defect", iteration_id="it1")]
+    assert run("quicktest_top_tag", raw, {"tag": "Defect"}).status is Status.PASS
+    # What exists does not pass: the new iteration is the one to test, once trained.
+    out = run("quicktest_top_tag", raw, {"tag": "Non Defective"})
+    assert out.status is Status.PENDING and out.evidence["predictions"][0]["top_tag"] == "Defect"
 
 
 def test_quicktest_points_at_task_4_without_a_model(raw, run):
