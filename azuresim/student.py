@@ -206,24 +206,34 @@ class Student:
 
     def _upload(self, tag_name: str, defective: bool, count: int, tagged: bool) -> str:
         trainer, project = self.trainer(), self.project()
-        tag_ids = None
-        if tagged:
-            tag = self._tag(project.id, tag_name, defective)
-            tag_ids = [tag.id]
-            self._delete_untagged(project.id)
+        tag_ids = [self._tag(project.id, tag_name, defective).id] if tagged else None
         for start in range(0, count, BATCH):
             entries = [
                 ImageFileCreateEntry(name=f"{'def' if defective else 'ok'}_{i}.jpeg",
                                      contents=casting_image(defective, i), tag_ids=tag_ids)
                 for i in range(start, min(count, start + BATCH))
             ]
-            summary = trainer.create_images_from_files(project.id, ImageFileCreateBatch(images=entries))
-            if not summary.is_batch_successful:
-                bad = [i.status for i in summary.images if i.status not in ("OK", "OKDuplicate")]
-                if bad:
-                    raise StudentError(f"upload rejected: {sorted(set(bad))}")
+            summary = self._create(project.id, entries)
+            if tagged:
+                # Images of this class uploaded earlier without a tag come back as OKDuplicate, untagged:
+                # delete just those and upload them again with the tag. Untagged images of the other class
+                # stay, so fixing this task never silently repairs another task's mistake.
+                stale = [(entry, r.image.id) for entry, r in zip(entries, summary.images, strict=True)
+                         if r.status == "OKDuplicate" and r.image is not None and not r.image.tags]
+                if stale:
+                    trainer.delete_images(project.id, image_ids=[image_id for _, image_id in stale])
+                    self._create(project.id, [entry for entry, _ in stale])
         label = f"tag '{tag_name}'" if tagged else "no tag"
         return f"uploaded {count} {'defective' if defective else 'good'} images with {label}"
+
+    def _create(self, project_id: str, entries: list):
+        """Upload one batch; StudentError if any image is rejected (a duplicate is not a rejection)."""
+        summary = self.trainer().create_images_from_files(project_id, ImageFileCreateBatch(images=entries))
+        if not summary.is_batch_successful:
+            bad = [i.status for i in summary.images if i.status not in ("OK", "OKDuplicate")]
+            if bad:
+                raise StudentError(f"upload rejected: {sorted(set(bad))}")
+        return summary
 
     def _tag(self, project_id: str, tag_name: str, defective: bool):
         """The tag to use, renaming a misspelled one of this class (the portal lets you edit a tag's name)."""
@@ -239,15 +249,6 @@ class Student:
                     tag.name, tag.description = tag_name, tag.description or ""
                     return trainer.update_tag(project_id, tag.id, tag)
         return trainer.create_tag(project_id, tag_name)
-
-    def _delete_untagged(self, project_id: str) -> None:
-        """Remove images uploaded without a tag, so they can be uploaded again with one."""
-        trainer = self.trainer()
-        while True:
-            ids = [i.id for i in trainer.get_untagged_images(project_id, take=256)]
-            if not ids:
-                return
-            trainer.delete_images(project_id, image_ids=ids)
 
     # -- Task 4: training -------------------------------------------------------------------------------
     def task4(self, mistake: str | None) -> str:
