@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks import registry, summarize
-from checks.base import Context, run_check
+from checks.base import Context, internal_error, run_check
 from checks.expect import ExpectationError
 from checks.outcome import Outcome, Status
 from checks.select import lab_parameters
@@ -34,11 +34,16 @@ class Attendee:
     injects: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, data: dict, lab: LabPack | None = None) -> Attendee:
-        """From a credentials JSON (plus optional ``injects``); lab defaults fill injects it lacks."""
+    def from_json(cls, data: dict, lab: LabPack | None = None, use_lab_defaults: bool = False) -> Attendee:
+        """From a credentials JSON (plus optional ``injects``).
+
+        A real attendee's injects come from the platform only: a missing one gives the "lab settings
+        incomplete" ERROR rather than a lab default that would judge them against someone else's value.
+        ``use_lab_defaults`` fills the lab's demo values first (demos and local try-outs only).
+        """
         azure = AttendeeAzure.from_json(data)
         injects: dict[str, Any] = {}
-        if lab is not None:
+        if use_lab_defaults and lab is not None:
             injects.update({k: v for k, v in lab.demo_injects().items() if k not in lab.secret_keys})
         if azure.region:
             injects["Region"] = azure.region
@@ -70,9 +75,9 @@ def step_for(lab: LabPack, step: str) -> Any:
 
 
 def validate(attendee: Attendee, step: str, lab: LabPack, options: Options | None = None) -> StepResult:
-    """Validate one step for one attendee. Never raises for Azure trouble: that is an ERROR result.
+    """Validate one step for one attendee. Never raises for Azure or data trouble: that is an ERROR result.
 
-    Raises :class:`UnknownStep` for a step the lab does not define.
+    Raises :class:`UnknownStep` for a step the lab does not define (and nothing else).
     """
     options = options or Options()
     spec = step_for(lab, step)
@@ -86,20 +91,11 @@ def validate(attendee: Attendee, step: str, lab: LabPack, options: Options | Non
         log.error("lab %s step %s: %s", lab.id, spec.id, exc)
         outcomes = [_lab_misconfigured(str(exc))]
     else:
-        from .gather import FactGatherer
-
-        arm = ArmGateway(attendee.azure, Deadline(options.budget_seconds), counter, options.retry)
-        gatherer = FactGatherer(arm, params)
-        facts = gatherer.gather(name for check, _ in checks for name in check.reads)
-        ctx = Context(
-            inject=attendee.injects,
-            now=now(),
-            resource_group=attendee.azure.resource_group,
-            task_titles={s.task: s.title for s in lab.steps},
-            check_tasks=_check_tasks(lab),
-            params=params,
-        )
-        outcomes = [run_check(check, facts, expect, ctx) for check, expect in checks]
+        try:
+            outcomes = _observe_and_judge(attendee, lab, checks, params, options, counter)
+        except Exception as exc:  # noqa: BLE001 - an ERROR result, never a crash of the caller
+            log.exception("lab %s step %s: validation failed", lab.id, spec.id)
+            outcomes = [internal_error("validator", f"{type(exc).__name__}: {exc}"[:300])]
     status, message, hint = summarize(outcomes, spec.title)
     advice = tuple(a for o in outcomes for a in o.advice)
     return StepResult(
@@ -108,6 +104,23 @@ def validate(attendee: Attendee, step: str, lab: LabPack, options: Options | Non
         duration_ms=int((time.monotonic() - t0) * 1000), azure_calls=counter.total,
         calls_by_operation=dict(counter.by_operation), advice=advice,
     )
+
+
+def _observe_and_judge(attendee: Attendee, lab: LabPack, checks: list, params: dict[str, Any],
+                       options: Options, counter: CallCounter) -> list[Outcome]:
+    from .gather import FactGatherer
+
+    arm = ArmGateway(attendee.azure, Deadline(options.budget_seconds), counter, options.retry)
+    facts = FactGatherer(arm, params).gather(name for check, _ in checks for name in check.reads)
+    ctx = Context(
+        inject=attendee.injects,
+        now=now(),
+        resource_group=attendee.azure.resource_group,
+        task_titles={s.task: s.title for s in lab.steps},
+        check_tasks=_check_tasks(lab),
+        params=params,
+    )
+    return [run_check(check, facts, expect, ctx) for check, expect in checks]
 
 
 def _check_tasks(lab: LabPack) -> dict[str, str]:

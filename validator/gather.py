@@ -3,6 +3,7 @@
 Facts are gathered level by level along ``checks.facts.DEPENDS_ON``; facts on one level do not depend
 on each other and are fetched in parallel. A fact that cannot be observed is stored as
 ``FactUnavailable`` (its dependents inherit it); a fact whose source is absent (no project yet) is None.
+Nothing raised while gathering escapes: an unexpected exception becomes an ``internal`` FactUnavailable.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from checks import facts as F
 from checks.base import closure
-from checks.select import derive
+from checks.select import derive, latest_iteration
 
 from .azure.arm import ArmGateway
 from .azure.customvision import TrainingGateway
@@ -23,16 +24,45 @@ from .azure.errors import AzureCallError
 
 log = logging.getLogger(__name__)
 
-_UNAVAILABLE_KIND = {"not_found": "unavailable", "rejected": "unavailable"}
+# One long-lived pool for every validation in the process: msrest keeps a requests.Session per thread,
+# so reused threads reuse their TLS connections. Only leaf fetches are submitted (never a task that
+# waits on another task), so a bounded pool cannot deadlock; it only queues under load.
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="labgrader-fetch")
+
+# ARM error codes that mean the attendee's resource group or subscription does not exist.
+_MISSING_SCOPE_CODES = {"resourcegroupnotfound", "subscriptionnotfound"}
+
+
+def unavailable_kind(err: AzureCallError) -> str:
+    """The FactUnavailable kind (``checks.facts.UNAVAILABLE_KINDS``) for an Azure call that failed."""
+    if err.kind == "not_found":
+        if (err.code or "").lower() in _MISSING_SCOPE_CODES:
+            return "not_found"
+        # Anything else vanishing between two calls (an account, a project): Azure answered
+        # inconsistently for a moment, which a retry a little later resolves.
+        return "unavailable"
+    if err.kind == "rejected":
+        return "internal"  # Azure refused a request labgrader made: labgrader's bug
+    return err.kind  # throttled, busy, timeout, unavailable, permission, quota, credentials
+
+
+# Until checks.facts knows the finer kinds, fall back to the nearest kind it accepts.
+_FALLBACK = {"busy": "throttled", "quota": "throttled", "not_found": "unavailable", "internal": "unavailable"}
+
+
+def _unavailable(name: str, kind: str, detail: str) -> F.FactUnavailable:
+    if kind not in F.UNAVAILABLE_KINDS:
+        kind = _FALLBACK.get(kind, "unavailable")
+    return F.FactUnavailable(name, kind, detail[:300])
 
 
 class FactGatherer:
     """Gathers facts for one attendee and one validation run."""
 
-    def __init__(self, arm: ArmGateway, params: dict[str, Any], max_workers: int = 4) -> None:
+    def __init__(self, arm: ArmGateway, params: dict[str, Any], pool: ThreadPoolExecutor | None = None) -> None:
         self.arm = arm
         self.params = params
-        self.max_workers = max_workers
+        self.pool = pool or _POOL
         self.facts: dict[str, Any] = {}
         self._training: TrainingGateway | None = None
         self._lock = threading.Lock()
@@ -48,16 +78,19 @@ class FactGatherer:
             if len(to_fetch) == 1:
                 self.facts[to_fetch[0]] = self._fetch(to_fetch[0])
             elif to_fetch:
-                with ThreadPoolExecutor(max_workers=min(self.max_workers, len(to_fetch))) as pool:
-                    for name, value in zip(to_fetch, pool.map(self._fetch, to_fetch), strict=True):
-                        self.facts[name] = value
+                for name, value in zip(to_fetch, self.pool.map(self._fetch, to_fetch), strict=True):
+                    self.facts[name] = value
         return self.facts
 
     # -- one fact --------------------------------------------------------------------------------------
     def _settle_without_fetch(self, name: str) -> bool:
         """Fill ``name`` from its dependencies when that needs no Azure call; True if it must be fetched."""
         if name in F.DERIVED:
-            self.facts[name] = derive(name, self.facts, self.params.get(name), self.arm.azure.resource_group)
+            try:
+                self.facts[name] = derive(name, self.facts, self.params.get(name), self.arm.azure.resource_group)
+            except Exception as exc:  # noqa: BLE001 - a bug in derive must be an ERROR, not a crash
+                log.exception("deriving fact %s failed", name)
+                self.facts[name] = _unavailable(name, "internal", f"derive {name}: {type(exc).__name__}: {exc}")
             return False
         for dep in F.DEPENDS_ON.get(name, ()):
             value = self.facts.get(dep)
@@ -67,16 +100,30 @@ class FactGatherer:
             if value is None:
                 self.facts[name] = None  # its source does not exist (yet): the checks name the task
                 return False
+        if name == F.PERFORMANCE and self._retraining():
+            # The check says PENDING from the running iteration and never reads the old performance.
+            self.facts[name] = None
+            return False
         return True
+
+    def _retraining(self) -> bool:
+        """True if the project's newest iteration is still training (Training, Queued, ...)."""
+        iterations = self.facts.get(F.ITERATIONS)
+        if not isinstance(iterations, list):
+            return False
+        latest = latest_iteration(iterations)
+        return latest is not None and (latest.status or "").casefold() not in ("completed", "failed")
 
     def _fetch(self, name: str) -> Any:
         try:
             return self._fetchers()[name]()
         except AzureCallError as err:
             log.warning("fact %s unavailable: %s", name, err)
-            kind = _UNAVAILABLE_KIND.get(err.kind, err.kind)
             detail = f"{err.operation}: HTTP {err.status or '-'} {err.code or ''} {err.detail}".strip()
-            return F.FactUnavailable(name, kind, detail[:300])
+            return _unavailable(name, unavailable_kind(err), detail)
+        except Exception as exc:  # noqa: BLE001 - validate() never raises for Azure or data problems
+            log.exception("fetching fact %s failed", name)
+            return _unavailable(name, "internal", f"{name}: {type(exc).__name__}: {exc}")
 
     def _gateway(self) -> TrainingGateway:
         with self._lock:
@@ -97,6 +144,5 @@ class FactGatherer:
             F.PERFORMANCE: lambda: self._gateway().performance(
                 project.id, trained.id, float(self.params.get(F.PERFORMANCE, 0.5))
             ),
-            F.PREDICTIONS: lambda: self._gateway().predictions(project.id, trained.id),
-            F.EXPORTS: lambda: self._gateway().exports(project.id, trained.id),
+            F.PREDICTIONS: lambda: self._gateway().predictions(project.id),
         }

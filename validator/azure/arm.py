@@ -2,35 +2,36 @@
 
 from __future__ import annotations
 
-import threading
-
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
 from checks.facts import AccountFact
 
 from .budget import CallCounter, Deadline, RetryPolicy
+from .caches import ClientCache
 from .cloud import AttendeeAzure
 from .identity import credential_for
 
-_clients: dict[tuple, CognitiveServicesManagementClient] = {}
-_clients_lock = threading.Lock()
+# Bounded, closed on eviction: each client holds a connection pool and (through its credential) a secret.
+_clients = ClientCache(maxsize=512, ttl=3600)
 
 
 def _client(azure: AttendeeAzure) -> CognitiveServicesManagementClient:
     """One client per (identity, subscription, cloud): it keeps its connection pool and token cache."""
-    key = (azure.profile, azure.tenant_id, azure.client_id, azure.subscription_id, id(credential_for(azure)))
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            options: dict = {"retry_total": 0}  # RetryPolicy (budget.py) is the one place that retries
-            profile = azure.profile
-            if not profile.is_public:
-                options.update(base_url=profile.arm_endpoint, credential_scopes=[profile.credential_scope])
-            if profile.ca_bundle:
-                options["connection_verify"] = profile.ca_bundle
-            client = CognitiveServicesManagementClient(credential_for(azure), azure.subscription_id, **options)
-            _clients[key] = client
-        return client
+    credential = credential_for(azure)
+    # Keyed by the credential object itself: a credential replaced in its own cache (and closed) is
+    # never used again through an older client.
+    key = (azure.profile, azure.subscription_id, credential)
+    return _clients.get_or_create(key, lambda: _build(azure, credential))
+
+
+def _build(azure: AttendeeAzure, credential) -> CognitiveServicesManagementClient:
+    options: dict = {"retry_total": 0}  # RetryPolicy (budget.py) is the one place that retries
+    profile = azure.profile
+    if not profile.is_public:
+        options.update(base_url=profile.arm_endpoint, credential_scopes=[profile.credential_scope])
+    if profile.ca_bundle:
+        options["connection_verify"] = profile.ca_bundle
+    return CognitiveServicesManagementClient(credential, azure.subscription_id, **options)
 
 
 class ArmGateway:

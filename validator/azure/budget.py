@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from . import tokens
 from .errors import AzureCallError, translate
 
 T = TypeVar("T")
@@ -75,8 +76,10 @@ class RetryPolicy:
             if before_call is not None:
                 before_call()
             counter.add(operation)
+            timeout = deadline.call_timeout(self.call_timeout)
+            tokens.start_attempt(timeout)  # a token request this call makes gets the same timeout
             try:
-                return fn(deadline.call_timeout(self.call_timeout))
+                return fn(timeout)
             except Exception as exc:  # noqa: BLE001 - translate() re-raises anything that is not Azure's
                 last = translate(exc, operation)
             if not last.retryable or attempt == self.attempts - 1:

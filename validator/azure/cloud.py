@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PUBLIC_AUTHORITY = "https://login.microsoftonline.com"
 PUBLIC_ARM = "https://management.azure.com"
 PUBLIC_SCOPE = "https://management.azure.com/.default"
+
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# A verified domain of the tenant, such as contoso.onmicrosoft.com.
+_DOMAIN = re.compile(r"^(?=.{4,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 
 
 class CredentialsError(ValueError):
@@ -64,6 +70,13 @@ class AttendeeAzure:
                 raise CredentialsError(f"'{name}' must be a string")
         if data.get("client_id") and not (data.get("tenant_id") and data.get("client_secret")):
             raise CredentialsError("'tenant_id' and 'client_secret' are required with 'client_id'")
+        if not _GUID.match(data["subscription_id"].strip()):
+            raise CredentialsError("'subscription_id' must be a subscription ID (a GUID such as "
+                                   "00000000-0000-0000-0000-000000000000)")
+        tenant = (data.get("tenant_id") or "").strip()
+        if tenant and not (_GUID.match(tenant) or _DOMAIN.match(tenant)):
+            raise CredentialsError("'tenant_id' must be a tenant ID (a GUID) or a tenant domain name such as "
+                                   "contoso.onmicrosoft.com")
         profile_fields = {k: data[k] for k in ("authority_host", "arm_endpoint", "credential_scope", "ca_bundle")
                           if data.get(k)}
         if profile_fields and "credential_scope" not in profile_fields and "arm_endpoint" in profile_fields:
@@ -72,7 +85,7 @@ class AttendeeAzure:
             subscription_id=data["subscription_id"].strip(),
             resource_group=data["resource_group"].strip(),
             region=data.get("region"),
-            tenant_id=data.get("tenant_id"),
+            tenant_id=tenant or None,
             client_id=data.get("client_id"),
             client_secret=data.get("client_secret"),
             profile=CloudProfile(**profile_fields),

@@ -1,4 +1,4 @@
-"""Custom Vision Training: the attendee's projects, tags, iterations, predictions and exports.
+"""Custom Vision Training: the attendee's projects, tags, iterations and stored predictions.
 
 The endpoint and training key are discovered through ARM (``listKeys``) once and cached; a 401 from
 Custom Vision drops the cached key and the call is retried once with a fresh one (keys get regenerated).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from azure.cognitiveservices.vision.customvision.training import CustomVisionTrainingClient
@@ -17,7 +18,6 @@ from msrest.authentication import ApiKeyCredentials
 from checks.facts import (
     AccountFact,
     DomainFact,
-    ExportFact,
     IterationFact,
     PerformanceFact,
     PredictionFact,
@@ -29,41 +29,67 @@ from checks.facts import (
 from . import caches
 from .arm import ArmGateway
 from .budget import RetryPolicy
+from .caches import ClientCache
 from .errors import AzureCallError
-from .ratelimit import RateLimiter, RateLimitTimeout
+from .ratelimit import RateLimiter, RateLimitTimeout, RedisRateLimiter
 
 T = TypeVar("T")
 
-# Custom Vision's per-resource transaction limits: Free F0 allows 2 per second, Standard S0 10.
-# Stay under them across all validations in this process.
-free_tier_limiter = RateLimiter(rate=2.0, burst=2)
-standard_tier_limiter = RateLimiter(rate=10.0, burst=10)
 
 
-def limiter_for(account: AccountFact) -> RateLimiter:
-    return free_tier_limiter if (account.sku or "F0").upper() == "F0" else standard_tier_limiter
+@dataclass
+class TierLimiters:
+    """Custom Vision's per-resource transaction limits: Free F0 allows 2 per second, Standard S0 10.
 
-_clients: dict[tuple, CustomVisionTrainingClient] = {}
-_clients_lock = threading.Lock()
+    In-process by default; :func:`use_redis` swaps in limiters shared by every web instance.
+    """
+
+    free: RateLimiter | RedisRateLimiter
+    standard: RateLimiter | RedisRateLimiter
+
+
+limiters = TierLimiters(free=RateLimiter(rate=2.0, burst=2), standard=RateLimiter(rate=10.0, burst=10))
+
+
+def use_redis(url: str) -> None:
+    """Share the per-resource rate limits through Redis at ``url`` (call once at start-up, e.g. REDIS_URL)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    limiters.free = RedisRateLimiter(client, rate=2.0, burst=2)
+    limiters.standard = RedisRateLimiter(client, rate=10.0, burst=10)
+
+
+def use_in_process() -> None:
+    """Back to per-process limiters (tests, or Redis no longer configured)."""
+    limiters.free = RateLimiter(rate=2.0, burst=2)
+    limiters.standard = RateLimiter(rate=10.0, burst=10)
+
+
+def limiter_for(account: AccountFact) -> RateLimiter | RedisRateLimiter:
+    return limiters.free if (account.sku or "F0").upper() == "F0" else limiters.standard
+
+
+# Bounded, closed on eviction: each client holds a training key and a connection pool.
+_clients = ClientCache(maxsize=512, ttl=3600)
 
 
 def _client(endpoint: str, key: str, ca_bundle: str | None) -> CustomVisionTrainingClient:
-    ck = (endpoint, key, ca_bundle)
-    with _clients_lock:
-        client = _clients.get(ck)
-        if client is None:
-            client = CustomVisionTrainingClient(endpoint, ApiKeyCredentials(in_headers={"Training-key": key}))
-            client.config.retry_policy.retries = 0  # RetryPolicy (budget.py) retries, for POST too
-            if ca_bundle:
-                client.config.connection.verify = ca_bundle
-            _clients[ck] = client
-        return client
+    return _clients.get_or_create((endpoint, key, ca_bundle), lambda: _build(endpoint, key, ca_bundle))
+
+
+def _build(endpoint: str, key: str, ca_bundle: str | None) -> CustomVisionTrainingClient:
+    client = CustomVisionTrainingClient(endpoint, ApiKeyCredentials(in_headers={"Training-key": key}))
+    client.config.retry_policy.retries = 0  # RetryPolicy (budget.py) retries, for POST too
+    if ca_bundle:
+        client.config.connection.verify = ca_bundle
+    return client
 
 
 class TrainingGateway:
     """Custom Vision Training calls against one training resource, found through ARM."""
 
-    def __init__(self, arm: ArmGateway, account: AccountFact, limiter: RateLimiter | None = None,
+    def __init__(self, arm: ArmGateway, account: AccountFact, limiter: RateLimiter | RedisRateLimiter | None = None,
                  retry: RetryPolicy | None = None) -> None:
         self.arm = arm
         self.account = account
@@ -89,7 +115,7 @@ class TrainingGateway:
         try:
             self.limiter.acquire(self.account.endpoint or self.account.name, self.arm.deadline.remaining())
         except RateLimitTimeout:
-            raise AzureCallError("throttled", "rate-limit", "too many calls queued for this resource") from None
+            raise AzureCallError("busy", "rate-limit", "too many calls queued for this resource") from None
 
     def _call(self, operation: str, fn: Callable[[CustomVisionTrainingClient, dict], T]) -> T:
         """Run ``fn(client, timeout_kwargs)``; on 401 re-read the key once (it may have been regenerated)."""
@@ -140,18 +166,14 @@ class TrainingGateway:
 
         return self._call("GetIterationPerformance", fetch)
 
-    def predictions(self, project_id: str, iteration_id: str) -> list[PredictionFact]:
+    def predictions(self, project_id: str) -> list[PredictionFact]:
+        """The project's stored Quick Test predictions, newest first (at most 100), of every iteration."""
         def fetch(c, kw):
-            token = PredictionQueryToken(iteration_id=iteration_id, max_count=100, order_by="Newest")
+            token = PredictionQueryToken(max_count=100, order_by="Newest")
             result = c.query_predictions(project_id, token, **kw)
             return [_prediction(p) for p in (result.results or [])]
 
         return self._call("QueryPredictions", fetch)
-
-    def exports(self, project_id: str, iteration_id: str) -> list[ExportFact]:
-        return self._call(
-            "GetExports", lambda c, kw: [_export(e) for e in c.get_exports(project_id, iteration_id, **kw)]
-        )
 
 
 # -- SDK model -> fact ---------------------------------------------------------------------------------
@@ -207,7 +229,3 @@ def _prediction(p) -> PredictionFact:
         id=p.id, iteration_id=p.iteration, created=p.created,
         top_tag=top.tag_name if top else None, top_probability=top.probability if top else None,
     )
-
-
-def _export(e) -> ExportFact:
-    return ExportFact(platform=e.platform, status=e.status, flavor=e.flavor)

@@ -1,20 +1,45 @@
 """Typed errors for everything that can go wrong talking to Azure, translated from both SDK families.
 
 Gateways raise :class:`AzureCallError`; nothing above the gateways sees an SDK exception. The ``kind``
-says whose problem it is: ``throttled``, ``timeout``, ``unavailable`` (5xx, resets), ``permission``
-(the grader's identity lacks access), ``credentials`` (the credentials the platform supplied are wrong),
-``not_found`` and ``rejected`` (Azure refused the request as malformed: a grader bug).
+says whose problem it is: ``throttled`` (Azure's 429), ``busy`` (labgrader's own per-resource rate limiter
+had no slot within the budget), ``timeout``, ``unavailable`` (5xx, resets), ``permission`` (the grader's
+identity lacks access), ``quota`` (Custom Vision's call quota is used up), ``credentials`` (the
+credentials the platform supplied are wrong), ``not_found`` and ``rejected`` (Azure refused the request
+as malformed: a grader bug).
+
+Entra ID token failures reach us as ``ClientAuthenticationError`` without a status (azure-identity wraps
+MSAL's result); :mod:`.tokens` remembers, per thread, the last failed token response, and
+:func:`translate` classifies from it.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 
 import requests
 from azure.core import exceptions as core_exc
+from azure.identity import CredentialUnavailableError
 from msrest import exceptions as msrest_exc
 
-KINDS = ("throttled", "timeout", "unavailable", "permission", "credentials", "not_found", "rejected")
+from . import tokens
+
+KINDS = ("throttled", "busy", "timeout", "unavailable", "permission", "quota", "credentials", "not_found",
+         "rejected")
+
+# OAuth errors and AADSTS codes that mean "these credentials are definitely wrong" (not an outage).
+_REJECTING_OAUTH_ERRORS = {"invalid_client", "unauthorized_client", "invalid_tenant"}
+_REJECTING_AADSTS = {
+    "7000215",  # invalid client secret
+    "7000216", "7000218",  # client assertion or secret missing
+    "7000222",  # client secret expired
+    "700016",  # application not found in the directory
+    "700023", "700024",  # the client assertion is not valid / not within its valid time range
+    "90002",  # tenant not found
+    "90023", "900023",  # tenant identifier not valid
+    "50020", "50034", "50053", "50057", "50126",  # account missing, locked, disabled, wrong password
+}
+_AADSTS = re.compile(r"AADSTS(\d+)")
 
 
 class AzureCallError(Exception):
@@ -44,14 +69,33 @@ class AzureCallError(Exception):
         return self.kind in ("throttled", "timeout", "unavailable")
 
 
-def _retry_after(headers) -> float | None:
-    value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:  # an HTTP date: rare for these services; treat as "soon"
-        return 1.0
+def _token_failure(exc: core_exc.ClientAuthenticationError, operation: str) -> AzureCallError:
+    """Classify a token failure: only definite rejections are ``credentials``; outages are outages."""
+    detail = "Entra ID token request: " + _first_line(exc)
+    status, error = tokens.attempt.status, tokens.attempt.error
+    codes = set(_AADSTS.findall(str(exc)))
+    if error in _REJECTING_OAUTH_ERRORS or codes & _REJECTING_AADSTS:
+        return AzureCallError("credentials", operation, detail, status=status, code=error)
+    if status is not None and (status == 429 or status >= 500 or "50196" in codes):
+        # The status decides; AADSTS50196 ("server is busy") on another status still means throttling.
+        kind = _kind_for_status(status) if status == 429 or status >= 500 else "throttled"
+        return AzureCallError(kind, operation, detail, status=status, code=error,
+                              retry_after=tokens.attempt.retry_after)
+    if isinstance(exc, CredentialUnavailableError) or "from the included credentials" in str(exc):
+        # DefaultAzureCredential: no identity is configured for the platform (or none of them worked).
+        return AzureCallError("credentials", operation, detail)
+    if status is not None:
+        kind = _kind_for_status(status)
+        if kind in ("credentials", "not_found", "permission"):  # without a rejecting code: not a verdict
+            kind = "unavailable"
+        return AzureCallError(kind, operation, detail, status=status, code=error,
+                              retry_after=tokens.attempt.retry_after)
+    # No answer seen on this attempt: a transport failure (its cause says which), or MSAL replaying an
+    # outage it cached for the Retry-After period. Neither says anything about the credentials.
+    return AzureCallError("timeout" if _is_timeout(exc) else "unavailable", operation, detail)
+
+
+_retry_after = tokens.retry_after
 
 
 def _kind_for_status(status: int | None) -> str:
@@ -86,14 +130,18 @@ def translate(exc: BaseException, operation: str) -> AzureCallError:
     """Turn an SDK/transport exception into an :class:`AzureCallError`."""
     if isinstance(exc, AzureCallError):
         return exc
-    # azure-core (ARM, identity)
-    if isinstance(exc, core_exc.ClientAuthenticationError) and getattr(exc, "status_code", None) in (None, 401):
-        return AzureCallError("credentials", operation, _first_line(exc), status=401)
+    # azure-identity: token failures carry no status of their own
+    if isinstance(exc, core_exc.ClientAuthenticationError) and getattr(exc, "status_code", None) is None:
+        return _token_failure(exc, operation)
+    # azure-core (ARM)
     if isinstance(exc, core_exc.HttpResponseError) and getattr(exc, "status_code", None):
         resp = exc.response
         code = getattr(getattr(exc, "error", None), "code", None)
+        kind = _kind_for_status(exc.status_code)
+        if kind == "permission" and "quota" in str(exc).lower():
+            kind = "quota"
         return AzureCallError(
-            _kind_for_status(exc.status_code), operation, _first_line(exc), status=exc.status_code, code=code,
+            kind, operation, _first_line(exc), status=exc.status_code, code=code,
             retry_after=_retry_after(getattr(resp, "headers", None)),
         )
     if isinstance(exc, (core_exc.ServiceRequestError, core_exc.ServiceResponseError)):
@@ -105,9 +153,13 @@ def translate(exc: BaseException, operation: str) -> AzureCallError:
         status = response.status_code
         error = getattr(exc, "error", None)
         code = getattr(error, "code", None)
-        message = getattr(error, "message", None) or _first_line(exc)
+        message = getattr(error, "message", None) or _gateway_message(response) or _first_line(exc)
+        kind = _kind_for_status(status)
+        if status == 403:
+            # Custom Vision is reached with a key, not RBAC: its gateway's 403 is "Out of call volume quota".
+            kind = "quota"
         return AzureCallError(
-            _kind_for_status(status), operation, message, status=status, code=code,
+            kind, operation, message, status=status, code=code,
             retry_after=_retry_after(response.headers),
         )
     if isinstance(exc, (msrest_exc.ClientRequestError, requests.RequestException, OSError)):
@@ -117,6 +169,16 @@ def translate(exc: BaseException, operation: str) -> AzureCallError:
         kind = "timeout" if _is_timeout(exc) else "unavailable"
         return AzureCallError(kind, operation, _first_line(exc))
     raise exc  # a bug in our code: let it surface as one
+
+
+def _gateway_message(response) -> str | None:
+    """The message of the API gateway's ``{"error": {"code", "message"}}`` body, if that is its shape."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    message = error.get("message") if isinstance(error, dict) else None
+    return message[:300] if isinstance(message, str) else None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -3,37 +3,45 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 
 from azure.core.credentials import TokenCredential
 from azure.identity import ClientSecretCredential, DefaultAzureCredential
 
+from . import tokens
+from .caches import ClientCache
 from .cloud import AttendeeAzure
 
-_cache: dict[tuple, TokenCredential] = {}
-_lock = threading.Lock()
+# Bounded: a class of thousands must not keep every secret and connection pool alive forever.
+_cache = ClientCache(maxsize=512, ttl=3600)
+
+
+def key_for(azure: AttendeeAzure) -> tuple:
+    """The cache key of this identity (the secret only as a hash)."""
+    profile = azure.profile
+    if not azure.client_id:
+        return ("default", profile.authority_host)
+    # The secret is part of the key (hashed) so a rotated secret gets a fresh credential.
+    digest = hashlib.sha256((azure.client_secret or "").encode()).hexdigest()
+    return (profile.authority_host, azure.tenant_id, azure.client_id, digest)
 
 
 def credential_for(azure: AttendeeAzure) -> TokenCredential:
     """A token credential for this attendee's service principal, or the platform's own identity."""
-    profile = azure.profile
-    if not azure.client_id:
-        key: tuple = ("default", profile.authority_host)
-    else:
-        # The secret is part of the key (hashed) so a rotated secret gets a fresh credential.
-        digest = hashlib.sha256((azure.client_secret or "").encode()).hexdigest()
-        key = (profile.authority_host, azure.tenant_id, azure.client_id, digest)
-    with _lock:
-        cred = _cache.get(key)
-        if cred is None:
-            cred = _build(azure)
-            _cache[key] = cred
-        return cred
+    return _cache.get_or_create(key_for(azure), lambda: _build(azure))
 
 
 def _build(azure: AttendeeAzure) -> TokenCredential:
     profile = azure.profile
-    options: dict = {"authority": profile.authority_host}
+    options: dict = {
+        "authority": profile.authority_host,
+        # RetryPolicy (budget.py) is the one place that retries; each token request gets the calling
+        # attempt's timeout (tokens.apply_timeout), and its failure is classified from tokens.record_failure.
+        "retry_total": 0,
+        "connection_timeout": 8,
+        "read_timeout": 8,
+        "raw_request_hook": tokens.apply_timeout,
+        "raw_response_hook": tokens.record_failure,
+    }
     if not profile.is_public:
         # Instance discovery asks login.microsoftonline.com about the authority: not for private clouds.
         options["disable_instance_discovery"] = True
@@ -45,7 +53,10 @@ def _build(azure: AttendeeAzure) -> TokenCredential:
 
 
 def forget(azure: AttendeeAzure) -> None:
-    """Drop cached credentials for this identity (e.g. after the platform rotated the secret)."""
-    with _lock:
-        for key in [k for k in _cache if azure.client_id in k]:
-            del _cache[key]
+    """Drop (and close) cached credentials for this identity (e.g. after the platform rotated the secret)."""
+    _cache.discard(lambda key: azure.client_id in key)
+
+
+def clear() -> None:
+    """Drop every cached credential (tests, and a process that changes clouds)."""
+    _cache.clear()
