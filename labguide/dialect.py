@@ -14,8 +14,10 @@ from markdown_it import MarkdownIt
 
 # Private-use code points: they pass through markdown-it and nh3 untouched, and a guide has no business
 # containing them (``preprocess`` strips any it finds so a guide cannot forge a placeholder).
-OPEN, CLOSE = "\ue000", "\ue001"
-PLACEHOLDER = re.compile(f"{OPEN}([A-Z])(\\d+){CLOSE}")
+OPEN, CLOSE, FILL = "\ue000", "\ue001", "\ue002"
+# A tag written over several lines keeps its line breaks inside its placeholder, each followed by FILL
+# (so no line is blank and the paragraph holds together): later lines keep their numbers.
+PLACEHOLDER = re.compile(f"{OPEN}([A-Z])(\\d+)(?:\n{FILL})*{CLOSE}")
 
 _TAG = re.compile(
     r"<(?P<name>inject|validation)\b(?P<attrs>[^<>]*?)/?>(?:[ \t]*</(?P=name)\s*>)?",
@@ -70,9 +72,11 @@ def _fenced_lines(lines: list[str]) -> set[int]:
 def preprocess(text: str) -> tuple[str, list[Tag]]:
     """Replace each dialect tag outside fenced code with a placeholder; return the text and the tags.
 
-    The n-th tag becomes ``OPEN + "I"|"V" + str(n) + CLOSE``. Line numbers are 1-based in ``text``.
+    The n-th tag becomes ``OPEN + "I"|"V" + str(n) + CLOSE``, with a ``"\\n" + FILL`` before CLOSE for each
+    line break inside the tag, so the text keeps its line count. Line numbers are 1-based in ``text``.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace(OPEN, "").replace(CLOSE, "")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace(OPEN, "").replace(CLOSE, "").replace(FILL, "")
     text = text.expandtabs(4)
     lines = text.split("\n")
     fenced = _fenced_lines(lines)
@@ -92,7 +96,8 @@ def preprocess(text: str) -> tuple[str, list[Tag]]:
             attrs[a.group(1).lower()] = next(v for v in a.groups()[1:] if v is not None)
         kind = m.group("name").lower()
         out.append(text[pos : m.start()])
-        out.append(f"{OPEN}{kind[0].upper()}{len(tags)}{CLOSE}")
+        pad = ("\n" + FILL) * m.group(0).count("\n")
+        out.append(f"{OPEN}{kind[0].upper()}{len(tags)}{pad}{CLOSE}")
         tags.append(Tag(kind, attrs, line_no + 1, m.group(0)))
         pos = m.end()
     out.append(text[pos:])

@@ -24,6 +24,7 @@ import nh3
 from markdown_it.token import Token
 
 from labguide.dialect import CLOSE, OPEN, PLACEHOLDER, Tag, markdown_parser, preprocess
+from labguide.model import Guide
 from labguide.packs import LabPack, StepSpec
 from labguide.parse import _alt, heading_anchors, parse_guide
 from labguide.resolve import image_name, is_remote
@@ -73,6 +74,7 @@ def render_markdown(
     image_url: UrlFor | None = None,
     reveal_url: UrlFor | None = None,
     show_secrets: bool = False,
+    guide: Guide | None = None,
 ) -> str:
     """Render guide source to a sanitised HTML fragment.
 
@@ -80,10 +82,10 @@ def render_markdown(
     visible "not provided" marker. ``steps`` (from lab.yaml) labels each Validate button with its task.
     Local images resolve inside ``images_dir`` through ``image_url(name)``; missing ones become a text
     placeholder carrying their alt text. ``show_secrets`` writes secret values in clear: only for an
-    author's own standalone page.
+    author's own standalone page. ``guide`` is ``text`` already parsed (a pack holds it), saving a parse.
     """
     source, tags = preprocess(text)
-    guide = parse_guide(text)
+    guide = guide if guide is not None else parse_guide(text)
     task_by_line = {v.line: v.task for v in guide.validations}
     image_url = image_url or _default_image_url
 
@@ -163,6 +165,7 @@ def render_guide(
         image_url=image_url,
         reveal_url=reveal_url,
         show_secrets=show_secrets,
+        guide=pack.guide,
     )
 
 
@@ -299,28 +302,41 @@ button { font: inherit; border-radius: 4px; cursor: pointer; }
   outline-offset: 2px; }
 """
 
+# The guide's controls, one script for both homes: inlined in the standalone page, served by the web app
+# (``/lab/guide.js``). A Show button has a ``data-url`` only where a server can authorise the reveal: it
+# POSTs there with the page's CSRF token. A Validate button without ``data-url`` is a preview's.
 GUIDE_JS = """
-document.addEventListener('click', async (event) => {
-  const button = event.target.closest('button');
-  if (!button) return;
-  if (button.classList.contains('lg-copy')) {
-    const value = button.parentElement.querySelector('.lg-value');
-    try { await navigator.clipboard.writeText(value.textContent); button.textContent = 'Copied'; }
-    catch (e) { button.textContent = 'Copy failed'; }
-    setTimeout(() => { button.textContent = 'Copy'; }, 1500);
-  } else if (button.classList.contains('lg-reveal') && button.dataset.url) {
-    const response = await fetch(button.dataset.url, {credentials: 'same-origin'});
-    if (response.ok) {
+(function () {
+  'use strict';
+  document.addEventListener('click', async (event) => {
+    const button = event.target.closest('button');
+    if (!button) return;
+    if (button.classList.contains('lg-copy')) {
+      const value = button.parentElement.querySelector('.lg-value');
+      try { await navigator.clipboard.writeText(value.textContent); button.textContent = 'Copied'; }
+      catch (e) { button.textContent = 'Copy failed'; }
+      setTimeout(() => { button.textContent = 'Copy'; }, 1500);
+    } else if (button.classList.contains('lg-reveal') && button.dataset.url) {
+      const token = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
+      const response = await fetch(button.dataset.url, {
+        method: 'POST', credentials: 'same-origin', headers: {'X-CSRFToken': token},
+      });
       const mask = button.parentElement.querySelector('.lg-mask');
-      mask.textContent = await response.text();
-      mask.removeAttribute('aria-label');
-      button.remove();
+      if (response.ok && mask) {
+        mask.textContent = await response.text();
+        mask.removeAttribute('aria-label');
+        mask.setAttribute('tabindex', '-1');
+        button.remove();
+        mask.focus();
+      } else {
+        button.textContent = 'Could not show it';
+      }
+    } else if (button.classList.contains('lg-validate') && !button.dataset.url) {
+      const badge = document.getElementById('lg-badge-' + button.dataset.step);
+      if (badge) badge.textContent = 'Validation runs inside labgrader; this page is a preview.';
     }
-  } else if (button.classList.contains('lg-validate')) {
-    const badge = document.getElementById('lg-badge-' + button.dataset.step);
-    if (badge) badge.textContent = 'Validation runs inside labgrader; this page is a preview.';
-  }
-});
+  });
+})();
 """
 
 PAGE = """<!doctype html>

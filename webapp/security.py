@@ -6,15 +6,25 @@
 - Security headers on every response; a Content-Security-Policy that allows only this origin's scripts
   and styles on the pages (the API's own documentation pages set theirs).
 - Rate limits (Flask-Limiter): in memory per process by default, shared through Redis when
-  ``REDIS_URL`` is configured. :func:`validate_limit` is the per-attendee, per-step Validate limit.
+  ``REDIS_URL`` is configured (an unreachable Redis falls back to memory; it never fails a request).
+  :func:`validate_rate` is the per-attendee, per-step Validate limit.
+- Error pages: a 500 and a 401 answer an htmx request with a small fragment written for the person
+  (htmx swaps it into the badge or the panel), and any other request with a whole page.
 """
 
 from __future__ import annotations
+
+import logging
 
 from flask import Flask, Response, current_app, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import InternalServerError, Unauthorized
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
 
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
@@ -50,6 +60,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")  # the wait we announce is the real one
     # Off: the 429 answers set Retry-After themselves, to the same number of seconds their sentence gives.
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    # A Redis outage must not turn Validate into a 500: count in this process's memory until it is back.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     csrf.init_app(app)
     limiter.init_app(app)
 
@@ -62,12 +75,49 @@ def init_app(app: Flask) -> None:
 
     app.after_request(security_headers)
     app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(Unauthorized, _session_ended)
+    app.register_error_handler(InternalServerError, _server_error)
 
 
 def _csrf_failed(error: CSRFError):
     """A stale or missing token: say how to recover (reload), in a fragment when htmx asked."""
     template = "errors/_csrf.html" if request.headers.get("HX-Request") else "errors/csrf.html"
     return render_template(template, reason=error.description), 400
+
+
+def _json_answer() -> bool:
+    """Requests the API (or health) answers: their errors keep the API's JSON envelope."""
+    from .api.errors import is_api_request
+
+    return request.blueprint in OWN_CSP_BLUEPRINTS or is_api_request()
+
+
+def _session_ended(error: Unauthorized):
+    """No (or no longer a) session: the page says how to get back in; for htmx, a fragment of it
+    (errors/no_session.html picks which), so the badge says so instead of holding a whole page."""
+    if _json_answer():
+        from .api.errors import handle
+
+        return handle(error)
+    return render_template("errors/no_session.html", proctor=request.blueprint == "proctor"), 401
+
+
+def _server_error(error: InternalServerError):
+    """labgrader's own failure: say so, and that nobody's work is at fault, where the person looks.
+
+    Flask hands any unhandled exception over wrapped in an InternalServerError, already logged.
+    """
+    if _json_answer():
+        from .api.errors import handle
+
+        return handle(error.original_exception or error)
+    try:
+        db.session.rollback()  # the failed request may have left the session unusable for the page below
+    except Exception:  # the database itself may be what failed: the page does not need it
+        log.warning("rollback after a server error failed too", exc_info=True)
+    if request.headers.get("HX-Request"):
+        return render_template("errors/_server_error.html"), 500
+    return render_template("errors/server_error.html"), 500
 
 
 def security_headers(response: Response) -> Response:

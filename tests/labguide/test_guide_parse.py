@@ -72,3 +72,31 @@ def test_tag_without_key_is_reported_with_its_line():
         (3, "<inject> tag without a key"),
         (5, "<validation> tag without a step id"),
     ]
+
+
+MULTILINE = """# A guide
+
+Use the region <inject
+    key="Region"
+    enableCopy="false" /> for every resource
+you create.
+
+## Task 1: Make it
+
+<validation
+  step="s-1"></validation>
+
+![Diagram](images/d.png)
+
+## Task 2: Check it
+"""
+
+
+def test_a_tag_over_several_lines_keeps_later_line_numbers():
+    guide = parse_guide(MULTILINE)
+    lines = MULTILINE.splitlines()
+    assert [(t.number, t.line) for t in guide.tasks] == [("1", 8), ("2", 15)]
+    assert lines[7] == "## Task 1: Make it" and lines[14] == "## Task 2: Check it"
+    assert [(i.key, i.line) for i in guide.injects] == [("Region", 3)]
+    assert [(v.step, v.line, v.task) for v in guide.validations] == [("s-1", 10, "1")]
+    assert [(i.src, i.line) for i in guide.images] == [("images/d.png", 13)]

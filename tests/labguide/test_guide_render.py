@@ -163,3 +163,39 @@ def test_inject_inside_link_target_and_alt_text_becomes_plain_text():
 def test_inject_value_cannot_turn_a_link_into_javascript():
     html = render_markdown('[go](<inject key="U"/>)', {"U": "javascript:alert(1)"})
     _assert_inert(html)
+
+
+def test_a_tag_over_several_lines_renders_in_place():
+    from tests.labguide.test_guide_parse import MULTILINE
+
+    html = render_markdown(MULTILINE, {"Region": "eastus"})
+    # The inject stays inside its sentence (one paragraph), the validation is a block widget of its own.
+    assert '<p>Use the region <span class="lg-inject" data-inject="Region"><span class="lg-value">eastus</span>' \
+           "</span> for every resource\nyou create.</p>" in html
+    assert '<div class="lg-validation" data-step="s-1">' in html and ">Validate Task 1</button>" in html
+    assert '<h2 id="task-2">Task 2: Check it</h2>' in html
+    assert "\ue000" not in html and "\ue001" not in html and "\ue002" not in html
+
+
+def test_render_uses_the_guide_it_is_given(pack_copy):
+    from labguide.parse import parse_guide
+
+    text = "## Task 7: Seven\n\n<validation step=\"s-7\"/>\n"
+    other = parse_guide(text.replace("Task 7", "Task 8"))  # same lines, another task number
+    assert ">Validate Task 8</button>" in render_markdown(text, {}, guide=other)  # used, not parsed again
+    # render_guide hands the pack's parsed guide over: a step lab.yaml lacks takes its task from pack.guide.
+    guide_md = pack_copy / "guide.md"
+    guide_md.write_text(guide_md.read_text(encoding="utf-8") + "\n## Task 77: Extra\n\n<validation step=\"extra\"/>\n",
+                        encoding="utf-8")
+    pack = load_pack(pack_copy)
+    pack.__dict__["guide"] = parse_guide(pack.guide_text.replace("Task 77", "Task 42"))
+    assert 'data-step="extra" aria-describedby="lg-badge-extra">Validate Task 42</button>' in render_guide(pack, {})
+
+
+def test_the_preview_script_has_no_get_reveal():
+    from labguide.render import GUIDE_JS
+
+    # Reveals are POSTs with the page's CSRF token (the web app serves this script); never a GET.
+    assert "fetch(button.dataset.url, {\n        method: 'POST'" in GUIDE_JS
+    assert GUIDE_JS.count("fetch(") == 1
+    assert "!button.dataset.url" in GUIDE_JS  # the preview's Validate message stays off the web app's buttons

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+import subprocess
+import sys
 
 import pytest
 
 from azuresim.student import MISTAKES
 from tests.webapp.test_student_pages import STEP1, STEP2, csrf_of, status_of, validate
+from webapp.practice import views
 from webapp.services import attendees, launch
 
 
@@ -147,7 +150,11 @@ def test_unknown_tasks_and_mistakes_are_refused(demo_app, me, task, mistake, say
 
 def test_it_needs_a_session_and_a_csrf_token(demo_app, me):
     client = demo_app.test_client()
-    assert client.post("/lab/practice", data={"task": "1"}).status_code in (400, 401)  # no session, no token
+    # A valid CSRF token without a lab session: the session check itself must answer (401).
+    token = csrf_of(client.get("/proctor/login").get_data(as_text=True))
+    response = client.post("/lab/practice", data={"task": "1"}, headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert response.status_code == 401 and 'data-status="SESSION_ENDED"' in response.get_data(as_text=True)
+    assert client.get("/lab/practice/mistakes?task=1").status_code == 401
     open_lab(client, me)
     refused = client.post("/lab/practice", data={"task": "1"}, headers={"HX-Request": "true"})
     assert refused.status_code == 400 and "out of date" in refused.get_data(as_text=True)
@@ -166,3 +173,46 @@ def test_it_acts_on_the_sessions_attendee_only(demo_app, me, sim):
     _, other_token = open_lab(other_client, other)
     assert status_of(validate(other_client, other_token, STEP1).get_data(as_text=True)) == "FAIL"
     assert status_of(validate(client, token, STEP1).get_data(as_text=True)) == "PASS"
+
+
+@pytest.mark.parametrize(("authority", "simulated"), [
+    ("https://127.0.0.1:8443", True),
+    ("https://127.8.9.10:8443/", True),
+    ("https://[::1]:8443", True),
+    ("https://localhost:8443", True),
+    ("https://login.microsoftonline.com", False),
+    ("https://127.0.0.1.example.com", False),
+    ("https://10.0.0.5:8443", False),
+    ("not a url", False),
+    (None, False),
+])
+def test_only_a_loopback_simulator_counts(authority, simulated):
+    assert views.is_loopback_authority(authority) is simulated
+
+
+def test_the_panel_refuses_an_attendee_of_a_real_cloud(demo_app, attendee):
+    # DEMO set on a server whose attendees sign in at real Entra ID: the grader must never act there.
+    azure, injects = _split(attendee)
+    azure["authority_host"] = "https://login.microsoftonline.com"
+    real = attendees.upsert("spot-the-flaw", "real-cloud", azure=azure, injects=injects)
+    client = demo_app.test_client()
+    html, token = open_lab(client, real)
+    assert "practice-panel" not in html
+    assert practice(client, token, "1").status_code == 404
+    assert client.get("/lab/practice/mistakes?task=1").status_code == 404
+
+
+def test_the_scripted_student_is_imported_on_use_only():
+    code = ("import sys; import webapp.practice.views; from webapp import create_app; "
+            "print('azuresim.student' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_one_scripted_student_per_attendee(demo_app, me, attendee):
+    first = views.student_for(me)
+    assert views.student_for(me) is first
+    azure, _ = _split(attendee)
+    changed = attendees.upsert("spot-the-flaw", "you", azure={**azure, "region": "westeurope"})
+    again = views.student_for(changed)
+    assert again is not first and again.region == "westeurope"  # new credentials, a new student

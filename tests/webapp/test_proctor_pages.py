@@ -8,6 +8,7 @@ import csv
 import io
 import re
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
@@ -42,7 +43,7 @@ def _record(who, result) -> None:
 def _plain(lab_id: str, external_id: str, name: str, cohort: str = "Monday"):
     return attendees.upsert(lab_id, external_id, cohort=cohort, display_name=name,
                             injects={"AzureAdUserPassword": SECRET},
-                            azure={"subscription_id": f"sub-{external_id}", "resource_group": "rg"})
+                            azure={"subscription_id": str(uuid.uuid4()), "resource_group": "rg"})
 
 
 MULTILABEL = ("project_classification_multiclass", "Project 'Casting Defect Detection' is Multilabel.")
@@ -298,3 +299,76 @@ def test_revalidate_one_step_and_all(app, client, lab_id, attendee, proctor):
     assert len(attempts.history(who)) == 9
     statuses = {a.step_id: a.status for a in attempts.history(who)[:8]}
     assert statuses[STEP1] == "PASS" and statuses[STEP2] == "FAIL"
+
+
+def test_unusable_credentials_are_one_recorded_error(app, client, lab_id, monday, proctor):
+    from cryptography.fernet import Fernet
+
+    ada = monday["ada"]
+    sign_in(client)
+    token = csrf_of(client.get(f"/proctor/attendees/{ada.id}").get_data(as_text=True))
+    before = len(attempts.history(ada))
+    app.config["ENCRYPTION_KEY"] = Fernet.generate_key().decode()  # Ada's stored secrets no longer decrypt
+    done = client.post(f"/proctor/attendees/{ada.id}/revalidate", data={"step": STEP2, "csrf_token": token})
+    assert done.status_code == 303
+    latest = attempts.history(ada)[0]
+    assert (latest.status, latest.trigger) == ("ERROR", "proctor") and len(attempts.history(ada)) == before + 1
+    page = client.get(f"/proctor/attendees/{ada.id}").get_data(as_text=True)
+    assert "Task 2: ERROR. labgrader cannot use the Azure credentials stored for this lab" in page
+    assert "cannot be decrypted" in page  # the evidence tells the proctor why
+    # The whole-lab re-validate records that once, not once per task.
+    from webapp.proctor.views import revalidate_all
+
+    assert revalidate_all(ada.id, "pat@example.com") == 1
+    assert len(attempts.history(ada)) == before + 2
+
+
+def test_a_class_with_a_slash_in_its_name(client, lab_id, proctor):
+    _plain(lab_id, "am-1", "Morning Person", cohort="Mon/AM")
+    proctors.grant("pat@example.com", lab_id, "Mon/AM")
+    sign_in(client)
+    index = client.get("/proctor/").get_data(as_text=True)
+    url = "/proctor/labs/spot-the-flaw/classes/Mon/AM"
+    assert f'href="{url}"' in index
+    page = client.get(url)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<h1>Mon/AM" in html and "Morning Person" in html
+    assert f'hx-get="{url}/grid"' in html and f'href="{url}/grid.csv"' in html
+    grid = client.get(f"{url}/grid")
+    assert grid.status_code == 200 and 'data-testid="live-grid"' in grid.get_data(as_text=True)
+    with client.get(f"{url}/grid.csv") as csv_response:
+        assert csv_response.status_code == 200 and "am-1" in csv_response.get_data(as_text=True)
+    with client.get(f"{url}/attempts.csv") as csv_response:
+        assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
+    assert client.get("/proctor/labs/spot-the-flaw/classes/Mon").status_code == 404  # no class "Mon"
+
+
+def test_login_limit_is_per_address_and_email(app, client, proctor):
+    proctors.add("sam@example.com", PASSWORD)
+    for _ in range(10):
+        assert sign_in(client, email="Pat@Example.com", password="wrong-guess-123").status_code == 401
+    # Case or spaces do not make a fresh allowance for the same account...
+    limited = sign_in(client, email=" pat@example.com", password="wrong-guess-123")
+    assert limited.status_code == 429 and "Too many sign-in attempts for this email" in limited.get_data(as_text=True)
+    # ... while another proctor behind the same address signs in as usual.
+    assert sign_in(client, email="sam@example.com").status_code == 303
+
+
+def test_an_ended_sign_in_answers_htmx_with_a_fragment(client, proctor, monday):
+    sign_in(client)
+    assert client.get(f"{GRID}/grid", headers={"HX-Request": "true"}).status_code == 200
+    client.post("/proctor/logout", data={"csrf_token": csrf_of(client.get("/proctor/").get_data(as_text=True))})
+    response = client.get(f"{GRID}/grid", headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 401 and "<html" not in html and 'data-status="SESSION_ENDED"' in html
+    assert 'href="/proctor/login"' in html and "Sign in again" in html
+
+
+def test_the_live_grid_keeps_its_last_update_when_a_refresh_fails(client, proctor, monday):
+    sign_in(client)
+    html = client.get(GRID).get_data(as_text=True)
+    # The note the page script fills in (and unhides) when a refresh answers non-2xx; the grid stays.
+    assert '<p id="lg-live-note" class="lg-live-note" role="status" data-testid="live-paused" hidden></p>' in html
+    with client.get("/static/js/labgrader.js") as script:
+        js = script.get_data(as_text=True)
+    assert "htmx:beforeSwap" in js and "shouldSwap = false" in js and "Live updates paused" in js

@@ -4,6 +4,7 @@ history and progress, launch links, API keys, proctors and background jobs."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -191,7 +192,7 @@ def _record(who: Attendee, result: validator.StepResult) -> None:
 
 def _plain(app, lab_id, external_id: str, cohort: str = "Monday") -> Attendee:
     return attendees.upsert(lab_id, external_id, cohort=cohort,
-                            azure={"subscription_id": f"sub-{external_id}", "resource_group": "rg"})
+                            azure={"subscription_id": str(uuid.uuid4()), "resource_group": "rg"})
 
 
 def test_progress_attendee(app, lab_id):
@@ -237,6 +238,63 @@ def test_progress_cohort_aggregates(app, lab_id):
     whole = progress.cohort(lab_id)
     assert len(whole.rows) == 5 and whole.steps[0].counts["FAIL"] == 1
     json.dumps(grid.to_json())  # the API serves it as is
+
+
+def test_an_overtaken_result_only_counts(app, lab_id):
+    who = _plain(app, lab_id, "slow")
+    now = datetime.now(UTC)
+    _record(who, _result(STEP1, "1", Status.PASS, at=now))
+    # A validation started earlier finishes later: it counts, but the newer verdict stays on show.
+    _record(who, _result(STEP1, "1", Status.FAIL, ("account_training_exists",), at=now - timedelta(seconds=30)))
+    summary = db.session.get(StepSummary, (who.id, STEP1))
+    assert (summary.status, summary.last_status, summary.message) == ("PASS", "PASS", "PASS on 1")
+    assert (summary.attempts, summary.fails, summary.consecutive_fails, summary.failing_checks) == (2, 1, 0, [])
+    assert summary.passed_at is not None and summary.last_attempt_at == now
+    assert summary.first_attempt_at == now - timedelta(seconds=30)
+    assert progress.attendee(who).done == 1
+
+
+def test_a_fail_after_a_pass_unpasses_the_step(app, lab_id):
+    app.config.update(STUCK_AFTER_FAILS=2, STUCK_AFTER_MINUTES=20)
+    who = _plain(app, lab_id, "broke-it")
+    long_ago = datetime.now(UTC) - timedelta(minutes=45)
+    _record(who, _result(STEP1, "1", Status.PASS, at=long_ago))
+    assert progress.attendee(who).steps[0].seconds_on_step is None
+    _record(who, _result(STEP1, "1", Status.FAIL, ("account_training_exists",)))
+    summary = db.session.get(StepSummary, (who.id, STEP1))
+    assert (summary.status, summary.passed_at, summary.consecutive_fails) == ("FAIL", None, 1)
+    mine = progress.attendee(who)
+    assert mine.done == 0 and mine.steps[0].seconds_on_step >= 45 * 60  # on the step since its first attempt
+    (stuck,) = progress.cohort(lab_id, "Monday").stuck
+    assert stuck.external_id == "broke-it" and "minutes on this step" in stuck.reason
+    _record(who, _result(STEP1, "1", Status.PASS))
+    assert db.session.get(StepSummary, (who.id, STEP1)).passed_at is not None
+    assert progress.cohort(lab_id, "Monday").stuck == []
+
+
+def test_credentials_that_cannot_be_read_are_a_recorded_error(app, student_row):
+    from cryptography.fernet import Fernet
+
+    app.config["ENCRYPTION_KEY"] = Fernet.generate_key().decode()
+    result = validation.run(student_row, STEP1, trigger="api", triggered_by="platform")
+    assert result.status is Status.ERROR and validation.is_credentials_error(result)
+    assert result.message.startswith("labgrader cannot use the Azure credentials stored for this lab")
+    assert result.hint.startswith("This is not a problem with your work")
+    assert result.checks[0].evidence["problem"].startswith("stored attendee secrets cannot be decrypted")
+    (attempt,) = attempts.history(student_row)
+    assert (attempt.status, attempt.trigger, attempt.azure_calls) == ("ERROR", "api", 0)
+    summary = db.session.get(StepSummary, (student_row.id, STEP1))
+    assert (summary.status, summary.attempts, summary.fails) == ("ERROR", 1, 0)
+
+
+def test_credentials_the_validator_refuses_are_a_recorded_error(app, student_row):
+    # Stored before labgrader checked subscription ids (or edited in the database): unusable now.
+    student_row.azure = {**student_row.azure, "subscription_id": "not-a-subscription-id"}
+    db.session.commit()
+    result = validation.run(student_row, "1", trigger="student")
+    assert result.status is Status.ERROR and result.step == STEP1 and validation.is_credentials_error(result)
+    assert "subscription_id" in result.checks[0].evidence["problem"]
+    assert [a.status for a in attempts.history(student_row)] == ["ERROR"]
 
 
 # -- launch links ------------------------------------------------------------------------------------------

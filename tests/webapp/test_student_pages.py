@@ -4,15 +4,19 @@ cross-attendee isolation."""
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.fernet import Fernet
 from flask import render_template
 
 import validator
 from azuresim.student import Student
 from checks.outcome import Outcome, Status
+from labguide.render import GUIDE_JS
 from webapp.services import attempts, attendees, launch
 from webapp.student.badges import look
 
@@ -37,8 +41,9 @@ def me(app, lab_id, attendee):
 def other(app, lab_id):
     return attendees.upsert(lab_id, "student-2", cohort="Monday", display_name="Grace Hopper",
                             injects={"DeploymentID": "777777", "AzureAdUserPassword": OTHER_PASSWORD},
-                            azure={"subscription_id": "sub-other", "resource_group": "rg-other-person",
-                                   "tenant_id": "t", "client_id": "c", "client_secret": "other-client-secret"})
+                            azure={"subscription_id": str(uuid.uuid4()), "resource_group": "rg-other-person",
+                                   "tenant_id": str(uuid.uuid4()), "client_id": "c",
+                                   "client_secret": "other-client-secret"})
 
 
 def open_lab(client, who) -> str:
@@ -109,12 +114,33 @@ def test_one_attendee_per_session(app, client, me, other):
     assert "Grace Hopper" in html and "Ada Lovelace" not in html
 
 
+def sessionless_csrf(client) -> str:
+    """A valid CSRF token for a browser without a lab session (the proctor login page hands one out)."""
+    return csrf_of(client.get("/proctor/login").get_data(as_text=True))
+
+
 def test_without_a_session_every_student_route_is_401(client, me):
+    token = sessionless_csrf(client)  # so a POST gets past CSRF and reaches the session check
     for method, path in [("get", "/lab"), ("post", f"/lab/steps/{STEP1}/validate"), ("get", "/lab/attempts/1"),
-                         ("post", "/lab/reveal/AzureAdUserPassword"), ("get", "/lab/images/architecture.svg")]:
-        response = getattr(client, method)(path)
-        assert response.status_code in (400, 401), (path, response.status_code)  # 400: CSRF runs first on POST
-        assert PASSWORD not in response.get_data(as_text=True)
+                         ("post", "/lab/reveal/AzureAdUserPassword"), ("get", "/lab/images/architecture.svg"),
+                         ("get", f"/lab/steps/{STEP1}/history"), ("get", "/lab/progress")]:
+        response = getattr(client, method)(path, headers={"X-CSRFToken": token})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 401, (path, response.status_code)
+        assert "<html" in html and "Open the lab again from your lab platform" in html, path
+        assert PASSWORD not in html
+    assert attempts.history(me) == []
+
+
+def test_a_session_that_ended_answers_htmx_with_a_fragment(client, me):
+    token = open_lab(client, me)
+    launch.revoke(me)  # ends the session the link opened
+    response = validate(client, token)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 401 and status_of(html) == "SESSION_ENDED"
+    assert "<html" not in html and "<header" not in html  # a badge's worth, not a whole page
+    assert "open your launch link again" in html
+    assert attempts.history(me) == []
 
 
 # -- secrets --------------------------------------------------------------------------------------------
@@ -163,7 +189,52 @@ def test_error_badge_says_it_is_not_the_students_fault(app, client, me, sim):
     sim.faults.add({"operation": "Accounts_ListByResourceGroup", "status": 503})
     html = validate(client, token).get_data(as_text=True)
     assert status_of(html) == "ERROR"
-    assert "not a problem with your work" in html
+    assert html.count("not a problem with your work") == 1  # the hint says it; the badge does not repeat it
+
+
+def test_credentials_labgrader_cannot_decrypt_are_a_recorded_error(app, client, me):
+    token = open_lab(client, me)
+    app.config["ENCRYPTION_KEY"] = Fernet.generate_key().decode()  # the key changed since they were stored
+    response = validate(client, token)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and status_of(html) == "ERROR"
+    assert "labgrader cannot use the Azure credentials stored for this lab" in html
+    assert html.count("not a problem with your work") == 1 and "tell your proctor" in html
+    assert "Your attempts at Task 1 (1)" in html  # recorded, so the proctor sees it too
+    (attempt,) = attempts.history(me)
+    assert attempt.status == "ERROR" and "cannot be decrypted" in json.dumps(attempt.result)
+
+
+def test_a_grader_crash_is_an_error_fragment_or_page_never_werkzeugs(make_app, tmp_path):
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'crash.sqlite3'}", AUTO_MIGRATE=True,
+                   PROPAGATE_EXCEPTIONS=False)
+
+    def crash():
+        raise RuntimeError("a bug in labgrader")
+
+    app.add_url_rule("/lab/crash", view_func=crash)
+    client = app.test_client()
+    fragment = client.get("/lab/crash", headers={"HX-Request": "true"})
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 500 and status_of(html) == "ERROR" and "<html" not in html
+    assert "not a problem with your work" in html and "Internal Server Error" not in html
+    page = client.get("/lab/crash")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 500 and "<html" in html and 'data-testid="server-error"' in html
+    assert "a bug in labgrader" not in html  # no internals
+
+
+def test_validate_works_while_the_rate_limit_store_is_down(make_app, tmp_path, attendee):
+    # Nothing listens on port 9 of loopback: every call to this "Redis" fails at once.
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'noredis.sqlite3'}", AUTO_MIGRATE=True,
+                   RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0")
+    with app.app_context():
+        azure, injects = _split(attendee)
+        who = attendees.upsert("spot-the-flaw", "no-redis", azure=azure, injects=injects)
+        client = app.test_client()
+        token = open_lab(client, who)
+        response = validate(client, token)
+        assert response.status_code == 200 and status_of(response.get_data(as_text=True)) == "FAIL"
 
 
 def test_validate_needs_the_csrf_token(client, me):
@@ -184,8 +255,10 @@ def test_rate_limit_answers_with_the_wait(app, client, me):
     wait = int(limited.headers["Retry-After"])
     assert 50 <= wait <= 60 and f"try again in {wait} seconds" in html
     assert "hx-trigger" not in html  # a press the student made: they decide when to press again
+    assert "You pressed Validate" in html
     auto = validate(client, token, STEP2, auto="1").get_data(as_text=True)
     assert 'hx-trigger="load delay:' in auto  # a recheck the page made: it tries again by itself
+    assert "You pressed" not in auto and "This page has checked this task often" in auto
     assert len(attempts.history(me)) == 1
     assert validate(client, token, STEP1).status_code == 200  # the limit is per step
 
@@ -226,6 +299,10 @@ def test_pack_images_only(client, me):
     open_lab(client, me)
     with client.get("/lab/images/architecture.svg") as image:  # closing it closes the file it streams
         assert image.status_code == 200 and image.mimetype == "image/svg+xml"
+        # Opened by itself, an SVG is a document of this origin: no script may run in it.
+        csp = image.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in csp and "sandbox" in csp and "script-src" not in csp
+        assert image.headers["X-Content-Type-Options"] == "nosniff"
     for path in ("/lab/images/../lab.yaml", "/lab/images/%2e%2e/lab.yaml", "/lab/images/..%2flab.yaml"):
         assert client.get(path).status_code == 404, path
 
@@ -238,3 +315,14 @@ def test_security_headers(client, me):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert client.get("/lab/guide.css").mimetype == "text/css"
+
+
+def test_the_guide_controls_come_from_one_script(client, me):
+    open_lab(client, me)
+    html = client.get("/lab").get_data(as_text=True)
+    assert '<script src="/lab/guide.js" defer></script>' in html
+    guide_js = client.get("/lab/guide.js")
+    assert guide_js.mimetype == "text/javascript" and guide_js.get_data(as_text=True) == GUIDE_JS
+    assert "lg-copy" in GUIDE_JS and "method: 'POST'" in GUIDE_JS and "X-CSRFToken" in GUIDE_JS
+    with client.get("/static/js/labgrader.js") as page_js:
+        assert "lg-copy" not in page_js.get_data(as_text=True) and "lg-reveal" not in page_js.get_data(as_text=True)

@@ -3,21 +3,32 @@
 The task runs synchronously through the scripted student (the official SDKs against azuresim): uploads
 take a second or two and a training as long as the demo's ``--training-seconds``; the page shows a
 working state meanwhile.
+
+Two locks keep it in the demo: ``DEMO`` must be set, and the attendee's stored credentials must sign in
+at a loopback simulator. A production server started with ``DEMO`` by mistake still never acts in a
+real subscription. ``azuresim.student`` is imported only when a route runs, never with the web app.
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+import json
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, render_template, request
-
-from azuresim.student import MISTAKES, TASKS, Student, StudentError
 
 from .. import auth
 from ..models import Attendee
 from ..services import attendees, labs, progress
+
+if TYPE_CHECKING:
+    from azuresim.student import Student
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +42,11 @@ bp = Blueprint("practice", __name__, template_folder="templates", static_folder=
 # (The demo is one process; a lock in memory is enough.)
 _busy: dict[int, threading.Lock] = {}
 _busy_guard = threading.Lock()
+
+# One scripted student per attendee (its SDK clients and token cache), rebuilt when the credentials change.
+STUDENTS_KEPT = 32
+_students: OrderedDict[int, tuple[str, Student]] = OrderedDict()
+_students_guard = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -54,55 +70,126 @@ def _demo_only() -> None:
         abort(404)
 
 
+def simulated(attendee: Attendee) -> bool:
+    """Whether ``attendee``'s stored credentials sign in at a simulator on this machine (loopback only).
+
+    Anything else (real Entra ID, another host, no authority, credentials that cannot be read) is no.
+    """
+    try:
+        authority = attendees.credentials(attendee).get("authority_host")
+    except Exception:  # unreadable credentials: certainly not proof of a simulator
+        log.warning("practice: credentials of attendee %s cannot be read", attendee.id, exc_info=True)
+        return False
+    return is_loopback_authority(authority)
+
+
+def is_loopback_authority(authority: object) -> bool:
+    """Whether ``authority`` is a URL whose host is ``localhost``, in 127.0.0.0/8 or ``::1``."""
+    if not isinstance(authority, str):
+        return False
+    try:
+        host = urlsplit(authority.strip()).hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if host == "localhost":  # hostname is lower-cased already
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _practising_attendee() -> Attendee:
+    """The session's attendee, when the panel may act for them; a 404 otherwise (as if it did not exist)."""
+    attendee = auth.current_attendee()
+    assert attendee is not None  # attendee_required ran first
+    if not simulated(attendee):
+        abort(404)
+    return attendee
+
+
+def _script():
+    """The scripted student's module, imported on first use so the web app never loads it by itself."""
+    from azuresim import student
+
+    return student
+
+
 def panel() -> Panel | None:
-    """The panel's model for the session's attendee, or ``None`` (not demo mode, no attendee, other lab).
+    """The panel's model for the session's attendee, or ``None`` (not demo mode, no attendee, other lab,
+    credentials not at a loopback simulator).
 
     The selected task is the first one not yet passed (the last task once all are).
     """
     attendee = auth.current_attendee()
     if not current_app.config.get("DEMO") or attendee is None or attendee.lab_id != LAB:
         return None
+    if not simulated(attendee):
+        return None
     choices = _choices(attendee)
     passed = {s.task for s in progress.attendee(attendee).steps if s.status == "PASS"}
     selected = next((c.task for c in choices if c.task not in passed), choices[-1].task)
-    return Panel(choices, selected, MISTAKES[selected])
+    return Panel(choices, selected, _script().MISTAKES[selected])
 
 
 def _choices(attendee: Attendee) -> list[TaskChoice]:
     titles = {s.task: s.title for s in labs.pack(attendee.lab_id).steps}
-    return [TaskChoice(t, f"Task {t}: {titles[t]}" if titles.get(t) else f"Task {t}") for t in TASKS]
+    return [TaskChoice(t, f"Task {t}: {titles[t]}" if titles.get(t) else f"Task {t}") for t in _script().TASKS]
+
+
+def student_for(attendee: Attendee) -> Student:
+    """The scripted student acting for ``attendee``: kept per attendee (least recently used dropped), and
+    made afresh when their stored credentials changed."""
+    creds = attendees.credentials(attendee)
+    fingerprint = hashlib.sha256(json.dumps(creds, sort_keys=True, default=str).encode()).hexdigest()
+    with _students_guard:
+        kept = _students.get(attendee.id)
+        if kept is not None and kept[0] == fingerprint:
+            _students.move_to_end(attendee.id)
+            return kept[1]
+    made = _script().Student(creds)  # outside the lock: it builds SDK clients
+    with _students_guard:
+        _students[attendee.id] = (fingerprint, made)
+        _students.move_to_end(attendee.id)
+        while len(_students) > STUDENTS_KEPT:
+            _students.popitem(last=False)
+    return made
 
 
 @bp.get("/lab/practice/mistakes")
 @auth.attendee_required
 def mistakes():
     """The ``<option>``s of the mistake select for the chosen task."""
+    _practising_attendee()
     task = request.args.get("task", "")
-    if task not in MISTAKES:
+    known = _script().MISTAKES
+    if task not in known:
         abort(404)
-    return render_template("practice/_mistakes.html", mistakes=MISTAKES[task])
+    return render_template("practice/_mistakes.html", mistakes=known[task])
 
 
 @bp.post("/lab/practice")
 @auth.attendee_required
 def do_task():
-    attendee = auth.current_attendee()
-    assert attendee is not None  # attendee_required ran first
+    attendee = _practising_attendee()
+    script = _script()
     if attendee.lab_id != LAB:
         return _outcome("error", "Practice works for the Spot the Flaw lab only.", 404)
     task = request.form.get("task", "")
     mistake = request.form.get("mistake") or None
-    if task not in TASKS:
+    if task not in script.TASKS:
         return _outcome("error", "Choose a task from the list, then press Do it.", 422)
-    if mistake is not None and mistake not in MISTAKES[task]:
+    if mistake is not None and mistake not in script.MISTAKES[task]:
         return _outcome("error", f"Task {task} has no such mistake to make. Choose one from the list "
                                  "(or \u201ccorrectly\u201d), then press Do it.", 422)
     lock = _lock_for(attendee.id)
     if not lock.acquire(blocking=False):
         return _outcome("error", "Still doing your previous task. Wait for it to finish, then try again.", 409)
     try:
-        done = Student(attendees.credentials(attendee)).do(task, mistake)
-    except StudentError as exc:
+        done = student_for(attendee).do(task, mistake)
+    except script.StudentError as exc:
         # What the scripted student could not do is what a real student could not do either: say which task first.
         return _outcome("error", _not_yet(task, str(exc)), 409)
     except Exception:
@@ -130,7 +217,7 @@ def _sentence(done: str, task: str, mistake: str | None) -> str:
 
 def _outcome(kind: str, message: str, status: int, task: str | None = None, mistake: str | None = None):
     body = render_template("practice/_outcome.html", kind=kind, message=message, task=task,
-                           mistake=mistake, mistake_text=MISTAKES.get(task or "", {}).get(mistake or ""))
+                           mistake=mistake, mistake_text=_script().MISTAKES.get(task or "", {}).get(mistake or ""))
     return body, status
 
 

@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_limiter import RequestLimit
+from flask_limiter.util import get_remote_address
 
 import validator
 from checks.outcome import Status
@@ -33,7 +34,7 @@ from . import csvout, grid, queries
 
 bp = Blueprint("proctor", __name__, url_prefix="/proctor")
 
-LOGIN_RATE = "10 per minute"  # per client address: slows password guessing, never a proctor in a hurry
+LOGIN_RATE = "10 per minute"  # per address and email: slows password guessing, never a proctor in a hurry
 POLL_SECONDS = 5
 TIMELINE_LIMIT = 200
 
@@ -41,14 +42,21 @@ TIMELINE_LIMIT = 200
 # -- sign in / out --------------------------------------------------------------------------------------
 
 
+def _login_key() -> str:
+    """Client address and the email tried: guessing one account's password is slowed, while proctors
+    sharing an address (a school's proxy) cannot lock each other out."""
+    email = request.form.get("email", "").strip().lower()
+    return f"proctor-login:{get_remote_address()}:{email}"
+
+
 def _login_limited(limit: RequestLimit) -> Response:
-    return Response(render_template("proctor/login.html", error="Too many sign-in attempts from this address. "
+    return Response(render_template("proctor/login.html", error="Too many sign-in attempts for this email. "
                                     "Wait a minute, then try again.", email=request.form.get("email", "")),
                     429, mimetype="text/html")
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_RATE, methods=["POST"], on_breach=_login_limited)
+@limiter.limit(LOGIN_RATE, methods=["POST"], key_func=_login_key, on_breach=_login_limited)
 def login():
     next_url = auth.safe_next(request.values.get("next"), url_for("proctor.index"))
     if request.method == "GET":
@@ -82,7 +90,7 @@ def index():
     return render_template("proctor/index.html", proctor=me, cohorts=proctors.cohorts_for(me))
 
 
-@bp.get("/labs/<lab>/classes/<name>")
+@bp.get("/labs/<lab>/classes/<path:name>")
 @auth.proctor_required
 def cohort_page(lab: str, name: str):
     cohort = _granted_cohort(lab, name)
@@ -91,7 +99,7 @@ def cohort_page(lab: str, name: str):
                            statuses=grid.STATUS_FILTERS, **_grid_context(cohort, filters))
 
 
-@bp.get("/labs/<lab>/classes/<name>/grid")
+@bp.get("/labs/<lab>/classes/<path:name>/grid")
 @auth.proctor_required
 def cohort_grid(lab: str, name: str):
     """The live part of the class page (grid, reasons, stuck, funnel), polled every few seconds."""
@@ -111,7 +119,7 @@ def _grid_context(cohort: Cohort, filters: grid.Filters) -> dict:
             "poll_seconds": POLL_SECONDS, "now": datetime.now(UTC)}
 
 
-@bp.get("/labs/<lab>/classes/<name>/grid.csv")
+@bp.get("/labs/<lab>/classes/<path:name>/grid.csv")
 @auth.proctor_required
 def grid_csv(lab: str, name: str):
     cohort = _granted_cohort(lab, name)
@@ -129,7 +137,7 @@ def grid_csv(lab: str, name: str):
     return _csv(csvout.rows_to_csv(header, table), f"{cohort.lab_id}-{cohort.name}-grid.csv")
 
 
-@bp.get("/labs/<lab>/classes/<name>/attempts.csv")
+@bp.get("/labs/<lab>/classes/<path:name>/attempts.csv")
 @auth.proctor_required
 def attempts_csv(lab: str, name: str):
     cohort = _granted_cohort(lab, name)
@@ -179,13 +187,9 @@ def revalidate(attendee_id: int):
             spec = pack.step(step)
         except KeyError:
             abort(404)
-        try:
-            result = validation.run(who, spec.id, trigger="proctor", triggered_by=me.email)
-        except InvalidInput as exc:
-            flash(f"Task {spec.task} could not be checked: {exc.message}", "error")
-        else:
-            flash(f"Task {spec.task}: {result.status.value}. {result.message}",
-                  "error" if result.status in (Status.FAIL, Status.ERROR) else "info")
+        result = validation.run(who, spec.id, trigger="proctor", triggered_by=me.email)
+        flash(f"Task {spec.task}: {result.status.value}. {result.message}",
+              "error" if result.status in (Status.FAIL, Status.ERROR) else "info")
     return redirect(url_for("proctor.attendee_page", attendee_id=who.id), 303)
 
 
@@ -196,11 +200,10 @@ def revalidate_all(attendee_id: int, proctor_email: str) -> int:
         return 0
     ran = 0
     for spec in labs.pack(who.lab_id).steps:
-        try:
-            validation.run(who, spec.id, trigger="proctor", triggered_by=proctor_email)
-            ran += 1
-        except InvalidInput:
-            break  # unusable credentials fail every step the same way
+        result = validation.run(who, spec.id, trigger="proctor", triggered_by=proctor_email)
+        ran += 1
+        if validation.is_credentials_error(result):
+            break  # unusable credentials fail every step the same way: one recorded ERROR says it
     return ran
 
 

@@ -33,7 +33,7 @@ class StepProgress:
     first_attempt_at: datetime | None = None
     last_attempt_at: datetime | None = None
     passed_at: datetime | None = None
-    seconds_on_step: int | None = None  # since the first attempt, while not passed
+    seconds_on_step: int | None = None  # since the first attempt, while its status is not PASS
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class CohortProgress:
 def _cell(spec: Any, summary: StepSummary | None, now: datetime) -> StepProgress:
     if summary is None:
         return StepProgress(spec.id, spec.task, spec.title, None)
-    on_step = None if summary.passed_at else int((now - summary.first_attempt_at).total_seconds())
+    on_step = None if summary.status == Status.PASS else int((now - summary.first_attempt_at).total_seconds())
     return StepProgress(
         spec.id, spec.task, spec.title, summary.status, summary.attempts, summary.fails, summary.message,
         summary.first_attempt_at, summary.last_attempt_at, summary.passed_at, on_step,
@@ -186,7 +186,7 @@ def cohort(lab_id: str, cohort_name: str | None = None) -> CohortProgress:
 
 
 def _stuck_reason(summary: StepSummary, now: datetime, fails_limit: int, minutes_limit: timedelta) -> str | None:
-    if summary.passed_at is not None or summary.status == Status.PASS:
+    if summary.status == Status.PASS:
         return None
     if summary.consecutive_fails >= fails_limit:
         return f"{summary.consecutive_fails} failed attempts in a row"

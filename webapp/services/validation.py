@@ -10,17 +10,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 import validator
-from checks.outcome import Status
+from checks.outcome import Outcome, Status
+from validator.core import step_for
 from validator.result import redact
 
+from ..crypto import DecryptError
 from ..extensions import db
-from ..models import Attempt, Attendee, StepSummary
+from ..models import Attempt, Attendee, StepSummary, utcnow
 from . import attendees, labs
 from .errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
 TRIGGERS = ("student", "proctor", "api", "sweep")
+CREDENTIALS_CHECK = "credentials"  # the check id of the ERROR for unusable stored credentials
 
 
 def run(attendee: Attendee, step_id: str, *, trigger: str, triggered_by: str | None = None) -> validator.StepResult:
@@ -28,26 +31,59 @@ def run(attendee: Attendee, step_id: str, *, trigger: str, triggered_by: str | N
 
     The returned result and everything stored are redacted of the attendee's secrets. Raises
     :class:`validator.UnknownStep` for a step the lab lacks, :class:`InvalidInput` for a bad trigger.
-    Azure trouble is an ERROR result, never an exception.
+    Azure trouble is an ERROR result, never an exception; so are stored credentials labgrader cannot use
+    (they cannot be decrypted, or the platform sent unusable ones): see :func:`is_credentials_error`.
     """
     if trigger not in TRIGGERS:
         raise InvalidInput("trigger", f"must be one of {', '.join(TRIGGERS)}")
     pack = labs.pack(attendee.lab_id)
-    creds = attendees.credentials(attendee)
+    spec = step_for(pack, step_id)  # UnknownStep before anything is recorded
     try:
+        creds = attendees.credentials(attendee)
         who = validator.Attendee.from_json(creds, pack)
-    except ValueError as exc:
-        # The platform gave credentials labgrader cannot use; the validator would fail the same way.
-        raise InvalidInput("azure", str(exc)) from None
+        secrets = attendees.secret_values(attendee) | _azure_secrets(creds)
+    except Exception as exc:  # whatever it is, the grader cannot look: an ERROR result, not a 500 page
+        log.warning("attendee %s/%s: stored credentials unusable (%s: %s)", attendee.lab_id, attendee.external_id,
+                    type(exc).__name__, _problem(exc))
+        result = credentials_error(pack.id, spec, exc)
+        record(attendee, result, result.to_json(), trigger=trigger, triggered_by=triggered_by)
+        return result
     options = validator.Options(budget_seconds=float(current_app.config["VALIDATE_BUDGET_SECONDS"]))
-    result = validator.validate(who, step_id, pack, options)
-    data = redact(result.to_json(), attendees.secret_values(attendee) | _azure_secrets(creds))
+    result = validator.validate(who, spec.id, pack, options)
+    data = redact(result.to_json(), secrets)
     safe = validator.StepResult.from_json(data)
     record(attendee, safe, data, trigger=trigger, triggered_by=triggered_by)
     log.info("validated %s/%s step %s: %s (%d ms, %d Azure calls, by %s %s)", attendee.lab_id,
              attendee.external_id, safe.step, safe.status.value, safe.duration_ms, safe.azure_calls, trigger,
              triggered_by or "-")
     return safe
+
+
+def credentials_error(lab_id: str, spec, exc: Exception) -> validator.StepResult:
+    """The ERROR result for credentials labgrader cannot use: never the student's fault, and it says so once."""
+    outcome = Outcome(
+        CREDENTIALS_CHECK, Status.ERROR,
+        f"labgrader cannot use the Azure credentials stored for this lab, so it could not check Task {spec.task}.",
+        "This is not a problem with your work: tell your proctor, who can ask the lab platform to send "
+        "your lab's credentials again.",
+        {"problem": _problem(exc)},
+    )
+    return validator.StepResult(
+        lab=lab_id, step=spec.id, task=spec.task, title=spec.title, status=Status.ERROR, message=outcome.message,
+        hint=outcome.hint, checks=(outcome,), started_at=utcnow(), duration_ms=0, azure_calls=0,
+    )
+
+
+def is_credentials_error(result: validator.StepResult) -> bool:
+    """Whether ``result`` says the stored credentials are unusable (every step of the attendee fails alike)."""
+    return result.status is Status.ERROR and any(o.check_id == CREDENTIALS_CHECK for o in result.checks)
+
+
+def _problem(exc: Exception) -> str:
+    """What the proctor reads about the credentials; only our own messages, which never carry a secret."""
+    if isinstance(exc, DecryptError | ValueError):
+        return str(exc)
+    return f"unexpected {type(exc).__name__} while reading them (see the server log)"
 
 
 def record(attendee: Attendee, result: validator.StepResult, data: dict, *, trigger: str,
@@ -73,6 +109,8 @@ def record(attendee: Attendee, result: validator.StepResult, data: dict, *, trig
 
 
 def _fold(attendee_id: int, result: validator.StepResult) -> None:
+    """Fold ``result`` into the step's summary. A result older than the latest one folded (a slow
+    validation finishing after a quicker later one) only counts; the verdict shown stays the latest."""
     at: datetime = result.started_at
     summary = db.session.scalar(
         select(StepSummary).filter_by(attendee_id=attendee_id, step_id=result.step).with_for_update()
@@ -87,14 +125,18 @@ def _fold(attendee_id: int, result: validator.StepResult) -> None:
         db.session.add(summary)
         db.session.flush()
     summary.attempts += 1
+    if status is Status.FAIL:
+        summary.fails += 1
+    summary.first_attempt_at = min(summary.first_attempt_at, at)
+    if at < summary.last_attempt_at:
+        return  # overtaken: a newer result already decided what the step shows
     summary.last_status = status.value
-    summary.last_attempt_at = max(summary.last_attempt_at, at)
+    summary.last_attempt_at = at
     if status is Status.ERROR and summary.attempts > 1:
         return  # labgrader's trouble says nothing new about the student's work
     summary.status = status.value
     summary.message = result.message
     if status is Status.FAIL:
-        summary.fails += 1
         summary.consecutive_fails += 1
         summary.failing_checks = [
             {"check_id": o.check_id, "message": o.message} for o in result.checks if o.status is Status.FAIL
@@ -104,6 +146,8 @@ def _fold(attendee_id: int, result: validator.StepResult) -> None:
         summary.failing_checks = []
         summary.passed_at = summary.passed_at or at
     # PENDING (training running) neither counts as a fail nor clears one.
+    if status is not Status.PASS:
+        summary.passed_at = None  # broken (or retraining) since: the step is not passed now
 
 
 def _azure_secrets(creds: dict) -> set[str]:

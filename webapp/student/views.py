@@ -27,13 +27,13 @@ from limits import parse as parse_limit
 
 import validator
 from labguide.packs import LabPack, StepSpec
-from labguide.render import GUIDE_CSS, render_guide
+from labguide.render import GUIDE_CSS, GUIDE_JS, render_guide
 
 from .. import auth
 from ..models import Attendee
 from ..security import limiter, validate_rate
 from ..services import attempts, attendees, labs, launch, progress, validation
-from ..services.errors import ExpiredLink, InvalidInput, InvalidLink
+from ..services.errors import ExpiredLink, InvalidLink
 from . import queries
 from .badges import look
 
@@ -41,6 +41,7 @@ bp = Blueprint("student", __name__)
 
 PENDING_MIN_DELAY = 5  # seconds before a PENDING badge checks again by itself
 HISTORY_LIMIT = 20
+IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
 # -- launch ---------------------------------------------------------------------------------------------
@@ -117,12 +118,22 @@ def guide_css():
     return Response(GUIDE_CSS, mimetype="text/css", headers={"Cache-Control": "public, max-age=3600"})
 
 
+@bp.get("/lab/guide.js")
+def guide_js():
+    # The renderer's copy and reveal controls: one script for the web page and the standalone preview.
+    return Response(GUIDE_JS, mimetype="text/javascript", headers={"Cache-Control": "public, max-age=3600"})
+
+
 @bp.get("/lab/images/<path:name>")
 @auth.attendee_required
 def image(name: str):
     pack = labs.pack(_me().lab_id)
     # send_from_directory refuses any path that leaves the pack's images folder (404).
-    return send_from_directory(pack.images_dir, name, max_age=3600)
+    response = send_from_directory(pack.images_dir, name, max_age=3600)
+    # An SVG opened by itself is a document on this origin: no script in it may run, nothing may load.
+    response.headers["Content-Security-Policy"] = IMAGE_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.post("/lab/reveal/<key>")
@@ -165,11 +176,8 @@ def _rate_limited(limit: RequestLimit) -> Response:
 def validate(step: str):
     attendee = _me()
     spec = _my_step(attendee, step)
-    try:
-        result = validation.run(attendee, spec.id, trigger="student", triggered_by=attendee.external_id)
-    except InvalidInput:
-        # The platform's credentials are unusable: the grader cannot look, which is never the student's fault.
-        return render_template("student/_credentials_error.html", step=spec), 200
+    # Unusable stored credentials come back as a recorded ERROR result, like any trouble on the grader's side.
+    result = validation.run(attendee, spec.id, trigger="student", triggered_by=attendee.external_id)
     return _step_fragments(attendee, spec, result=result)
 
 

@@ -1,4 +1,4 @@
-// labgrader pages: CSRF on htmx requests, "checking..." feedback, countdowns, copy and reveal controls.
+// labgrader pages: CSRF on htmx requests, "checking..." feedback, countdowns, the live grid's pauses.
 (function () {
   'use strict';
   const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
@@ -39,6 +39,30 @@
   document.addEventListener('htmx:sendError', unreachable);
   document.addEventListener('htmx:timeout', unreachable);
 
+  // The proctor's live grid keeps its last good update when a refresh fails (a 5xx, a 401, no network):
+  // a note says so, and the polling goes on, so the grid recovers by itself.
+  const isLive = (event) => !!(event.detail.elt && event.detail.elt.id === 'lg-live');
+  const liveNote = (text) => {
+    const note = document.getElementById('lg-live-note');
+    if (!note) return;
+    note.textContent = text;
+    note.hidden = !text;
+  };
+  document.addEventListener('htmx:beforeSwap', (event) => {
+    if (!isLive(event)) return;
+    const status = event.detail.xhr.status;
+    if (status >= 200 && status < 300) { liveNote(''); return; }
+    event.detail.shouldSwap = false;
+    liveNote(status === 401
+      ? 'Live updates paused: your sign-in has ended. Reload the page to sign in again.'
+      : 'Live updates paused: the grid could not be refreshed, so it shows the last good update. Retrying\u2026');
+  });
+  const liveUnreachable = (event) => {
+    if (isLive(event)) liveNote('Live updates paused: labgrader could not be reached. Retrying\u2026');
+  };
+  document.addEventListener('htmx:sendError', liveUnreachable);
+  document.addEventListener('htmx:timeout', liveUnreachable);
+
   setInterval(() => {
     document.querySelectorAll('[data-countdown]').forEach((el) => {
       const left = Math.max(0, parseInt(el.dataset.countdown, 10) - 1);
@@ -46,29 +70,5 @@
       el.textContent = String(left);
     });
   }, 1000);
-
-  document.addEventListener('click', async (event) => {
-    const button = event.target.closest('button');
-    if (!button) return;
-    if (button.classList.contains('lg-copy')) {
-      const value = button.parentElement.querySelector('.lg-value');
-      try { await navigator.clipboard.writeText(value.textContent); button.textContent = 'Copied'; }
-      catch (e) { button.textContent = 'Copy failed'; }
-      setTimeout(() => { button.textContent = 'Copy'; }, 1500);
-    } else if (button.classList.contains('lg-reveal') && button.dataset.url) {
-      const response = await fetch(button.dataset.url, {
-        method: 'POST', credentials: 'same-origin', headers: {'X-CSRFToken': csrf()},
-      });
-      const mask = button.parentElement.querySelector('.lg-mask');
-      if (response.ok && mask) {
-        mask.textContent = await response.text();
-        mask.removeAttribute('aria-label');
-        mask.setAttribute('tabindex', '-1');
-        button.remove();
-        mask.focus();
-      } else {
-        button.textContent = 'Could not show it';
-      }
-    }
-  });
+  // The guide's Copy and Show controls live in labguide's script (/lab/guide.js), served with the guide.
 })();
