@@ -3,8 +3,8 @@
 Built with flask-smorest: the marshmallow schemas in :mod:`.schemas` parse requests, shape responses and
 generate the OpenAPI 3.1 document at ``/api/v1/openapi.json``; ``/api/v1/docs`` shows it with the vendored
 Swagger UI. Every route but those two needs ``Authorization: Bearer <key>`` (:mod:`.auth`); every error
-is one JSON envelope (:mod:`.errors`). Rate limiting is not applied here yet: the foundation has no
-limiter (VALIDATE_RATE_LIMIT is for the student pages); the envelope already carries 429 + Retry-After.
+is one JSON envelope (:mod:`.errors`). ``POST .../validations`` is rate limited (:mod:`.limits`):
+``VALIDATE_RATE_LIMIT`` per API key, attendee and step, answered 429 with ``Retry-After``.
 
 ``create_app`` calls :func:`init_app`; there is deliberately no module-level ``bp`` here, because
 flask-smorest registers the blueprint itself (so its routes appear in the document).

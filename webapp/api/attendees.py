@@ -9,6 +9,7 @@ from ..services.errors import NotFound
 from . import present
 from .auth import current_key
 from .blueprint import bp
+from .limits import validate_limit
 from .schemas import AttendeeInSchema, AttendeeOutSchema, AttendeeProgressSchema, StepResultSchema, ValidationInSchema
 
 ATTENDEE = "/labs/<lab>/attendees/<attendee>"
@@ -52,12 +53,14 @@ def get_attendee(lab: str, attendee: str):
 @bp.arguments(ValidationInSchema)
 @bp.response(200, StepResultSchema, description="The result, whatever its status: PASS, FAIL, PENDING and "
                                                 "ERROR are all answers, not HTTP errors.")
-@bp.errors(400, 401, 404, 413, 415, 422)
+@bp.errors(400, 401, 404, 413, 415, 422, 429)
+@validate_limit
 def validate_step(body: dict, lab: str, attendee: str):
     """Validate one step for the attendee now and record the attempt.
 
     ``step`` is the step's id or its task number ("3.1"). The answer is exactly what
-    ``labgrader validate --json`` prints for that step.
+    ``labgrader validate --json`` prints for that step. At most ``VALIDATE_RATE_LIMIT`` validations per
+    API key, attendee and step (429 with ``Retry-After`` beyond it).
     """
     labs.pack(lab)
     who = attendees.get(lab, attendee)

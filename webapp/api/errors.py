@@ -99,6 +99,9 @@ def to_api_error(exc: BaseException) -> ApiError:
 
 
 def handle(exc: BaseException):
+    if isinstance(exc, HTTPException) and exc.response is not None:
+        # Already answered by whoever raised it (the Validate limit's envelope, from :mod:`.limits`).
+        return exc.response
     return error_response(to_api_error(exc))
 
 

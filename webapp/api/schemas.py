@@ -106,6 +106,9 @@ class CheckOutcomeSchema(Schema):
     hint = fields.String(required=True, allow_none=True)
     evidence = fields.Dict(required=True, metadata={"description": "What was observed (keys and secrets redacted)."})
     advice = fields.List(fields.String(), required=True)
+    advisory = fields.Boolean(metadata={
+        "description": "True for an advisory check: its outcome is shown as advice and never decides the step's "
+                       "status. Absent in results recorded before advisory checks existed (read as false)."})
 
 
 class StepResultSchema(Schema):
