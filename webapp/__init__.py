@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -39,6 +42,11 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_schema: bool 
     instance_path = test_config.pop("INSTANCE_PATH", None)
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     config_mod.load(app, test_config)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db)
@@ -65,7 +73,19 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_schema: bool 
     from .services import jobs
 
     jobs.init_app(app)
+    _share_azure_rate_limits(app)
     return app
+
+
+def _share_azure_rate_limits(app: Flask) -> None:
+    """With Redis, every instance draws Custom Vision calls from one per-resource budget (F0 allows 2 per
+    second per resource, whichever instance asks); without, each process keeps its own."""
+    from validator.azure import customvision
+
+    if app.config["REDIS_URL"]:
+        customvision.use_redis(app.config["REDIS_URL"])
+    else:
+        customvision.use_in_process()
 
 
 def _optional_module(name: str):
@@ -124,7 +144,45 @@ def ensure_migrated() -> None:
 
 
 def upgrade_database() -> None:
-    """Apply every pending migration (``labgrader db upgrade`` does the same)."""
+    """Apply every pending migration (``labgrader db upgrade`` does the same), holding the migration lock
+    so processes starting together on a fresh database (``AUTO_MIGRATE``) migrate it once, one at a time."""
     from flask_migrate import upgrade
 
-    upgrade(directory=MIGRATIONS_DIR)
+    with migration_lock():
+        current, heads = schema_revisions()
+        if current == heads:  # another process did it while this one waited
+            return
+        upgrade(directory=MIGRATIONS_DIR)
+
+
+# pg_advisory_lock key: any constant bigint, the same in every labgrader process ("lgmigrat" in ASCII).
+PG_MIGRATION_LOCK = 0x6C676D6967726174
+
+
+@contextmanager
+def migration_lock() -> Iterator[None]:
+    """Exclusive across processes, in an app context: a PostgreSQL advisory lock (database-wide), or on
+    SQLite an flock on ``<instance>/migrate.lock``. Blocks until the lock is free."""
+    from flask import current_app
+
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({PG_MIGRATION_LOCK})")
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})")
+    elif engine.dialect.name == "sqlite":
+        import fcntl
+
+        instance = Path(current_app.instance_path)
+        instance.mkdir(parents=True, exist_ok=True)
+        with (instance / "migrate.lock").open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+    else:
+        yield

@@ -2,7 +2,9 @@
 
 A session holds one identity at a time. Signing in (a launch link, the proctor login) clears the session
 first, so nothing of an earlier visitor survives (session rotation for Flask's signed-cookie sessions).
-An attendee's session also remembers the launch link version: revoking their links ends it.
+An attendee's session also remembers the launch link version: revoking their links ends it. A proctor's
+remembers their session version: a new password (``labgrader proctor passwd``) ends it, and removing the
+account ends it too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from flask import Flask, abort, current_app, g, redirect, render_template, reque
 from .extensions import db
 from .models import Attendee, Proctor
 
-ATTENDEE_KEY, LINK_VERSION_KEY, PROCTOR_KEY = "attendee_id", "link_version", "proctor_id"
+ATTENDEE_KEY, LINK_VERSION_KEY = "attendee_id", "link_version"
+PROCTOR_KEY, PROCTOR_VERSION_KEY = "proctor_id", "proctor_session_version"
 
 
 def init_app(app: Flask) -> None:
@@ -85,12 +88,19 @@ def attendee_required(view: Callable[..., Any]) -> Callable[..., Any]:
 def login_proctor(proctor: Proctor) -> None:
     rotate_session()
     session[PROCTOR_KEY] = proctor.id
+    session[PROCTOR_VERSION_KEY] = proctor.session_version
 
 
 def current_proctor() -> Proctor | None:
+    """The proctor of this session, or ``None`` (none, removed, or signed in before their password changed)."""
     if "lg_proctor" not in g:
+        found = None
         proctor_id = session.get(PROCTOR_KEY)
-        g.lg_proctor = db.session.get(Proctor, proctor_id) if isinstance(proctor_id, int) else None
+        if isinstance(proctor_id, int):
+            found = db.session.get(Proctor, proctor_id)
+            if found is not None and found.session_version != session.get(PROCTOR_VERSION_KEY):
+                found = None
+        g.lg_proctor = found
     return g.lg_proctor
 
 

@@ -74,6 +74,7 @@ def serve(host: str, port: int, workers: int | None, threads: int, timeout: int 
         "graceful_timeout": 30,
         "accesslog": "-",
         "errorlog": "-",
+        "logger_class": "webapp.accesslog.RedactingLogger",  # no launch token in the access log
         "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     }
     _Gunicorn(options).run()
@@ -150,6 +151,69 @@ def proctor_grant(email: str, lab: str, cohort: str) -> None:
     click.echo(f"Proctor {email.strip().lower()} now sees class '{c.name}' of lab '{c.lab_id}'.")
 
 
+@proctor.command("revoke")
+@click.argument("email")
+@click.argument("lab")
+@click.argument("cohort", metavar="CLASS")
+@with_appcontext
+def proctor_revoke(email: str, lab: str, cohort: str) -> None:
+    """Stop proctor EMAIL watching class CLASS of lab LAB (from their next page load)."""
+    from webapp.services import proctors
+    from webapp.services.errors import ServiceError
+
+    _require_schema()
+    try:
+        granted = proctors.revoke(email, lab, cohort)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    who = email.strip().lower()
+    if granted:
+        click.echo(f"Proctor {who} no longer sees class '{cohort}' of lab '{lab}'.")
+    else:
+        click.echo(f"Proctor {who} was not granted class '{cohort}' of lab '{lab}': nothing to revoke.")
+
+
+@proctor.command("passwd")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
+@with_appcontext
+def proctor_passwd(email: str, password_stdin: bool) -> None:
+    """Set a new password for proctor EMAIL and sign out every session they have open."""
+    from webapp.services import proctors
+    from webapp.services.errors import ServiceError
+
+    _require_schema()
+    try:
+        proctors.get(email)  # say "no proctor" before asking for a password
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        p = proctors.set_password(email, password)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(f"New password set for proctor {p.email}; their open sessions are signed out.")
+
+
+@proctor.command("remove")
+@click.argument("email")
+@with_appcontext
+def proctor_remove(email: str) -> None:
+    """Delete proctor EMAIL and their grants; their open sessions end."""
+    from webapp.services import proctors
+    from webapp.services.errors import ServiceError
+
+    _require_schema()
+    try:
+        proctors.remove(email)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Removed proctor {email.strip().lower()}; their open sessions are signed out.")
+
+
 @proctor.command("list")
 @with_appcontext
 def proctor_list() -> None:
@@ -160,6 +224,65 @@ def proctor_list() -> None:
     for p in proctors.list_proctors():
         seen = "all classes" if p.is_admin else ", ".join(f"{c.lab_id}/{c.name}" for c in p.cohorts) or "no classes"
         click.echo(f"{p.email}\t{seen}")
+
+
+# -- attendees --------------------------------------------------------------------------------------------
+
+
+@main.group()
+def attendee() -> None:
+    """Attendees: their launch links."""
+
+
+@attendee.command("revoke-link")
+@click.argument("lab")
+@click.argument("external_id", metavar="ATTENDEE")
+@with_appcontext
+def attendee_revoke_link(lab: str, external_id: str) -> None:
+    """Invalidate every launch link of ATTENDEE in LAB and end their open sessions.
+
+    The lab platform gets a new link from the API (GET or PUT the attendee).
+    """
+    from webapp.services import attendees, launch
+    from webapp.services.errors import ServiceError
+
+    _require_schema()
+    try:
+        who = attendees.get(lab, external_id)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    launch.revoke(who)
+    click.echo(f"Launch links of attendee '{who.external_id}' in lab '{lab}' are revoked; their open sessions "
+               "are signed out. The platform gets a new link from the API.")
+
+
+# -- background jobs --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Run the jobs queued now, then exit.")
+@click.option("--name", default=None, help="Worker name shown by RQ (default: generated).")
+@with_appcontext
+def worker(burst: bool, name: str | None) -> None:
+    """Run background jobs from the Redis queue (needs LABGRADER_REDIS_URL); start one or more next to the
+    web instances."""
+    from flask import current_app
+
+    from webapp.services import jobs
+
+    _require_schema()
+    app = current_app._get_current_object()
+    if not jobs.uses_queue(app):
+        raise click.ClickException("LABGRADER_REDIS_URL is not set: without Redis, background jobs run inside "
+                                   "the web processes and no worker is needed.")
+    try:
+        w = jobs.worker(app, name=name)
+    except ImportError as exc:
+        raise click.ClickException(f"{exc}: pip install 'labgrader[redis]'") from None
+    try:
+        w.work(burst=burst)
+    finally:
+        w.connection.close()
 
 
 # -- API keys ---------------------------------------------------------------------------------------------
@@ -224,11 +347,23 @@ def api_key_list() -> None:
 
 
 @main.command("config")
-def config_help() -> None:
+@click.option("--show-encryption-key", is_flag=True,
+              help="Print the key that encrypts attendee secrets now (the derived one when "
+                   "LABGRADER_ENCRYPTION_KEY is unset), to pin it before rotating SECRET_KEY.")
+@click.pass_context
+def config_help(ctx: click.Context, show_encryption_key: bool) -> None:
     """List the configuration options (LABGRADER_* variables or instance/labgrader.toml)."""
+    from flask.cli import ScriptInfo
+
     from webapp.config import describe
 
-    click.echo(describe())
+    if not show_encryption_key:
+        click.echo(describe())
+        return
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    click.echo(app.config["ENCRYPTION_KEY"])
+    click.echo("Set this as LABGRADER_ENCRYPTION_KEY on every instance before changing SECRET_KEY; keep it "
+               "secret.", err=True)
 
 
 def _register() -> None:

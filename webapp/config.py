@@ -49,6 +49,13 @@ def _rate(value: Any) -> str:
     return str(value)
 
 
+def _count(value: Any) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"expected 0 or more, got {value!r}")
+    return number
+
+
 def _str(value: Any) -> str:
     return str(value)
 
@@ -67,13 +74,17 @@ OPTIONS: tuple[Option, ...] = (
            "instance/secret_key; every web instance behind one database must share it."),
     Option("ENCRYPTION_KEY", None,
            "Fernet key(s) that encrypt attendee secrets at rest, comma-separated, newest first (older ones "
-           "still decrypt, for rotation). When unset, derived from SECRET_KEY with HKDF."),
+           "still decrypt, for rotation). When unset, derived from SECRET_KEY with HKDF: then rotating SECRET_KEY "
+           "changes this key too and every stored secret becomes unreadable. Before rotating SECRET_KEY, pin the "
+           "current key (`labgrader config --show-encryption-key` prints it) in LABGRADER_ENCRYPTION_KEY."),
     Option("DATABASE_URL", None,
            "SQLAlchemy URL of the database. Default: a SQLite file in the instance folder (WAL mode). "
            "For several instances use PostgreSQL: postgresql+psycopg://user:pass@host/db."),
     Option("REDIS_URL", None,
-           "Redis for shared rate limits, caches and background jobs across instances (redis://host:6379/0). "
-           "Unset: in-process equivalents."),
+           "Redis shared by every instance (redis://host:6379/0): the Validate rate limits (pages and API), the "
+           "validator's Azure request rate limit, caches, and the background job queue (RQ: run "
+           "`labgrader worker` next to the web instances, or jobs wait in the queue). Unset: each process keeps "
+           "its own limits and caches and runs jobs in a thread pool of JOB_WORKERS threads."),
     Option("PACK_DIRS", [], "Extra folders holding lab packs, os.pathsep-separated.", _paths),
     Option("LAUNCH_LINK_MAX_AGE", 7 * 24 * 3600, "Seconds a student's launch link stays valid.", int),
     Option("VALIDATE_RATE_LIMIT", "5 per minute",
@@ -87,8 +98,12 @@ OPTIONS: tuple[Option, ...] = (
            "Unset: the URL of the current request, or http://127.0.0.1:8000 outside one."),
     Option("AUTO_MIGRATE", False,
            "Upgrade the database schema on start instead of refusing an un-migrated database.", _bool),
-    Option("JOB_WORKERS", 4, "Threads for background work (re-validating a class) when Redis is not configured.",
-           int),
+    Option("JOB_WORKERS", 4, "Threads per process for background work (re-validating a class) when REDIS_URL is "
+           "not set (with it, `labgrader worker` processes run the jobs).", int),
+    Option("TRUSTED_PROXIES", 0,
+           "How many reverse proxies (load balancer, ingress) stand in front of this service. With N > 0 the "
+           "client address, scheme and host are taken from the last N X-Forwarded-For/-Proto/-Host entries; "
+           "keep 0 when clients reach the service directly, or they could claim any address.", _count),
     Option("ALLOW_CUSTOM_CLOUD", False,
            "Accept cloud endpoints (authority_host, arm_endpoint, credential_scope, ca_bundle) in attendee "
            "credentials, for azuresim or sovereign clouds. Off by default: otherwise anyone holding an API key "

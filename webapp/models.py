@@ -6,6 +6,7 @@ Attendee secrets live only in ``Attendee.secret_blob``, encrypted (see :mod:`web
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,10 @@ from .extensions import db
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_session_version() -> int:
+    return secrets.randbelow(2**30) + 1
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -172,6 +177,10 @@ class Proctor(db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     is_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Stored in the proctor's session at sign-in; bumping it (a new password) ends every session signed in
+    # before. A new account starts at a random value, so a session of a removed account whose id a new
+    # account reuses (SQLite reuses the highest id) does not match it.
+    session_version: Mapped[int] = mapped_column(default=new_session_version, server_default="0")
 
     cohorts: Mapped[list[Cohort]] = relationship(secondary=proctor_cohorts, order_by=Cohort.id)
 

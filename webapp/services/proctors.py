@@ -51,12 +51,21 @@ def get(email: str) -> Proctor:
 
 
 def set_password(email: str, password: str) -> Proctor:
+    """Give ``email`` a new password and end every session they signed in before."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise InvalidInput("password", f"must be at least {MIN_PASSWORD} characters")
     proctor = get(email)
     proctor.password_hash = generate_password_hash(password)
+    proctor.session_version += 1
     db.session.commit()
     return proctor
+
+
+def remove(email: str) -> None:
+    """Delete proctor ``email`` and their grants; their sessions end (nothing is left to match them)."""
+    proctor = get(email)
+    db.session.delete(proctor)
+    db.session.commit()
 
 
 def authenticate(email: str, password: str) -> Proctor | None:
@@ -78,12 +87,19 @@ def grant(email: str, lab_id: str, cohort_name: str) -> Cohort:
     return cohort
 
 
-def revoke(email: str, lab_id: str, cohort_name: str) -> None:
+def revoke(email: str, lab_id: str, cohort_name: str) -> bool:
+    """Stop proctor ``email`` seeing class ``cohort_name`` of ``lab_id``; whether they could see it.
+
+    Takes effect on their next request (grants are read per request). Raises :class:`NotFound` for an
+    unknown proctor, lab or class.
+    """
     proctor = get(email)
     cohort = attendees.get_cohort(lab_id, cohort_name, create=False)
-    if cohort in proctor.cohorts:
+    granted = cohort in proctor.cohorts
+    if granted:
         proctor.cohorts.remove(cohort)
     db.session.commit()
+    return granted
 
 
 def cohorts_for(proctor: Proctor) -> list[Cohort]:
