@@ -46,13 +46,7 @@ def unavailable_kind(err: AzureCallError) -> str:
     return err.kind  # throttled, busy, timeout, unavailable, permission, quota, credentials
 
 
-# Until checks.facts knows the finer kinds, fall back to the nearest kind it accepts.
-_FALLBACK = {"busy": "throttled", "quota": "throttled", "not_found": "unavailable", "internal": "unavailable"}
-
-
 def _unavailable(name: str, kind: str, detail: str) -> F.FactUnavailable:
-    if kind not in F.UNAVAILABLE_KINDS:
-        kind = _FALLBACK.get(kind, "unavailable")
     return F.FactUnavailable(name, kind, detail[:300])
 
 
