@@ -16,6 +16,8 @@ from webapp.services import attendees, validation
 
 from .test_services import STEP1, _result
 
+SUB = "00000000-0000-0000-0000-000000000001"  # a well-formed subscription id
+
 
 @pytest.fixture
 def db_url(pg_schema_url):
@@ -30,7 +32,7 @@ def test_tables_live_in_the_sessions_own_schema(app, pg_schema_url):
 
 
 def test_timestamps_are_stored_as_timestamptz_and_read_as_utc(app, lab_id):
-    who = attendees.upsert(lab_id, "tz", azure={"subscription_id": "s", "resource_group": "rg"})
+    who = attendees.upsert(lab_id, "tz", azure={"subscription_id": SUB, "resource_group": "rg"})
     paris = timezone(timedelta(hours=2))
     at = datetime(2025, 5, 1, 14, 0, tzinfo=paris)
     result = _result(STEP1, "1", Status.FAIL, ("account_training_exists",), at=at)
@@ -45,7 +47,7 @@ def test_timestamps_are_stored_as_timestamptz_and_read_as_utc(app, lab_id):
 
 
 def test_concurrent_first_attempts_on_one_step_both_count(app, lab_id):
-    who = attendees.upsert(lab_id, "racer", azure={"subscription_id": "s", "resource_group": "rg"})
+    who = attendees.upsert(lab_id, "racer", azure={"subscription_id": SUB, "resource_group": "rg"})
     who_id, n = who.id, 6
     barrier = threading.Barrier(n)
     errors: list[BaseException] = []

@@ -18,6 +18,8 @@ from webapp.models import ApiKey, Attempt, Attendee, Proctor, StepSummary
 from webapp.services import apikeys, attempts, attendees, jobs, launch, proctors, progress, validation
 from webapp.services.errors import ExpiredLink, InvalidInput, InvalidLink, NotFound
 
+SUB = "00000000-0000-0000-0000-000000000001"  # a well-formed subscription id
+
 STEP1 = "d59e98f0-5614-4e26-b82c-18374ffffb6c"
 STEP2 = "0b268237-4be0-4453-a6ac-5603f697a1a9"
 PASSWORD = "Sup3r-Secret-Lab-Passw0rd"
@@ -86,12 +88,12 @@ def test_update_keeps_secrets_it_omits(student_row, lab_id, attendee):
     [
         ({"external_id": "has space"}, "external_id"),
         ({"azure": {"resource_group": "rg"}}, "azure.subscription_id"),
-        ({"azure": {"subscription_id": "s", "resource_group": "rg", "password": "x"}}, "azure.password"),
-        ({"azure": {"subscription_id": "s", "resource_group": "rg", "client_id": "c"}}, "azure.tenant_id"),
-        ({"azure": {"subscription_id": "s", "resource_group": "rg"}, "injects": {"Region": ["eastus"]}},
+        ({"azure": {"subscription_id": SUB, "resource_group": "rg", "password": "x"}}, "azure.password"),
+        ({"azure": {"subscription_id": SUB, "resource_group": "rg", "client_id": "c"}}, "azure.tenant_id"),
+        ({"azure": {"subscription_id": SUB, "resource_group": "rg"}, "injects": {"Region": ["eastus"]}},
          "injects.Region"),
-        ({"azure": {"subscription_id": "s", "resource_group": "rg"}, "injects": "Region=eastus"}, "injects"),
-        ({"azure": {"subscription_id": "s", "resource_group": "rg"}, "cohort": 7}, "cohort"),
+        ({"azure": {"subscription_id": SUB, "resource_group": "rg"}, "injects": "Region=eastus"}, "injects"),
+        ({"azure": {"subscription_id": SUB, "resource_group": "rg"}, "cohort": 7}, "cohort"),
     ],
 )
 def test_upsert_rejects_bad_input_naming_the_field(app, lab_id, kwargs, field):
@@ -104,7 +106,7 @@ def test_upsert_rejects_bad_input_naming_the_field(app, lab_id, kwargs, field):
 
 def test_unknown_lab_is_not_found(app):
     with pytest.raises(NotFound, match="no lab pack 'no-such-lab'"):
-        attendees.upsert("no-such-lab", "x1", azure={"subscription_id": "s", "resource_group": "rg"})
+        attendees.upsert("no-such-lab", "x1", azure={"subscription_id": SUB, "resource_group": "rg"})
 
 
 def test_injects_for_render_masks_secrets_unless_revealed(student_row, attendee):
@@ -453,7 +455,7 @@ def test_custom_cloud_endpoints_refused_unless_allowed(make_app, db_url):
     from webapp.services.errors import InvalidInput
 
     app = make_app(DATABASE_URL=db_url, AUTO_MIGRATE=True, ALLOW_CUSTOM_CLOUD=False)
-    azure = {"subscription_id": "s", "resource_group": "rg", "tenant_id": "t", "client_id": "c",
+    azure = {"subscription_id": SUB, "resource_group": "rg", "tenant_id": SUB, "client_id": "c",
              "client_secret": "x" * 12, "ca_bundle": "/etc/shadow"}
     with app.app_context():
         with pytest.raises(InvalidInput) as info:

@@ -129,7 +129,11 @@ def _fold(attendee_id: int, result: validator.StepResult) -> None:
         summary.fails += 1
     summary.first_attempt_at = min(summary.first_attempt_at, at)
     if at < summary.last_attempt_at:
-        return  # overtaken: a newer result already decided what the step shows
+        # Overtaken: a newer result already decided what the step shows. A FAIL among FAILs still
+        # lengthens the run of fails that flags a stuck attendee.
+        if status is Status.FAIL and summary.status == Status.FAIL.value:
+            summary.consecutive_fails += 1
+        return
     summary.last_status = status.value
     summary.last_attempt_at = at
     if status is Status.ERROR and summary.attempts > 1:
