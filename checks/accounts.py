@@ -45,6 +45,7 @@ def _missing_training(what: str) -> Outcome:
     return failed(
         f"No Custom Vision training resource was found, so its {what} cannot be checked.",
         "Create the Custom Vision resource as Task 1 describes, then validate again.",
+        {"follows_from": "account_training_exists"},
     )
 
 

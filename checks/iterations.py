@@ -70,7 +70,7 @@ def iteration_training_type(facts: Mapping[str, Any], expect: Mapping[str, Any],
     it: F.IterationFact | None = facts[F.LATEST_ITERATION]
     if it is None:
         return failed(f"Project '{project.name}' has no iteration yet, so its training type cannot be checked.",
-                      _TRAIN, {"project": project.name})
+                      _TRAIN, {"project": project.name, "follows_from": "iteration_completed"})
     want = expect.get("training_type", "Regular")
     want_name = TRAINING_TYPE_NAMES.get(loose(want), want)
     if not it.training_type:
@@ -99,7 +99,7 @@ def iteration_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], c
         return _still_training(latest, project, ctx, " Its performance is checked when it completes.")
     if trained is None:
         return failed(f"Project '{project.name}' has no completed iteration, so its performance cannot be "
-                      "checked.", _TRAIN, {"project": project.name})
+                      "checked.", _TRAIN, {"project": project.name, "follows_from": "iteration_completed"})
     perf: F.PerformanceFact | None = facts[F.PERFORMANCE]
     threshold = float(expect.get("threshold", 0.5))
     if perf is None or (perf.iteration_id is not None and perf.iteration_id != trained.id):

@@ -43,6 +43,7 @@ def _project_here(facts: Mapping[str, Any], what: str) -> tuple[F.ProjectFact | 
         return None, failed(
             f"No Custom Vision project with the lab's name was found, so its {what} cannot be checked.",
             "Create the project as this task describes, then validate again.",
+            {"follows_from": "project_exists"},
         )
     return project, None
 

@@ -3,6 +3,7 @@ history and progress, launch links, API keys, proctors and background jobs."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -195,6 +196,18 @@ def _record(who: Attendee, result: validator.StepResult) -> None:
 def _plain(app, lab_id, external_id: str, cohort: str = "Monday") -> Attendee:
     return attendees.upsert(lab_id, external_id, cohort=cohort,
                             azure={"subscription_id": str(uuid.uuid4()), "resource_group": "rg"})
+
+
+def test_failures_that_follow_from_another_are_not_reasons(app, lab_id):
+    """'No project, so its domain cannot be checked' is a consequence, not a cause the proctor should count."""
+    who = _plain(app, lab_id, "cascade")
+    result = _result(STEP2, "2", Status.FAIL, ("project_exists",))
+    consequence = Outcome("project_domain_compact", Status.FAIL, "No project, so its domain cannot be checked.",
+                          "Create the project.", {"follows_from": "project_exists"})
+    result = dataclasses.replace(result, checks=(*result.checks, consequence))
+    _record(who, result)
+    summary = db.session.get(StepSummary, (who.id, STEP2))
+    assert [c["check_id"] for c in summary.failing_checks] == ["project_exists"]
 
 
 def test_progress_attendee(app, lab_id):

@@ -142,8 +142,11 @@ def _fold(attendee_id: int, result: validator.StepResult) -> None:
     summary.message = result.message
     if status is Status.FAIL:
         summary.consecutive_fails += 1
+        # Failures that only follow from another ("no project, so its domain cannot be checked") are left out:
+        # the proctor's common reasons should show causes.
         summary.failing_checks = [
-            {"check_id": o.check_id, "message": o.message} for o in result.checks if o.status is Status.FAIL
+            {"check_id": o.check_id, "message": o.message} for o in result.checks
+            if o.status is Status.FAIL and "follows_from" not in (o.evidence or {})
         ]
     elif status is Status.PASS:
         summary.consecutive_fails = 0
