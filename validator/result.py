@@ -61,7 +61,7 @@ class StepResult:
             status=Status(data["status"]), message=data["message"], hint=data.get("hint"),
             checks=tuple(
                 Outcome(c["check_id"], Status(c["status"]), c["message"], c.get("hint"),
-                        c.get("evidence") or {}, tuple(c.get("advice") or ()))
+                        c.get("evidence") or {}, tuple(c.get("advice") or ()), bool(c.get("advisory", False)))
                 for c in data.get("checks", ())
             ),
             started_at=datetime.fromisoformat(data["started_at"]),

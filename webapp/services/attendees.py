@@ -154,12 +154,12 @@ def secret_values(attendee: Attendee) -> set[str]:
 
 
 def injects_for_render(attendee: Attendee, reveal: bool = False) -> dict[str, str | None]:
-    """The values the attendee's guide shows, as the validator sees them (lab defaults fill missing
-    non-secret ones; Region and ResourceGroup come from the Azure fields). Secret keys map to ``""``
-    (masked by the renderer) unless ``reveal``; only the attendee themself may see revealed values.
+    """The values the attendee's guide shows, exactly as the validator sees them: no lab defaults (a value
+    the platform did not send shows as missing, rather than as another attendee's); Region and ResourceGroup
+    come from the Azure fields. Secret keys map to ``""`` (masked by the renderer) unless ``reveal``; only
+    the attendee themself may see revealed values.
     """
-    pack = labs.pack(attendee.lab_id)
-    values: dict[str, str | None] = {k: v for k, v in pack.demo_injects().items() if k not in pack.secret_keys}
+    values: dict[str, str | None] = {}
     azure = attendee.azure or {}
     if azure.get("region"):
         values["Region"] = azure["region"]
