@@ -8,12 +8,10 @@ from pathlib import Path
 
 import click
 
-from labguide.packs import LabPack, PackError, load_pack
+from labguide.packs import LabPack, PackError, credential_injects, load_pack
+
 
 # Credentials-file fields that double as inject values when the file's "injects" object lacks them.
-CREDENTIAL_INJECTS = {"region": "Region", "resource_group": "ResourceGroup"}
-
-
 @click.group()
 def guide() -> None:
     """Lab guides: lint a pack, render a guide."""
@@ -47,11 +45,8 @@ def lint(pack_or_guide: str) -> None:
 
 def attendee_injects(credentials: dict) -> dict[str, str]:
     """Inject values from a credentials JSON: its ``injects`` object, plus region/resource_group if absent."""
-    injects = {str(k): str(v) for k, v in (credentials.get("injects") or {}).items() if v is not None}
-    for field, key in CREDENTIAL_INJECTS.items():
-        if key not in injects and credentials.get(field):
-            injects[key] = str(credentials[field])
-    return injects
+    explicit = {str(k): str(v) for k, v in (credentials.get("injects") or {}).items() if v is not None}
+    return {**credential_injects(credentials), **explicit}
 
 
 @guide.command()

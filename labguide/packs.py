@@ -25,6 +25,14 @@ BUILTIN_DIR = Path(__file__).resolve().parent / "packs"
 PACK_DIRS_ENV = "LABGRADER_PACK_DIRS"
 GUIDE_NAMES = ("guide.md",)
 
+# Inject keys every lab platform fills from the attendee's Azure credentials, by credential field.
+CREDENTIAL_INJECTS = {"region": "Region", "resource_group": "ResourceGroup"}
+
+
+def credential_injects(credentials: dict[str, Any]) -> dict[str, str]:
+    """The inject values a credentials JSON implies (Region, ResourceGroup); explicit injects override them."""
+    return {key: str(credentials[field]) for field, key in CREDENTIAL_INJECTS.items() if credentials.get(field)}
+
 
 class PackError(Exception):
     """A pack that cannot be loaded at all (missing folder, unreadable or malformed lab.yaml)."""

@@ -12,7 +12,7 @@ from checks.base import Context, internal_error, run_check
 from checks.expect import ExpectationError
 from checks.outcome import Outcome, Status
 from checks.select import lab_parameters
-from labguide.packs import LabPack
+from labguide.packs import LabPack, credential_injects
 
 from .azure.arm import ArmGateway
 from .azure.budget import CallCounter, Deadline, RetryPolicy
@@ -45,9 +45,7 @@ class Attendee:
         injects: dict[str, Any] = {}
         if use_lab_defaults and lab is not None:
             injects.update({k: v for k, v in lab.demo_injects().items() if k not in lab.secret_keys})
-        if azure.region:
-            injects["Region"] = azure.region
-        injects["ResourceGroup"] = azure.resource_group
+        injects.update(credential_injects({"region": azure.region, "resource_group": azure.resource_group}))
         extra = data.get("injects") or {}
         if not isinstance(extra, dict):
             raise ValueError("'injects' must be a JSON object of key -> value")

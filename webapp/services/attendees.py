@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from labguide.packs import credential_injects
 from validator.azure.cloud import AttendeeAzure, CredentialsError
 
 from .. import crypto
@@ -159,12 +160,7 @@ def injects_for_render(attendee: Attendee, reveal: bool = False) -> dict[str, st
     come from the Azure fields. Secret keys map to ``""`` (masked by the renderer) unless ``reveal``; only
     the attendee themself may see revealed values.
     """
-    values: dict[str, str | None] = {}
-    azure = attendee.azure or {}
-    if azure.get("region"):
-        values["Region"] = azure["region"]
-    if azure.get("resource_group"):
-        values["ResourceGroup"] = azure["resource_group"]
+    values: dict[str, str | None] = dict(credential_injects(attendee.azure or {}))
     values.update({k: str(v) for k, v in (attendee.injects or {}).items()})
     secret_injects = (crypto.decrypt_json(attendee.secret_blob).get("injects") or {}) if attendee.secret_blob else {}
     for key, value in secret_injects.items():
