@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -87,9 +88,46 @@ def query_list(name: str) -> list[str]:
     return [v.strip().lower() for v in raw.split(",") if v.strip()]
 
 
-def json_body() -> dict:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
+class JsonObject(dict):
+    """A JSON object of a request body whose property names bind case-insensitively.
+
+    The service's JSON binder matches ``"Url"``, ``"URL"`` and ``"url"`` to the same property (Microsoft's
+    REST samples send ``{"Url": ...}``), so lookups here ignore case. Keys keep the caller's spelling; of
+    names that differ only in case the last one wins, as in the binder. Built once from a parsed body and
+    only read: answers never echo it, they spell every property the swagger way.
+    """
+
+    def __init__(self, pairs=()) -> None:
+        folded: dict = {}
+        for name, value in pairs:
+            folded[_fold(name)] = (name, value)
+        super().__init__(folded.values())
+        self._names = {fold: name for fold, (name, _value) in folded.items()}
+
+    def __getitem__(self, name):
+        return super().__getitem__(self._names.get(_fold(name), name))
+
+    def __contains__(self, name) -> bool:
+        return _fold(name) in self._names
+
+    def get(self, name, default=None):
+        return super().get(self._names.get(_fold(name), name), default)
+
+
+def _fold(name):
+    return name.lower() if isinstance(name, str) else name
+
+
+def json_body() -> JsonObject:
+    """The request's JSON object with property names bound case-insensitively at every level; ``{}``
+    when the body is not a JSON object (as before, a missing or malformed body reads as empty)."""
+    if not request.is_json:
+        return JsonObject()
+    try:
+        body = json.loads(request.get_data(cache=True), object_pairs_hook=JsonObject)
+    except ValueError:
+        return JsonObject()
+    return body if isinstance(body, JsonObject) else JsonObject()
 
 
 # -- images in requests ----------------------------------------------------------------------------

@@ -325,6 +325,9 @@ def query_predictions(account, project_id):
     if order not in ("Newest", "Oldest", "Suggested"):
         raise CvError("BadRequestPredictionInvalidQueryParameters", f"Unknown orderBy '{order}'.")
     tags = token.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, dict) for t in tags):
+        raise CvError("BadRequestPredictionInvalidQueryParameters",
+                      "'tags' must be a list of objects with id, minThreshold and maxThreshold.")
     if len(tags) > 20:
         raise CvError("BadRequestPredictionTagsExceededCount", "A query filters on at most 20 tags.")
     max_count = int(token.get("maxCount") or 50)
@@ -352,7 +355,7 @@ def query_predictions(account, project_id):
             "continuation": str(offset + max_count) if more else "",
             "maxCount": max_count,
             "orderBy": order,
-            "tags": tags,
+            "tags": [_query_tag(t) for t in tags],
             "iterationId": token.get("iterationId"),
             "startTime": start,
             "endTime": end,
@@ -360,6 +363,11 @@ def query_predictions(account, project_id):
         },
         "results": results,
     })
+
+
+def _query_tag(tag: dict) -> dict:
+    """A ``PredictionQueryTag`` of the request as the answer echoes it: in the swagger's spelling."""
+    return {name: tag[name] for name in ("id", "minThreshold", "maxThreshold") if name in tag}
 
 
 def _matches_tags(pred: StoredPrediction, tags: list[dict]) -> bool:
