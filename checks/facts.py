@@ -133,7 +133,14 @@ class FactUnavailable:
 
 @dataclass(frozen=True)
 class AccountFact:
-    """A Microsoft.CognitiveServices account (``kind`` CustomVision.Training or CustomVision.Prediction)."""
+    """A Microsoft.CognitiveServices account (``kind`` CustomVision.Training or CustomVision.Prediction).
+
+    ``resource_id`` is the account's ARM id (``/subscriptions/.../accounts/<name>``, compared
+    case-insensitively): the identity of the resource, and so the key of every per-resource limit and
+    cache (F0 allows 2 calls/s per resource). Never key those on ``endpoint``: an account made without a
+    custom subdomain shares its region's endpoint with every other such account, and the key alone
+    selects the account there.
+    """
 
     name: str
     kind: str
@@ -142,6 +149,7 @@ class AccountFact:
     resource_group: str
     provisioning_state: str
     endpoint: str | None = None
+    resource_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -48,3 +48,23 @@ def test_discard_closes_matching_entries():
     y = cache.get_or_create(("tenant", "client-2"), lambda: Closable("y"))
     assert cache.discard(lambda key: "client-1" in key) == 1
     assert x.closed and not y.closed and len(cache) == 1
+
+
+def test_custom_vision_clients_are_per_resource_and_rebuilt_for_a_new_key():
+    from validator.azure import customvision
+
+    shared = "https://eastus.api.cognitive.microsoft.com/"  # two accounts without custom subdomains
+    a = "/subscriptions/test-caches-a/resourcegroups/rg/providers/microsoft.cognitiveservices/accounts/cv"
+    b = "/subscriptions/test-caches-b/resourcegroups/rg/providers/microsoft.cognitiveservices/accounts/cv"
+    try:
+        first = customvision._client(a, shared, "key-a", None)
+        assert customvision._client(a, shared, "key-a", None) is first
+        assert customvision._client(b, shared, "key-b", None) is not first
+        # A regenerated key or a moved endpoint builds a new client for the same resource.
+        assert customvision._client(a, shared, "key-a2", None) is not first
+        assert customvision._client(a, "https://cv.cognitiveservices.azure.com/", "key-a", None) is not first
+        # Every entry is filed under its resource: a's three clients, b's one.
+        assert customvision._clients.discard(lambda key: key[0] == a) == 3
+        assert customvision._clients.discard(lambda key: key[0] == b) == 1
+    finally:
+        customvision._clients.discard(lambda key: "test-caches" in key[0])

@@ -1,4 +1,5 @@
-"""The Redis-backed rate limiter shares one budget between instances; use_redis() swaps the tier limiters."""
+"""Rate limits are per resource (its ARM id, never its endpoint); the Redis-backed limiter shares one budget
+between instances; use_redis() swaps the tier limiters."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ import uuid
 
 import pytest
 
+from checks.facts import AccountFact
 from tests.conftest import require
 from validator.azure import customvision
+from validator.azure.arm import ArmGateway
+from validator.azure.budget import CallCounter, Deadline
+from validator.azure.cloud import AttendeeAzure
+from validator.azure.customvision import TrainingGateway
+from validator.azure.errors import AzureCallError
 from validator.azure.ratelimit import RateLimiter, RateLimitTimeout, RedisRateLimiter
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -58,7 +65,7 @@ def test_waits_for_the_next_slot(client):
     assert 0.05 <= waited <= 0.2
 
 
-def test_keys_are_per_endpoint(client):
+def test_keys_are_per_resource(client):
     limiter = RedisRateLimiter(client, rate=2.0, burst=1)
     assert limiter.acquire(f"test-{uuid.uuid4().hex}") == 0
     assert limiter.acquire(f"test-{uuid.uuid4().hex}", max_wait=0) == 0
@@ -72,8 +79,6 @@ def test_unreachable_redis_lets_calls_through():
 
 
 def test_use_redis_swaps_the_tier_limiters(client):
-    from checks.facts import AccountFact
-
     free = AccountFact(name="a", kind="CustomVision.Training", sku="F0", location="", resource_group="rg",
                        provisioning_state="Succeeded", endpoint="https://x")
     try:
@@ -90,3 +95,64 @@ def replace_sku(account, sku):
     from dataclasses import replace
 
     return replace(account, sku=sku)
+
+
+# -- the key is the resource, not the endpoint ------------------------------------------------------------
+SHARED = "https://eastus.api.cognitive.microsoft.com/"  # no custom subdomain: the key picks the account
+
+
+def training_account(subscription: str, name: str, resource_id: str | None = "arm") -> AccountFact:
+    rid = (f"/subscriptions/{subscription}/resourceGroups/RG-{subscription}"
+           f"/providers/Microsoft.CognitiveServices/accounts/{name}")
+    return AccountFact(name=name, kind="CustomVision.Training", sku="F0", location="eastus",
+                       resource_group=f"RG-{subscription}", provisioning_state="Succeeded", endpoint=SHARED,
+                       resource_id=rid if resource_id == "arm" else resource_id)
+
+
+def gateway(account: AccountFact, limiter) -> TrainingGateway:
+    subscription = account.resource_group.removeprefix("RG-")
+    arm = ArmGateway(AttendeeAzure(subscription_id=subscription, resource_group=account.resource_group),
+                     Deadline(10), CallCounter())
+    return TrainingGateway(arm, account, limiter)
+
+
+class Recording(RateLimiter):
+    """An F0 bucket that notes which key each call took a slot from and how long it waited."""
+
+    def __init__(self, **kw) -> None:
+        super().__init__(rate=2.0, burst=2, **kw)
+        self.taken: list[tuple[str, float]] = []
+
+    def acquire(self, key: str, max_wait: float = 10.0) -> float:
+        waited = super().acquire(key, max_wait)
+        self.taken.append((key, waited))
+        return waited
+
+
+def test_accounts_on_one_shared_endpoint_have_a_budget_each():
+    slept: list[float] = []
+    limiter = Recording(clock=lambda: 0.0, sleep=slept.append)  # frozen clock: a bucket never refills
+    a = gateway(training_account("11111111", "CV-Casting-A"), limiter)
+    b = gateway(training_account("22222222", "cv-casting-b"), limiter)
+    assert a.account.endpoint == b.account.endpoint
+    a._wait_slot()
+    a._wait_slot()  # a's whole F0 burst
+    a.arm.deadline = Deadline(0.1)
+    with pytest.raises(AzureCallError, match="too many calls queued"):
+        a._wait_slot()  # a third call would wait 0.5 s for a's bucket
+    b._wait_slot()
+    b._wait_slot()  # b still has its own burst: no wait
+    assert slept == []
+    assert [key for key, _ in limiter.taken] == [a.resource, a.resource, b.resource, b.resource]
+    assert (a.resource, b.resource) == (a.account.resource_id.lower(), b.account.resource_id.lower())
+
+
+def test_the_resource_key_is_the_arm_id_in_any_case():
+    upper = training_account("11111111", "CV-A")
+    lower = training_account("11111111", "cv-a", resource_id=upper.resource_id.lower())
+    azure = AttendeeAzure(subscription_id="11111111", resource_group="RG-11111111")
+    assert customvision.resource_key(upper, azure) == customvision.resource_key(lower, azure)
+    assert customvision.resource_key(upper, azure) == upper.resource_id.lower()
+    # A fact without an id (built by hand) gets the id ARM gives such an account, not its endpoint.
+    bare = training_account("11111111", "CV-A", resource_id=None)
+    assert customvision.resource_key(bare, azure) == upper.resource_id.lower()

@@ -78,4 +78,5 @@ def _account_fact(account, resource_group: str) -> AccountFact:
         resource_group=resource_group,
         provisioning_state=(props.provisioning_state if props else None) or "",
         endpoint=props.endpoint if props else None,
+        resource_id=account.id,
     )

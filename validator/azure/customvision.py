@@ -2,6 +2,11 @@
 
 The endpoint and training key are discovered through ARM (``listKeys``) once and cached; a 401 from
 Custom Vision drops the cached key and the call is retried once with a fresh one (keys get regenerated).
+
+Everything per resource (the rate limit, the cached key, the cached client) is keyed on the account's
+ARM resource id (:func:`resource_key`), never on its endpoint: accounts made without a custom subdomain
+share their region's endpoint (``https://<region>.api.cognitive.microsoft.com/``, the key picks the
+account), and keying on it would make a whole class in one region share one F0 budget.
 """
 
 from __future__ import annotations
@@ -30,11 +35,11 @@ from . import caches
 from .arm import ArmGateway
 from .budget import RetryPolicy
 from .caches import ClientCache
+from .cloud import AttendeeAzure
 from .errors import AzureCallError
 from .ratelimit import RateLimiter, RateLimitTimeout, RedisRateLimiter
 
 T = TypeVar("T")
-
 
 
 @dataclass
@@ -70,12 +75,23 @@ def limiter_for(account: AccountFact) -> RateLimiter | RedisRateLimiter:
     return limiters.free if (account.sku or "F0").upper() == "F0" else limiters.standard
 
 
+def resource_key(account: AccountFact, azure: AttendeeAzure) -> str:
+    """The account's identity for per-resource limits and caches: its ARM resource id, lower-cased (ARM
+    ids are case-insensitive). A fact without an id gets the one ARM gives such an account."""
+    rid = account.resource_id or (
+        f"/subscriptions/{azure.subscription_id}/resourceGroups/{account.resource_group or azure.resource_group}"
+        f"/providers/Microsoft.CognitiveServices/accounts/{account.name}"
+    )
+    return rid.lower()
+
+
 # Bounded, closed on eviction: each client holds a training key and a connection pool.
+# Keyed (resource, endpoint, key, ca): the resource is the identity; a changed endpoint or key builds anew.
 _clients = ClientCache(maxsize=512, ttl=3600)
 
 
-def _client(endpoint: str, key: str, ca_bundle: str | None) -> CustomVisionTrainingClient:
-    return _clients.get_or_create((endpoint, key, ca_bundle), lambda: _build(endpoint, key, ca_bundle))
+def _client(resource: str, endpoint: str, key: str, ca_bundle: str | None) -> CustomVisionTrainingClient:
+    return _clients.get_or_create((resource, endpoint, key, ca_bundle), lambda: _build(endpoint, key, ca_bundle))
 
 
 def _build(endpoint: str, key: str, ca_bundle: str | None) -> CustomVisionTrainingClient:
@@ -95,9 +111,8 @@ class TrainingGateway:
         self.account = account
         self.limiter = limiter or limiter_for(account)
         self.retry = retry or arm.retry
-        azure = arm.azure
-        self._key_id = (azure.profile.arm_endpoint, azure.subscription_id, azure.resource_group,
-                        account.name.lower())
+        self.resource = resource_key(account, arm.azure)
+        self._key_id = (arm.azure.profile.arm_endpoint, self.resource)
         self._key_lock = threading.Lock()
 
     # -- plumbing --------------------------------------------------------------------------------------
@@ -113,7 +128,7 @@ class TrainingGateway:
 
     def _wait_slot(self) -> None:
         try:
-            self.limiter.acquire(self.account.endpoint or self.account.name, self.arm.deadline.remaining())
+            self.limiter.acquire(self.resource, self.arm.deadline.remaining())
         except RateLimitTimeout:
             raise AzureCallError("busy", "rate-limit", "too many calls queued for this resource") from None
 
@@ -121,7 +136,7 @@ class TrainingGateway:
         """Run ``fn(client, timeout_kwargs)``; on 401 re-read the key once (it may have been regenerated)."""
         ca = self.arm.azure.profile.ca_bundle
         for attempt in (1, 2):
-            client = _client(self.account.endpoint or "", self._key(), ca)
+            client = _client(self.resource, self.account.endpoint or "", self._key(), ca)
             try:
                 return self.retry.run(
                     operation,

@@ -1,7 +1,9 @@
-"""Per-endpoint rate limiting: a Free (F0) Custom Vision resource allows 2 transactions per second.
+"""Per-resource rate limiting: a Free (F0) Custom Vision resource allows 2 transactions per second.
 
 :class:`RateLimiter` serves a single instance; :class:`RedisRateLimiter` shares the budget between web
-instances (same ``acquire(key, max_wait)`` interface). Both are token buckets keyed by endpoint.
+instances (same ``acquire(key, max_wait)`` interface). Both are token buckets, one per key; the caller
+passes the resource's identity, its ARM resource id (``customvision.resource_key``), never its endpoint:
+accounts without a custom subdomain share one regional endpoint but each has its own budget.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ class RateLimitTimeout(Exception):
 
 
 class RateLimiter:
-    """Token bucket per key: ``rate`` calls per second with bursts of ``burst``."""
+    """Token bucket per key (one resource): ``rate`` calls per second with bursts of ``burst``."""
 
     def __init__(self, rate: float = 2.0, burst: int = 2, clock=time.monotonic, sleep=time.sleep) -> None:
         self.rate = rate
@@ -67,7 +69,7 @@ KEY_PREFIX = "labgrader:cvrate:"
 
 
 class RedisRateLimiter:
-    """The same token bucket kept in Redis (``labgrader:cvrate:<endpoint>``), shared by every instance.
+    """The same token bucket kept in Redis (``labgrader:cvrate:<resource id>``), shared by every instance.
 
     ``redis`` is a ``redis.Redis`` client. If Redis cannot be reached the call is let through: the
     Azure side still throttles with 429 (retried), which beats failing every validation.
