@@ -8,14 +8,27 @@ principal has access to the subscription, and an ``api-version``.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from .app import operation
 from .errors import ArmError
-from .state import REGIONS, Account, ResourceGroup, ServicePrincipal, iso, new_key, normalize_region
+from .state import (
+    BUSY_STATES,
+    REGIONS,
+    SOFT_DELETE_RETENTION,
+    Account,
+    Operation,
+    ResourceGroup,
+    ServicePrincipal,
+    account_key,
+    iso,
+    new_key,
+    normalize_region,
+)
 
 bp = Blueprint("arm", __name__)
 
@@ -23,6 +36,7 @@ ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
 _PROVIDER = "providers/Microsoft.CognitiveServices/accounts"
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 _ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,63}$")
+_SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])$")
 
 # Kinds this simulator accepts, with the SKUs each allows (real Azure offers more of both).
 KIND_SKUS: dict[str, tuple[str, ...]] = {
@@ -82,15 +96,10 @@ def _principal() -> ServicePrincipal:
 
 
 def _api_version() -> str:
-    version = request.args.get("api-version")
-    if not version:
-        raise ArmError(400, "MissingApiVersionParameter",
-                       "The api-version query parameter (?api-version=) is required for all requests.")
-    if not _API_VERSION.match(version):
-        raise ArmError(400, "InvalidApiVersionParameter",
-                       f"The api-version '{version}' is invalid. The supported versions are of the form "
-                       "'yyyy-mm-dd' or 'yyyy-mm-dd-preview'.")
-    return version
+    """The request's api-version, checked against what ARM accepts for the type its path addresses."""
+    from .apiversions import check_request
+
+    return check_request(request, REGIONS)
 
 
 def _authorize(subscription_id: str, action: str, scope: str) -> ServicePrincipal:
@@ -119,9 +128,8 @@ def _resource_group(subscription_id: str, name: str) -> ResourceGroup:
 
 
 def _account(subscription_id: str, rg: ResourceGroup, name: str) -> Account:
-    acct = _sim().state.account(name)
-    if (acct is None or acct.subscription_id != subscription_id.lower()
-            or acct.resource_group.lower() != rg.name.lower()):
+    acct = _sim().state.find_account(subscription_id, rg.name, name)
+    if acct is None:
         raise ArmError(
             404, "ResourceNotFound",
             f"The Resource '{ACCOUNT_TYPE}/{name}' under resource group '{rg.name}' was not found. For more "
@@ -166,13 +174,19 @@ def account_json(acct: Account) -> dict:
             "internalId": acct.internal_id,
             "dateCreated": iso(acct.created),
             "provisioningState": acct.provisioning_state,
-            "customSubDomainName": acct.name.lower(),
             "publicNetworkAccess": "Enabled",
             "isMigrated": False,
             "capabilities": [],
             "networkAcls": {"defaultAction": "Allow", "virtualNetworkRules": [], "ipRules": []},
         },
     }
+    if acct.custom_subdomain:
+        body["properties"]["customSubDomainName"] = acct.custom_subdomain
+    if acct.deleted_at is not None:
+        body["id"] = acct.deleted_id()
+        if request.args.get("api-version", "") > "2021-04-30":  # 2021-04-30 does not have these fields yet
+            body["properties"]["deletionDate"] = iso(acct.deleted_at)
+            body["properties"]["scheduledPurgeDate"] = iso(acct.deleted_at + SOFT_DELETE_RETENTION)
     identity = account_identity(acct)
     if identity is not None:
         body["identity"] = identity
@@ -343,16 +357,85 @@ def _check_sku(kind: str, sku: str) -> str:
     return match
 
 
-def _check_free_limit(subscription_id: str, kind: str, sku: str, except_name: str | None) -> None:
-    """One F0 account per kind per subscription, as Azure enforces."""
+def _check_free_limit(subscription_id: str, kind: str, sku: str, except_key: str | None) -> None:
+    """One F0 account per kind per subscription, as Azure enforces; a soft-deleted one still counts
+    until it is purged (students meet this after deleting a Free resource to make it again)."""
     if sku != "F0":
         return
     state = _sim().state
-    taken = any(a.subscription_id == subscription_id and a.kind == kind and a.sku == "F0"
-                and a.name.lower() != (except_name or "").lower() for a in state.accounts.values())
-    if taken:
+    holders = [(k, a) for k, a in (*state.accounts.items(), *state.deleted_accounts.items())
+               if a.subscription_id == subscription_id and a.kind == kind and a.sku == "F0" and k != except_key]
+    if holders:
         raise ArmError(409, "CanNotCreateMultipleFreeAccounts",
                        f"Operation failed. Only one free account is allowed for account type '{kind}'.")
+
+
+def _subdomain_of(body: dict) -> str | None:
+    """The ``properties.customSubDomainName`` asked for, validated (None when not asked for)."""
+    props = body.get("properties") or {}
+    if not isinstance(props, dict):
+        raise ArmError(400, "InvalidRequestContent", "The 'properties' property must be an object.")
+    name = props.get("customSubDomainName")
+    if name is None or name == "":
+        return None
+    if not isinstance(name, str) or not _SUBDOMAIN.match(name):
+        raise ArmError(400, "InvalidSubdomainName",
+                       f"The custom subdomain name '{name}' is invalid. It must be 2 to 64 characters long, "
+                       "contain only letters, digits and hyphens, and start and end with a letter or digit.")
+    return name.lower()
+
+
+def _claim_subdomain(subdomain: str | None, acct_key: str, current: str | None) -> None:
+    """Refuse a subdomain another account holds (live or soft-deleted) or a change of an existing one."""
+    if subdomain is None or subdomain == (current or "").lower():
+        return
+    if current:
+        raise ArmError(400, "CustomSubDomainNameCannotBeChanged",
+                       f"The custom subdomain name of this account is '{current}' and cannot be changed.")
+    owner = _sim().state.subdomain_owner(subdomain)
+    if owner is not None and account_key(owner.subscription_id, owner.resource_group, owner.name) != acct_key:
+        raise ArmError(409, "CustomDomainInUse",
+                       f"Custom domain name '{subdomain}' is already in use. Choose another subdomain name.")
+
+
+def _not_while_busy(acct: Account) -> None:
+    """ARM refuses to change a resource whose provisioning has not reached a terminal state."""
+    if acct.provisioning_state in BUSY_STATES:
+        raise ArmError(409, "RequestConflict",
+                       f"Cannot modify resource with id '{acct.resource_id()}' because the resource entity "
+                       "provisioning state is not terminal. Please wait for the provisioning state to become "
+                       "terminal and then retry the request.")
+
+
+def _long_running(action: str, acct: Account, status: int):
+    """Start ``action`` on ``acct`` and answer as ARM does: the resource (or nothing) with
+    ``Azure-AsyncOperation`` (and ``Location`` for deletes) to poll, and ``Retry-After``."""
+    sim = _sim()
+    fail = None
+    if getattr(g, "sim_fail_provisioning", False):
+        fail = ("ResourceProvisioningFailed",
+                f"The {action} of account '{acct.name}' failed (simulated provisioning failure).")
+    op = sim.state.start_operation(action, acct, sim.provisioning_seconds, fail)
+    if action != "purge":
+        acct.provisioning_state = op.in_progress_state()
+    resp = Response(status=status) if action in ("delete", "purge") else jsonify(account_json(acct))
+    resp.status_code = status
+    resp.headers["Azure-AsyncOperation"] = _operation_url(op, "operationStatuses")
+    if action in ("delete", "purge"):
+        resp.headers["Location"] = _operation_url(op, "operationResults")
+    resp.headers["Retry-After"] = _retry_after(op)
+    return resp
+
+
+def _operation_url(op: Operation, kind: str) -> str:
+    return (f"{request.host_url.rstrip('/')}/subscriptions/{op.subscription_id}/providers/"
+            f"Microsoft.CognitiveServices/locations/{op.location}/{kind}/{op.id}"
+            f"?api-version={request.args.get('api-version', '')}")
+
+
+def _retry_after(op: Operation) -> str:
+    # Never 0: azure-core then falls back to its 30-second default interval.
+    return f"{max(0.1, round(op.done_at - time.time(), 1)):g}"
 
 
 @bp.put(f"/subscriptions/<subscription_id>/resourceGroups/<rg_name>/{_PROVIDER}/<account_name>")
@@ -386,42 +469,69 @@ def accounts_create(subscription_id: str, rg_name: str, account_name: str):
     tags = body.get("tags") or {}
     if not isinstance(tags, dict):
         raise ArmError(400, "InvalidRequestContent", "The 'tags' property must be an object.")
+    subdomain = _subdomain_of(body)
+    restore = (body.get("properties") or {}).get("restore") is True
+    region = normalize_region(location)
+    key = account_key(sub, rg.name, account_name)
     state = _sim().state
     with state.lock:
-        existing = state.account(account_name)
-        if existing is not None and (existing.subscription_id != sub
-                                     or existing.resource_group.lower() != rg.name.lower()):
-            # Account names are custom subdomains here, so they are unique across all of Azure.
-            raise ArmError(409, "CustomDomainInUse",
-                           f"Custom domain name '{account_name.lower()}' is already in use. Choose another "
-                           "name for the resource.")
+        existing = state.find_account(sub, rg.name, account_name)
+        deleted = state.find_deleted(sub, rg.name, account_name)
+        if existing is None and deleted is not None:
+            if not restore:
+                raise ArmError(
+                    409, "FlagMustBeSetForRestore",
+                    f"An existing resource with ID '{deleted.resource_id()}' has been soft-deleted. To restore "
+                    "the resource, you must specify 'restore' to be 'true' in the property. If you don't want "
+                    "to restore existing resource, please purge it first.")
+            return _restore(deleted, region, principal.client_id)
         if existing is not None and existing.kind != known_kind:
             raise ArmError(409, "CannotChangeAccountKind",
                            f"The kind of account '{existing.name}' is '{existing.kind}' and cannot "
                            f"be changed to '{known_kind}'.")
-        _check_free_limit(sub, known_kind, sku, account_name)
-        region = normalize_region(location)
-        # A PUT replaces the resource: no 'identity' in the body means none.
-        identity = _identity_from({"identity": body.get("identity")},
-                                  account_identity(existing) if existing else None, _tenant_of(sub))
-        if existing is None:
-            acct = Account(sub, rg.name, account_name, known_kind, sku, region,
-                           _sim().account_endpoint(account_name), tags=tags, created_by=principal.client_id)
-            state.accounts[account_name.lower()] = acct
-            status = 201
-        else:
+        if existing is not None:
+            _not_while_busy(existing)
             if region != existing.location:
                 raise ArmError(409, "LocationCannotBeChanged",
                                f"The location of account '{existing.name}' is '{existing.location}' and "
                                "cannot be changed.")
+        _claim_subdomain(subdomain, key, existing.custom_subdomain if existing else None)
+        _check_free_limit(sub, known_kind, sku, key)
+        # A PUT replaces the resource: no 'identity' in the body means none.
+        identity = _identity_from({"identity": body.get("identity")},
+                                  account_identity(existing) if existing else None, _tenant_of(sub))
+        if existing is None:
+            acct = Account(sub, rg.name, account_name, known_kind, sku, region, "", tags=tags,
+                           created_by=principal.client_id, custom_subdomain=subdomain)
+            acct.endpoint = _sim().account_endpoint(acct)
+            state.accounts[key] = acct
+            action, status = "create", 201
+        else:
             existing.sku, existing.tags = sku, tags
+            existing.custom_subdomain = subdomain or existing.custom_subdomain
+            existing.endpoint = _sim().account_endpoint(existing)
             existing.touch(principal.client_id)
-            acct, status = existing, 200
+            acct, action, status = existing, "update", 200
         acct.identity = identity
         state.changed()
-        resp = jsonify(account_json(acct))
-    resp.status_code = status
-    return resp
+        return _long_running(action, acct, status)
+
+
+def _restore(acct: Account, region: str, by: str):
+    """Bring a soft-deleted account back as it was (keys, endpoint, Custom Vision data and all)."""
+    state = _sim().state
+    if region != acct.location:
+        raise ArmError(409, "LocationCannotBeChanged",
+                       f"The soft-deleted account '{acct.name}' is in '{acct.location}'; restore it there.")
+    key = account_key(acct.subscription_id, acct.resource_group, acct.name)
+    _check_free_limit(acct.subscription_id, acct.kind, acct.sku, key)
+    del state.deleted_accounts[key]
+    acct.deleted_at = None
+    acct.endpoint = _sim().account_endpoint(acct)
+    acct.touch(by)
+    state.accounts[key] = acct
+    state.changed()
+    return _long_running("create", acct, 201)
 
 
 @bp.patch(f"/subscriptions/<subscription_id>/resourceGroups/<rg_name>/{_PROVIDER}/<account_name>")
@@ -434,13 +544,17 @@ def accounts_update(subscription_id: str, rg_name: str, account_name: str):
     state = _sim().state
     with state.lock:
         acct = _account(subscription_id, rg, account_name)
+        _not_while_busy(acct)
+        key = account_key(acct.subscription_id, acct.resource_group, acct.name)
         sku_name = _sku_of(body)
         sku = None
         if sku_name is not None:
             sku = _check_sku(acct.kind, sku_name)
-            _check_free_limit(acct.subscription_id, acct.kind, sku, acct.name)
+            _check_free_limit(acct.subscription_id, acct.kind, sku, key)
         if "tags" in body and not isinstance(body["tags"], dict):
             raise ArmError(400, "InvalidRequestContent", "The 'tags' property must be an object.")
+        subdomain = _subdomain_of(body)
+        _claim_subdomain(subdomain, key, acct.custom_subdomain)
         # A PATCH changes only what it names: no 'identity' keeps the account's.
         identity = _identity_from(body, account_identity(acct), _tenant_of(acct.subscription_id))
         # Checked everything first, so a rejected PATCH changes nothing.
@@ -448,10 +562,13 @@ def accounts_update(subscription_id: str, rg_name: str, account_name: str):
             acct.sku = sku
         if "tags" in body:
             acct.tags = dict(body["tags"])
+        if subdomain:
+            acct.custom_subdomain = subdomain
+            acct.endpoint = _sim().account_endpoint(acct)
         acct.identity = identity
         acct.touch(principal.client_id)
         state.changed()
-        return jsonify(account_json(acct))
+        return _long_running("update", acct, 200)
 
 
 @bp.delete(f"/subscriptions/<subscription_id>/resourceGroups/<rg_name>/{_PROVIDER}/<account_name>")
@@ -462,13 +579,135 @@ def accounts_delete(subscription_id: str, rg_name: str, account_name: str):
     rg = _resource_group(subscription_id, rg_name)
     state = _sim().state
     with state.lock:
-        acct = state.account(account_name)
-        if (acct is None or acct.subscription_id != subscription_id.lower()
-                or acct.resource_group.lower() != rg.name.lower()):
+        acct = state.find_account(subscription_id, rg.name, account_name)
+        if acct is None:
             return "", 204  # ARM: deleting what is not there succeeds with No Content
-        del state.accounts[account_name.lower()]
+        if acct.provisioning_state == "Deleting":
+            op = state.operations.get(acct.operation_id or "")
+            if op is not None:  # already on its way: answer with the same operation
+                resp = Response(status=202)
+                resp.headers["Azure-AsyncOperation"] = _operation_url(op, "operationStatuses")
+                resp.headers["Location"] = _operation_url(op, "operationResults")
+                resp.headers["Retry-After"] = _retry_after(op)
+                return resp
         state.changed()
-    return "", 200
+        return _long_running("delete", acct, 202)
+
+
+# -- long-running operations --------------------------------------------------------------------------
+def _operation_for(subscription_id: str, op_id: str) -> Operation:
+    op = _sim().state.operations.get(op_id.lower())
+    if op is None or op.subscription_id != subscription_id.lower():
+        raise ArmError(404, "OperationNotFound", f"The operation '{op_id}' could not be found.")
+    return op
+
+
+def _operation_status(op: Operation) -> dict:
+    running = op.running()
+    body: dict = {
+        "id": request.path,
+        "name": op.id,
+        "status": op.in_progress_state() if running else op.outcome,
+        "startTime": iso(op.started),
+    }
+    if not running:
+        body["endTime"] = iso(datetime.fromtimestamp(op.done_at, UTC))
+        if op.error:
+            body["error"] = {"code": op.error[0], "message": op.error[1]}
+    return body
+
+
+@bp.get("/subscriptions/<subscription_id>/providers/Microsoft.CognitiveServices/locations/<location>"
+        "/operationStatuses/<op_id>")
+@operation("OperationStatuses_Get")
+def operation_statuses_get(subscription_id: str, location: str, op_id: str):
+    """The ``Azure-AsyncOperation`` of an account operation: always 200, with its status."""
+    _authorize(subscription_id, "Microsoft.CognitiveServices/locations/operationStatuses/read",
+               f"/subscriptions/{subscription_id}")
+    with _sim().state.lock:
+        op = _operation_for(subscription_id, op_id)
+        resp = jsonify(_operation_status(op))
+        if op.running():
+            resp.headers["Retry-After"] = _retry_after(op)
+        return resp
+
+
+@bp.get("/subscriptions/<subscription_id>/providers/Microsoft.CognitiveServices/locations/<location>"
+        "/operationResults/<op_id>")
+@operation("OperationResults_Get")
+def operation_results_get(subscription_id: str, location: str, op_id: str):
+    """The ``Location`` of a delete or purge: 202 while it runs, 204 when done, the error if it failed."""
+    _authorize(subscription_id, "Microsoft.CognitiveServices/locations/operationResults/read",
+               f"/subscriptions/{subscription_id}")
+    with _sim().state.lock:
+        op = _operation_for(subscription_id, op_id)
+        if op.running():
+            resp = Response(status=202)
+            resp.headers["Location"] = request.url
+            resp.headers["Retry-After"] = _retry_after(op)
+            return resp
+        if op.error:
+            raise ArmError(500, op.error[0], op.error[1])
+        return "", 204
+
+
+# -- soft-deleted accounts ------------------------------------------------------------------------------
+_DELETED = "providers/Microsoft.CognitiveServices/locations/<location>/resourceGroups/<rg_name>/deletedAccounts"
+
+
+def _deleted_scope(subscription_id: str, location: str, rg_name: str, name: str) -> str:
+    return (f"/subscriptions/{subscription_id}/providers/Microsoft.CognitiveServices/locations/{location}"
+            f"/resourceGroups/{rg_name}/deletedAccounts/{name}")
+
+
+def _deleted_account(subscription_id: str, location: str, rg_name: str, name: str) -> Account:
+    acct = _sim().state.find_deleted(subscription_id, rg_name, name)
+    if acct is None or acct.location != normalize_region(location):
+        raise ArmError(404, "ResourceNotFound",
+                       f"The deleted account '{name}' in resource group '{rg_name}' and location '{location}' "
+                       "was not found. It may have been purged, restored, or deleted more than 48 hours ago.")
+    return acct
+
+
+@bp.get("/subscriptions/<subscription_id>/providers/Microsoft.CognitiveServices/deletedAccounts")
+@operation("DeletedAccounts_List")
+def deleted_accounts_list(subscription_id: str):
+    _authorize(subscription_id, "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/read",
+               f"/subscriptions/{subscription_id}")
+    sub = subscription_id.lower()
+    state = _sim().state
+    with state.lock:
+        found = sorted((a for a in state.deleted_accounts.values() if a.subscription_id == sub),
+                       key=lambda a: a.name.lower())
+        return _page([account_json(a) for a in found])
+
+
+@bp.get(f"/subscriptions/<subscription_id>/{_DELETED}/<account_name>")
+@operation("DeletedAccounts_Get")
+def deleted_accounts_get(subscription_id: str, location: str, rg_name: str, account_name: str):
+    _authorize(subscription_id, "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/read",
+               _deleted_scope(subscription_id, location, rg_name, account_name))
+    with _sim().state.lock:
+        return jsonify(account_json(_deleted_account(subscription_id, location, rg_name, account_name)))
+
+
+@bp.delete(f"/subscriptions/<subscription_id>/{_DELETED}/<account_name>")
+@operation("DeletedAccounts_Purge")
+def deleted_accounts_purge(subscription_id: str, location: str, rg_name: str, account_name: str):
+    _authorize(subscription_id, "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/delete",
+               _deleted_scope(subscription_id, location, rg_name, account_name))
+    state = _sim().state
+    with state.lock:
+        acct = _deleted_account(subscription_id, location, rg_name, account_name)
+        op = state.operations.get(acct.operation_id or "")
+        if op is not None and op.action == "purge" and op.running():
+            resp = Response(status=202)
+            resp.headers["Azure-AsyncOperation"] = _operation_url(op, "operationStatuses")
+            resp.headers["Location"] = _operation_url(op, "operationResults")
+            resp.headers["Retry-After"] = _retry_after(op)
+            return resp
+        state.changed()
+        return _long_running("purge", acct, 202)
 
 
 @bp.post(f"/subscriptions/<subscription_id>/resourceGroups/<rg_name>/{_PROVIDER}/<account_name>/listKeys")

@@ -32,11 +32,15 @@ def sim() -> None:
               help="Keep the CA and the simulated world in this directory across restarts.")
 @click.option("--training-seconds", default=2.0, type=click.FloatRange(0), show_default=True,
               help="How long a Custom Vision training run takes.")
-def serve(host: str, port: int, state_dir: Path | None, training_seconds: float) -> None:
+@click.option("--provisioning-seconds", default=3.0, type=click.FloatRange(0), show_default=True,
+              help="How long creating, updating, deleting or purging an account takes (ARM long-running "
+                   "operations).")
+def serve(host: str, port: int, state_dir: Path | None, training_seconds: float, provisioning_seconds: float) -> None:
     """Run the simulator in the foreground; the first stdout line is the cloud profile as JSON."""
     from .server import Simulator
 
-    simulator = Simulator(host=host, port=port, state_dir=state_dir, training_seconds=training_seconds)
+    simulator = Simulator(host=host, port=port, state_dir=state_dir, training_seconds=training_seconds,
+                          provisioning_seconds=provisioning_seconds)
     simulator.start()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

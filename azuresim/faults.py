@@ -12,14 +12,14 @@ import random
 import threading
 from dataclasses import asdict, dataclass, field
 
-EFFECTS = ("status", "latency_ms", "hang", "reset", "revoke_keys", "fail_training")
+EFFECTS = ("status", "latency_ms", "hang", "reset", "revoke_keys", "fail_training", "fail_provisioning")
 
 
 class FaultRuleError(ValueError):
     """A fault rule that cannot be applied (unknown field, no effect, bad value)."""
 
 
-_BOOLS = {"hang", "reset", "revoke_keys", "fail_training"}
+_BOOLS = {"hang", "reset", "revoke_keys", "fail_training", "fail_provisioning"}
 _NUMBERS = {"retry_after", "latency_ms", "jitter_ms"}
 _INTS = {"status", "count"}
 _STRINGS = {"operation", "account", "message"}
@@ -53,6 +53,8 @@ class FaultRule:
     revoke_keys: bool = False
     # The TrainProject call succeeds but the iteration ends Failed (a "training failed" student case).
     fail_training: bool = False
+    # An account create/update/delete is accepted, then its provisioning ends Failed.
+    fail_provisioning: bool = False
     count: int | None = None
     id: str = ""
     hits: int = field(default=0)
@@ -71,7 +73,7 @@ class FaultRule:
             _check_type(name, value)
         rule = cls(**body)
         if not any([rule.status, rule.latency_ms, rule.jitter_ms, rule.hang, rule.reset, rule.revoke_keys,
-                    rule.fail_training]):
+                    rule.fail_training, rule.fail_provisioning]):
             raise FaultRuleError(f"A fault rule needs one effect: {', '.join(EFFECTS)}.")
         if rule.status is not None and not (400 <= rule.status <= 599):
             raise FaultRuleError("'status' must be an HTTP error status (400-599).")

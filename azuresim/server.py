@@ -24,7 +24,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from . import persistence
 from .faults import FaultBook
-from .state import SimState
+from .state import REGIONAL_SUFFIX, Account, SimState
 
 
 class _Handler(WSGIRequestHandler):
@@ -70,18 +70,22 @@ class Simulator:
         port: int = 0,
         state_dir: str | Path | None = None,
         training_seconds: float = 2.0,
+        provisioning_seconds: float = 0.2,
         hang_seconds: float = 120.0,
         token_lifetime: float = 3599,
         arm_page_size: int = 100,
     ) -> None:
         """``state_dir`` given: the CA and the world are kept there across restarts (see persistence).
 
-        ``token_lifetime`` is the ``expires_in`` of access tokens; ``arm_page_size`` how many items an
-        ARM list answers per page before a ``nextLink``. Both may be changed while running.
+        ``provisioning_seconds`` is how long creating, updating, deleting or purging an account takes
+        (ARM's long-running operations; a few seconds on Azure). ``token_lifetime`` is the ``expires_in``
+        of access tokens; ``arm_page_size`` how many items an ARM list answers per page before a
+        ``nextLink``. All three may be changed while running.
         """
         self.host = host
         self.port = port
         self.training_seconds = training_seconds
+        self.provisioning_seconds = provisioning_seconds
         self.hang_seconds = hang_seconds
         self.token_lifetime = token_lifetime
         self.arm_page_size = arm_page_size
@@ -130,8 +134,8 @@ class Simulator:
         if self.persistent:
             # Endpoints name the port, which may differ from the last run's.
             with self.state.lock:
-                for acct in self.state.accounts.values():
-                    acct.endpoint = self.account_endpoint(acct.name)
+                for acct in (*self.state.accounts.values(), *self.state.deleted_accounts.values()):
+                    acct.endpoint = self.account_endpoint(acct)
             self._saver = persistence.Saver(self.state, self.state_dir)
             self._saver.start()
         return self
@@ -201,9 +205,15 @@ class Simulator:
             "admin_url": f"{self.base_url}/_sim",
         }
 
-    def account_endpoint(self, account_name: str) -> str:
-        """Custom Vision endpoint of an account (path-based, since every account shares this host)."""
-        return f"{self.base_url}/cv/{account_name.lower()}/"
+    def account_endpoint(self, account: Account) -> str:
+        """The data-plane endpoint of an account, path-based since every account shares this host.
+
+        With a custom subdomain: ``{base}/cv/<subdomain>/`` (Azure: ``https://<subdomain>.cognitiveservices.
+        azure.com/``). Without: the region's shared ``{base}/cv/<region>.api/`` (Azure: ``https://<region>.
+        api.cognitive.microsoft.com/``), where the key picks the account.
+        """
+        host = account.custom_subdomain or f"{account.location}{REGIONAL_SUFFIX}"
+        return f"{self.base_url}/cv/{host.lower()}/"
 
     # -- call log --------------------------------------------------------------------------------------
     def record_call(self, operation: str, account: str | None) -> None:

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # Regions where Custom Vision (Training and Prediction) can be created, as ARM spells them.
@@ -24,6 +24,14 @@ REGIONS = (
     "uksouth", "westeurope", "westus", "westus2", "westus3",
 )
 DEFAULT_REGION = "eastus"
+
+# Data-plane host label of a region's shared endpoint (``eastus.api`` stands for
+# https://eastus.api.cognitive.microsoft.com/); custom subdomains cannot contain dots, so labels never clash.
+REGIONAL_SUFFIX = ".api"
+_ACCOUNT_ID = re.compile(
+    r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.CognitiveServices/accounts/([^/]+)$",
+    re.IGNORECASE,
+)
 
 # Attendee names become part of a resource group name: letters, digits, '.', '_' and '-'.
 _ATTENDEE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$")
@@ -94,9 +102,20 @@ class Token:
         return (time.time() if now is None else now) >= self.expires_at
 
 
+# Provisioning states of an account that is still being created or changed (no data plane yet).
+BUSY_STATES = ("Accepted", "Creating", "Deleting")
+# How long Azure keeps a deleted Cognitive Services account before purging it for good.
+SOFT_DELETE_RETENTION = timedelta(hours=48)
+
+
 @dataclass
 class Account:
-    """A Microsoft.CognitiveServices account (here: CustomVision.Training or CustomVision.Prediction)."""
+    """A Microsoft.CognitiveServices account (here: CustomVision.Training or CustomVision.Prediction).
+
+    Names are unique per resource group. ``custom_subdomain`` (globally unique, also while the account
+    is soft-deleted) gives the account its own endpoint; without one it answers on its region's shared
+    endpoint, where the key picks the account.
+    """
 
     subscription_id: str
     resource_group: str
@@ -119,6 +138,11 @@ class Account:
     identity: dict | None = None
     # Custom Vision data (projects, images, ...) owned by azuresim.customvision; created on first use.
     cv: Any = None
+    custom_subdomain: str | None = None
+    # The long-running operation in progress, if any (see Operation).
+    operation_id: str | None = None
+    # Set while soft-deleted: when it was deleted (it is purged SOFT_DELETE_RETENTION later).
+    deleted_at: datetime | None = None
 
     def resource_id(self) -> str:
         return (
@@ -126,14 +150,56 @@ class Account:
             f"/providers/Microsoft.CognitiveServices/accounts/{self.name}"
         )
 
+    def deleted_id(self) -> str:
+        """The id ARM gives the account while it is soft-deleted."""
+        return (
+            f"/subscriptions/{self.subscription_id}/providers/Microsoft.CognitiveServices/locations/"
+            f"{self.location}/resourceGroups/{self.resource_group}/deletedAccounts/{self.name}"
+        )
+
     def key_matches(self, key: str | None) -> bool:
         return bool(key) and key in (self.key1, self.key2)
+
+    def serves_data_plane(self) -> bool:
+        """Whether the account answers on its endpoint (deployed, not being created or deleted)."""
+        return self.deleted_at is None and self.provisioning_state not in (*BUSY_STATES, "Failed")
 
     def touch(self, by: str | None) -> None:
         """Record a modification (new etag, lastModified*)."""
         self.last_modified = utcnow()
         self.last_modified_by = by
         self.etag = f'"{uuid.uuid4()}"'
+
+
+@dataclass
+class Operation:
+    """An ARM long-running operation (create, update, delete or purge of an account).
+
+    It is in progress until ``done_at`` (epoch seconds), then ends in ``outcome`` (Succeeded or
+    Failed). Clients poll it through ``Azure-AsyncOperation`` / ``Location`` (see azuresim.arm).
+    """
+
+    id: str
+    action: str  # create | update | delete | purge
+    account_key: str  # SimState.accounts / deleted_accounts key of the account it works on
+    subscription_id: str
+    location: str
+    started: datetime
+    done_at: float
+    outcome: str = "Succeeded"
+    error: tuple[str, str] | None = None  # (code, message) when it fails
+    applied: bool = False  # its effect on the world is done (see SimState.settle)
+
+    def running(self, now: float | None = None) -> bool:
+        return (time.time() if now is None else now) < self.done_at
+
+    def in_progress_state(self) -> str:
+        return {"create": "Creating", "delete": "Deleting", "purge": "Deleting"}.get(self.action, "Accepted")
+
+
+def account_key(subscription_id: str, resource_group: str, name: str) -> str:
+    """How SimState indexes accounts: their resource id, lower-cased (ARM ids are case-insensitive)."""
+    return f"/subscriptions/{subscription_id}/resourcegroups/{resource_group}/{name}".lower()
 
 
 @dataclass
@@ -144,7 +210,9 @@ class SimState:
     principals: dict[str, ServicePrincipal] = field(default_factory=dict)  # client id -> principal
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     resource_groups: dict[tuple[str, str], ResourceGroup] = field(default_factory=dict)  # (sub, rg.lower())
-    accounts: dict[str, Account] = field(default_factory=dict)  # name.lower() -> account (names are global)
+    accounts: dict[str, Account] = field(default_factory=dict)  # account_key(...) -> live account
+    deleted_accounts: dict[str, Account] = field(default_factory=dict)  # account_key(...) -> soft-deleted
+    operations: dict[str, Operation] = field(default_factory=dict)  # operation id -> long-running operation
     tokens: dict[str, Token] = field(default_factory=dict)  # access token -> what it stands for
     # Bumped on every mutation the persistence layer should save (views call ``changed()``).
     version: int = 0
@@ -157,6 +225,11 @@ class SimState:
         return data
 
     def __setstate__(self, data: dict) -> None:
+        data.setdefault("deleted_accounts", {})
+        data.setdefault("operations", {})
+        # Saved before accounts were keyed by resource id (they were keyed by global name).
+        data["accounts"] = {account_key(a.subscription_id, a.resource_group, a.name): a
+                            for a in data.get("accounts", {}).values()}
         self.__dict__.update(data)
         self.lock = threading.RLock()
 
@@ -172,13 +245,46 @@ class SimState:
         return self.subscriptions.get(subscription_id.lower())
 
     def account(self, name: str) -> Account | None:
-        return self.accounts.get(name.lower())
+        """A live account by name alone (names repeat only across resource groups; admin and tests)."""
+        with self.lock:
+            return next((a for a in self.accounts.values() if a.name.lower() == name.lower()), None)
 
-    def account_by_key(self, key: str | None) -> Account | None:
+    def find_account(self, subscription_id: str, resource_group: str, name: str) -> Account | None:
+        return self.accounts.get(account_key(subscription_id, resource_group, name))
+
+    def find_deleted(self, subscription_id: str, resource_group: str, name: str) -> Account | None:
+        return self.deleted_accounts.get(account_key(subscription_id, resource_group, name))
+
+    def subdomain_owner(self, subdomain: str) -> Account | None:
+        """The live or soft-deleted account holding a custom subdomain (they are unique across Azure)."""
+        label = subdomain.lower()
+        with self.lock:
+            return next((a for a in (*self.accounts.values(), *self.deleted_accounts.values())
+                         if (a.custom_subdomain or "").lower() == label), None)
+
+    def data_plane_account(self, host: str, key: str | None, kind: str) -> Account | None:
+        """The account a data-plane request reaches: on its custom subdomain, or on the shared regional
+        endpoint of its region (``host`` is then ``<region>.api``), where the key picks the account.
+        None when no deployed account of ``kind`` answers there with that key."""
         if not key:
             return None
+        host = host.lower()
         with self.lock:
-            return next((a for a in self.accounts.values() if a.key_matches(key)), None)
+            if host.endswith(REGIONAL_SUFFIX):
+                region = host[: -len(REGIONAL_SUFFIX)]
+                found = next((a for a in self.accounts.values()
+                              if a.location == region and a.key_matches(key)), None)
+            else:
+                found = next((a for a in self.accounts.values()
+                              if (a.custom_subdomain or "").lower() == host), None)
+            if found is None or found.kind != kind or not found.key_matches(key) or not found.serves_data_plane():
+                return None
+            return found
+
+    def account_by_id(self, resource_id: str) -> Account | None:
+        """A live account by its ARM resource id (any case)."""
+        m = _ACCOUNT_ID.match(resource_id or "")
+        return self.find_account(*m.groups()) if m else None
 
     def principal_for_token(self, value: str) -> tuple[ServicePrincipal | None, Token | None]:
         """(principal, token) for an access token; (None, None) when it was never issued here."""
@@ -196,6 +302,56 @@ class SimState:
                         now + lifetime)
             self.tokens[tok.value] = tok
             return tok
+
+    # -- time passing ----------------------------------------------------------------------------------
+    def start_operation(self, action: str, acct: Account, seconds: float, fail: tuple[str, str] | None = None
+                        ) -> Operation:
+        """Begin a long-running operation on ``acct`` that ends ``seconds`` from now (call with the lock)."""
+        op = Operation(str(uuid.uuid4()), action, account_key(acct.subscription_id, acct.resource_group, acct.name),
+                       acct.subscription_id, acct.location, utcnow(), time.time() + max(0.0, seconds),
+                       outcome="Failed" if fail else "Succeeded", error=fail)
+        self.operations[op.id] = op
+        acct.operation_id = op.id
+        self.version += 1
+        return op
+
+    def settle(self, now: float | None = None) -> None:
+        """Apply what time has finished: operations past their end, soft-deleted accounts past retention.
+
+        Called before every request is served, so every answer sees the world as it is by then.
+        """
+        now = time.time() if now is None else now
+        with self.lock:
+            before = self.version
+            for op in self.operations.values():
+                if not op.applied and not op.running(now):
+                    self._finish(op, now)
+            for op_id in [i for i, op in self.operations.items() if op.applied and op.done_at < now - 3600]:
+                del self.operations[op_id]  # nobody polls an hour-old operation
+            cutoff = datetime.fromtimestamp(now, UTC) - SOFT_DELETE_RETENTION
+            for key in [k for k, a in self.deleted_accounts.items() if a.deleted_at and a.deleted_at < cutoff]:
+                del self.deleted_accounts[key]
+                self.version += 1
+            if self.version != before:
+                self.version += 1
+
+    def _finish(self, op: Operation, now: float) -> None:
+        op.applied = True
+        self.version += 1
+        if op.action == "purge":
+            self.deleted_accounts.pop(op.account_key, None)
+            return
+        acct = self.accounts.get(op.account_key)
+        if acct is None or acct.operation_id != op.id:
+            return  # superseded by a later operation on the same account
+        acct.operation_id = None
+        if op.action == "delete":
+            del self.accounts[op.account_key]
+            acct.deleted_at = datetime.fromtimestamp(now, UTC)
+            acct.provisioning_state = "Succeeded"  # as ARM shows a soft-deleted account
+            self.deleted_accounts[op.account_key] = acct
+        else:
+            acct.provisioning_state = op.outcome
 
     def revoke_keys(self, account_name: str) -> None:
         """Rotate both keys, so callers holding the old ones get 401 (a 'revoked key' fault)."""
@@ -264,8 +420,14 @@ class SimState:
                 ],
                 "accounts": [
                     {"id": a.resource_id(), "name": a.name, "kind": a.kind, "sku": a.sku,
-                     "location": a.location, "endpoint": a.endpoint}
+                     "location": a.location, "endpoint": a.endpoint,
+                     "provisioning_state": a.provisioning_state}
                     for a in self.accounts.values()
+                ],
+                "deleted_accounts": [
+                    {"id": a.deleted_id(), "name": a.name, "kind": a.kind, "sku": a.sku,
+                     "location": a.location, "deleted_at": iso(a.deleted_at) if a.deleted_at else None}
+                    for a in self.deleted_accounts.values()
                 ],
             }
 
@@ -276,5 +438,7 @@ class SimState:
             self.subscriptions.clear()
             self.resource_groups.clear()
             self.accounts.clear()
+            self.deleted_accounts.clear()
+            self.operations.clear()
             self.tokens.clear()
             self.version += 1

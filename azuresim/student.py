@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import requests
 from azure.cognitiveservices.vision.customvision.training import CustomVisionTrainingClient
 from azure.cognitiveservices.vision.customvision.training.models import ImageFileCreateBatch, ImageFileCreateEntry
+from azure.core.polling import LROPoller
 from azure.identity import ClientSecretCredential
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.cognitiveservices.models import Account, AccountProperties, Sku
@@ -143,30 +144,43 @@ class Student:
         if mistake is None:
             self._remove_wrong_accounts(region)
         if mistake == "wrong-kind":
-            self._create_account(name, "CognitiveServices", "S0", region)
+            self._create_account(name, "CognitiveServices", "S0", region).result()
             return f"created Azure AI services resource '{name}' (kind CognitiveServices) in {region}"
-        self._create_account(name, "CustomVision.Training", training_sku, region)
+        # The portal's "Both" deploys the two resources together and waits for both.
+        deployments = [self._create_account(name, "CustomVision.Training", training_sku, region)]
         if mistake != "training-only":
-            self._create_account(f"{name}-Prediction", "CustomVision.Prediction", "F0", region)
+            deployments.append(self._create_account(f"{name}-Prediction", "CustomVision.Prediction", "F0", region))
+        for deployment in deployments:
+            deployment.result()
         return f"created Custom Vision '{name}' ({training_sku}) in {region}"
 
     def _remove_wrong_accounts(self, region: str) -> None:
-        """What a student fixing Task 1 does: delete resources made by mistake (F0 allows one per kind)."""
+        """What a student fixing Task 1 on Azure does: a resource on the wrong pricing tier gets the right
+        tier (Pricing tier blade); one with the wrong name, kind or region is deleted and then purged
+        (Manage deleted resources), since a soft-deleted resource keeps its name and its Free-tier slot."""
         wanted = {
             self.account_name.lower(): "CustomVision.Training",
             f"{self.account_name}-Prediction".lower(): "CustomVision.Prediction",
         }
         for account in self.arm.accounts.list_by_resource_group(self.resource_group):
-            right = (wanted.get(account.name.lower()) == account.kind and account.sku.name == "F0"
-                     and account.location.lower() == region.lower())
-            if not right and account.kind in ("CustomVision.Training", "CustomVision.Prediction", "CognitiveServices"):
+            if account.kind not in ("CustomVision.Training", "CustomVision.Prediction", "CognitiveServices"):
+                continue
+            placed = (wanted.get(account.name.lower()) == account.kind
+                      and account.location.lower() == region.lower())
+            if placed and account.sku.name != "F0":
+                self.arm.accounts.begin_update(self.resource_group, account.name,
+                                               Account(sku=Sku(name="F0"))).result()
+            elif not placed:
                 self.arm.accounts.begin_delete(self.resource_group, account.name).result()
+                self.arm.deleted_accounts.begin_purge(account.location, self.resource_group, account.name).result()
         self._trainer = None
 
-    def _create_account(self, name: str, kind: str, sku: str, region: str) -> None:
+    def _create_account(self, name: str, kind: str, sku: str, region: str) -> LROPoller:
+        """Start deploying an account; the poller's ``result()`` waits until it is provisioned."""
+        # The portal always gives a new resource a custom subdomain (its name), unlike the CLI's default.
         account = Account(location=region, kind=kind, sku=Sku(name=sku),
                           properties=AccountProperties(custom_sub_domain_name=name.lower()))
-        self.arm.accounts.begin_create(self.resource_group, name, account).result()
+        return self.arm.accounts.begin_create(self.resource_group, name, account)
 
     # -- Task 2: the project --------------------------------------------------------------------------
     def task2(self, mistake: str | None) -> str:

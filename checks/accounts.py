@@ -22,6 +22,7 @@ from checks.wording import joined
 _IN_PROGRESS = {"accepted", "creating", "updating", "provisioning", "moving", "resolvingdns"}
 # Deleted Cognitive Services accounts are soft-deleted and keep their name until purged.
 _PURGE = "purge it (Azure AI services > Manage deleted resources) so its name is free again"
+_PURGE_TO_FREE = "purge it (Azure AI services > Manage deleted resources) to free that slot"
 
 
 def describe(a: F.AccountFact) -> str:
@@ -52,7 +53,7 @@ def _missing_training(what: str) -> Outcome:
 @check(
     "account_training_exists",
     title="A Custom Vision training resource with the lab's name exists in the resource group",
-    reads=(F.ACCOUNTS,),
+    reads=(F.ACCOUNTS, F.DELETED_ACCOUNTS),
 )
 def account_training_exists(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     accounts: list[F.AccountFact] = list(facts[F.ACCOUNTS] or [])
@@ -75,12 +76,33 @@ def account_training_exists(facts: Mapping[str, Any], expect: Mapping[str, Any],
         f"'{suggestion}', pick Free F0 for both pricing tiers, then select Review + create."
     )
     evidence = {"resource_group": rg, "found": [_evidence(a) for a in group]}
+    deleted = [a for a in in_group(facts[F.DELETED_ACCOUNTS] or [], rg) if is_kind(a, TRAINING_KIND)]
+    wanted_deleted = next((a for a in deleted if rule is None or rule.matches(a.name)), None)
+    if wanted_deleted is not None:
+        return _soft_deleted(wanted_deleted, {**evidence, "deleted": _evidence(wanted_deleted)})
+    # A deleted Free resource keeps its Free slot until purged, so creating the new one on F0 would fail.
+    advice = [f"Deleted training resource '{a.name}' ({a.sku}) still counts toward the one Free (F0) "
+              f"Custom Vision training resource a subscription may have: {_PURGE_TO_FREE}."
+              for a in deleted if (a.sku or "").upper() == "F0"]
     if not group:
-        return failed(f"No Custom Vision training resource was found in {where}.", create, evidence)
+        return failed(f"No Custom Vision training resource was found in {where}.", create, evidence, advice)
     return failed(
         f"No Custom Vision training resource{wanted} was found in {where}; found "
         f"{joined(describe(a) for a in group)}.",
         f"A resource cannot be renamed. {create}",
+        evidence,
+        advice,
+    )
+
+
+def _soft_deleted(acct: F.AccountFact, evidence: dict[str, Any]) -> Outcome:
+    when = f" on {acct.deleted_at:%d %B at %H:%M} UTC" if acct.deleted_at else ""
+    return failed(
+        f"Custom Vision training resource '{acct.name}' was deleted{when}. Azure keeps a deleted resource "
+        "for 48 hours, and its name cannot be used again until it is purged.",
+        f"To get it back with its projects and images, open Azure AI services in the Azure portal, select "
+        f"Manage deleted resources, choose '{acct.name}' and select Recover. To start over instead, select "
+        "Purge there, then create the resource again as Task 1 describes.",
         evidence,
     )
 
@@ -139,6 +161,13 @@ def account_training_provisioned(facts: Mapping[str, Any], expect: Mapping[str, 
     ev = _evidence(acct)
     if state.casefold() == "succeeded":
         return passed(f"Custom Vision training resource '{acct.name}' is deployed (provisioning Succeeded).", ev)
+    if state.casefold() == "deleting":
+        return failed(
+            f"Custom Vision training resource '{acct.name}' is being deleted.",
+            "When the deletion has finished, either recover it (Azure AI services > Manage deleted resources > "
+            "Recover) or purge it there and create it again as Task 1 describes.",
+            ev,
+        )
     if state.casefold() in _IN_PROGRESS:
         return pending(
             f"Custom Vision training resource '{acct.name}' is still being deployed (provisioning state {state}).",

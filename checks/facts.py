@@ -20,6 +20,10 @@ from typing import Any
 ACCOUNTS = "accounts"
 """All Microsoft.CognitiveServices accounts in the attendee's resource group: list[AccountFact]."""
 
+DELETED_ACCOUNTS = "deleted_accounts"
+"""Soft-deleted Cognitive Services accounts of the attendee's resource group (``DeletedAccounts_List``),
+read only when the lab's training resource is missing (otherwise []): list[AccountFact]."""
+
 TRAINING_ACCOUNT = "training_account"
 """Derived: the account judged to be the lab's Custom Vision training resource, or None: AccountFact | None."""
 
@@ -55,13 +59,15 @@ PREDICTIONS = "predictions"
 list[PredictionFact]. Checks judge them against TRAINED_ITERATION (hence the dependency)."""
 
 ALL = (
-    ACCOUNTS, TRAINING_ACCOUNT, DOMAINS, PROJECTS, PROJECT, TAGS, UNTAGGED_COUNT, ITERATIONS,
+    ACCOUNTS, DELETED_ACCOUNTS, TRAINING_ACCOUNT, DOMAINS, PROJECTS, PROJECT, TAGS, UNTAGGED_COUNT, ITERATIONS,
     LATEST_ITERATION, TRAINED_ITERATION, PERFORMANCE, PREDICTIONS,
 )
 
 DEPENDS_ON: dict[str, tuple[str, ...]] = {
     ACCOUNTS: (),
     TRAINING_ACCOUNT: (ACCOUNTS,),
+    # Read after the training account is selected: a soft-deleted one matters only when it is missing.
+    DELETED_ACCOUNTS: (TRAINING_ACCOUNT,),
     # Custom Vision facts are read through the training resource's endpoint and key.
     DOMAINS: (TRAINING_ACCOUNT,),
     PROJECTS: (TRAINING_ACCOUNT,),
@@ -150,6 +156,7 @@ class AccountFact:
     provisioning_state: str
     endpoint: str | None = None
     resource_id: str | None = None
+    deleted_at: datetime | None = None  # set on a soft-deleted account (purged 48 hours later)
 
 
 @dataclass(frozen=True)

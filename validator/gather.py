@@ -79,6 +79,15 @@ class FactGatherer:
     # -- one fact --------------------------------------------------------------------------------------
     def _settle_without_fetch(self, name: str) -> bool:
         """Fill ``name`` from its dependencies when that needs no Azure call; True if it must be fetched."""
+        if name == F.DELETED_ACCOUNTS:
+            training = self.facts.get(F.TRAINING_ACCOUNT)
+            if isinstance(training, F.FactUnavailable):
+                self.facts[name] = F.FactUnavailable(name, training.kind, training.detail)
+                return False
+            if training is not None:
+                self.facts[name] = []  # the lab's resource exists: what was deleted does not matter
+                return False
+            return True
         if name in F.DERIVED:
             try:
                 self.facts[name] = derive(name, self.facts, self.params.get(name), self.arm.azure.resource_group)
@@ -130,6 +139,7 @@ class FactGatherer:
         trained = self.facts.get(F.TRAINED_ITERATION)
         return {
             F.ACCOUNTS: self.arm.accounts,
+            F.DELETED_ACCOUNTS: self.arm.deleted_accounts,
             F.DOMAINS: lambda: self._gateway().domains(),
             F.PROJECTS: lambda: self._gateway().projects(),
             F.TAGS: lambda: self._gateway().tags(project.id),

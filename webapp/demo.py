@@ -69,7 +69,8 @@ def external_id(display_name: str) -> str:
     return YOU if display_name.startswith("You") else display_name.split()[0].lower()
 
 
-def start(folder: Path, host: str, port: int, attendees: int, training_seconds: float):
+def start(folder: Path, host: str, port: int, attendees: int, training_seconds: float,
+          provisioning_seconds: float = 3.0):
     """Start azuresim and the app, seed the class in the background; returns (demo, server, sim, seeding)."""
     from werkzeug.serving import make_server
 
@@ -81,7 +82,8 @@ def start(folder: Path, host: str, port: int, attendees: int, training_seconds: 
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    sim = Simulator(state_dir=folder / "azuresim", training_seconds=training_seconds).start()
+    sim = Simulator(state_dir=folder / "azuresim", training_seconds=training_seconds,
+                    provisioning_seconds=provisioning_seconds).start()
     server = None
     try:
         app = create_app({
@@ -167,11 +169,15 @@ def _next_task(task: str) -> str | None:
               help="How many simulated attendees (the first is you).")
 @click.option("--training-seconds", default=8.0, show_default=True, type=float,
               help="How long a simulated training takes.")
-def demo_command(host: str, port: int, folder: str, attendees: int, training_seconds: float) -> None:
+@click.option("--provisioning-seconds", default=3.0, show_default=True, type=click.FloatRange(0),
+              help="How long creating or deleting a simulated Azure resource takes.")
+def demo_command(host: str, port: int, folder: str, attendees: int, training_seconds: float,
+                 provisioning_seconds: float) -> None:
     """Run labgrader on azuresim with a seeded class: no configuration needed."""
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request: the URLs matter here
-    demo, server, sim, seeding = start(Path(folder).resolve(), host, port, attendees, training_seconds)
+    demo, server, sim, seeding = start(Path(folder).resolve(), host, port, attendees, training_seconds,
+                                       provisioning_seconds)
     click.echo(f"""
 labgrader demo is running (Ctrl-C to stop). Everything runs locally on azuresim; nothing touches Azure.
 

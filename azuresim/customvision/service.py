@@ -32,11 +32,12 @@ def sim():
     return current_app.config["SIM"]
 
 
-def authorize(account_name: str, kind: str, header: str) -> Account:
-    """The account named in the path, if the request carries one of its keys; otherwise answer 401."""
+def authorize(host: str, kind: str, header: str) -> Account:
+    """The account this endpoint (``host``: a custom subdomain, or ``<region>.api``) and key reach;
+    otherwise answer 401 as the gateway does (also while the account is still being deployed)."""
     key = request.headers.get(header) or request.headers.get("Ocp-Apim-Subscription-Key")
-    acct = sim().state.account(account_name)
-    if acct is None or acct.kind != kind or not acct.key_matches(key):
+    acct = sim().state.data_plane_account(host, key, kind)
+    if acct is None:
         abort(gateway_error(401))
     return acct
 

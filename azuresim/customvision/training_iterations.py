@@ -45,10 +45,6 @@ _FLAVORS = {
     "ONNX": ("ONNX10", "ONNX12"),
 }
 _PUBLISH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,255}$")
-_RESOURCE_ID = re.compile(
-    r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.CognitiveServices/accounts/([^/]+)$",
-    re.IGNORECASE,
-)
 
 
 def _project(project_id: str) -> Project:
@@ -247,8 +243,7 @@ def publish_iteration(account, project_id, iteration_id):
             raise CvError("BadRequestIterationIsNotTrained", f"Iteration '{it.name}' is {it.status(now)}.")
         if it.publish_name:
             raise CvError("BadRequestIterationIsPublished", f"Iteration '{it.name}' is already published.")
-        m = _RESOURCE_ID.match(target)
-        resource = sim().state.account(m.group(3)) if m else None
+        resource = sim().state.account_by_id(target)
         if (resource is None or resource.kind != PREDICTION_KIND
                 or resource.subscription_id.lower() != g.cv_account.subscription_id.lower()):
             raise CvError("BadRequestInvalidPublishTarget",

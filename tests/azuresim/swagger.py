@@ -513,10 +513,26 @@ class SimSession:
                         json={"kind": kind, "sku": {"name": sku}, "location": self.creds["region"],
                               "properties": {"customSubDomainName": name.lower()}})
         assert resp.status_code in (200, 201), resp.text
+        self.wait(resp)
         keys = self.arm("POST", self.account_path(name) + "/listKeys", api_version)
         assert keys.status_code == 200, keys.text
         self.keys[name.lower()] = keys.json()["key1"]
         return resp.json()["id"]
+
+    def wait(self, resp, timeout: float = 15) -> dict:
+        """Follow a long-running operation's ``Azure-AsyncOperation`` until it ends; returns its status."""
+        import time
+
+        url = resp.headers.get("Azure-AsyncOperation")
+        if not url:
+            return {"status": "Succeeded"}
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.http.get(url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30,
+                                   verify=self.verify).json()
+            if status["status"] in ("Succeeded", "Failed", "Canceled") or time.monotonic() > deadline:
+                return status
+            time.sleep(float(resp.headers.get("Retry-After", "0.1")))
 
     def endpoint(self, account: str) -> str:
         return f"{self.base}/cv/{account.lower()}"

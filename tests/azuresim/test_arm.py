@@ -10,7 +10,7 @@ import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.identity import ClientSecretCredential
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
-from azure.mgmt.cognitiveservices.models import Account, Sku
+from azure.mgmt.cognitiveservices.models import Account, AccountProperties, Sku
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 API = "2025-09-01"
@@ -62,6 +62,16 @@ def raw(creds: dict, method: str, path: str, token: str | None, **kw) -> request
                             timeout=10, **kw)
 
 
+def wait_provisioned(creds: dict, path: str, token: str, timeout: float = 10) -> dict:
+    """GET the account at ``path`` until its provisioning state is terminal; returns its JSON."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = raw(creds, "GET", path, token).json()
+        if body["properties"]["provisioningState"] in ("Succeeded", "Failed") or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
+
+
 def test_resource_group_is_read_back(arm, attendee):
     rg = arm.rm.resource_groups.get(attendee["resource_group"])
     assert rg.name == attendee["resource_group"]
@@ -79,7 +89,7 @@ def test_create_training_and_prediction_accounts_and_read_them_back(arm, sim):
     assert got.location == "eastus"  # ARM answers the short name for a display name
     assert (got.sku.name, got.sku.tier) == ("F0", "Free")
     assert got.properties.provisioning_state == "Succeeded"
-    assert got.properties.endpoint == sim.account_endpoint(name)
+    assert got.properties.endpoint == sim.account_endpoint(sim.state.account(name))
     assert got.id.endswith(f"/resourceGroups/{arm.rg}/providers/Microsoft.CognitiveServices/accounts/{name}")
     assert got.system_data.created_by == arm.creds["client_id"]
     assert got.etag
@@ -93,6 +103,8 @@ def test_put_answers_201_then_200_and_updates(arm, attendee):
     body = {"kind": "CustomVision.Training", "sku": {"name": "S0"}, "location": "eastus"}
     first = raw(attendee, "PUT", path, arm.token(), json=body)
     assert first.status_code == 201, first.text
+    assert first.json()["properties"]["provisioningState"] == "Creating"
+    wait_provisioned(attendee, path, arm.token())
     again = raw(attendee, "PUT", path, arm.token(), json={**body, "tags": {"lab": "spot"}})
     assert again.status_code == 200
     assert again.json()["tags"] == {"lab": "spot"}
@@ -122,13 +134,16 @@ def test_second_free_account_of_a_kind_is_refused(arm):
     arm.create(unique("paid"), "CustomVision.Training", "S0")
 
 
-def test_account_names_are_globally_unique(arm, sim):
+def test_names_are_per_resource_group_and_custom_subdomains_global(arm, sim):
     name = unique("taken")
-    arm.create(name, sku="S0")
+    arm.create(name, sku="S0", properties=AccountProperties(custom_sub_domain_name=name))
     other = Arm(sim.create_attendee("rival"))
     try:
+        # Another resource group may use the same resource name...
+        assert other.create(name.upper(), sku="S0").properties.provisioning_state == "Succeeded"
+        # ...but not the same custom subdomain, which is a DNS name across all of Azure.
         with pytest.raises(HttpResponseError) as info:
-            other.create(name.upper(), sku="S0")
+            other.create(f"{name}-2", sku="S0", properties=AccountProperties(custom_sub_domain_name=name.upper()))
         assert info.value.status_code == 409
         assert info.value.error.code == "CustomDomainInUse"
     finally:

@@ -46,7 +46,8 @@ EXAMPLE_ERRATA = {
 }
 # Training operations that need resources of their own (they delete, publish or train).
 FRESH = {"DeleteProject", "DeleteIteration", "DeleteTag", "DeleteImages", "PublishIteration",
-         "UnpublishIteration", "TrainProject", "Accounts_Delete", "Accounts_Create"}
+         "UnpublishIteration", "TrainProject", "Accounts_Delete", "Accounts_Create",
+         "DeletedAccounts_Get", "DeletedAccounts_Purge"}
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -203,7 +204,7 @@ def _arm_request(replay: Replay, op, example: dict, account: str):
     creds = replay.creds
     path = op.path
     names = {"subscriptionId": creds["subscription_id"], "resourceGroupName": creds["resource_group"],
-             "accountName": account}
+             "accountName": account, "location": creds["region"]}
     for p in op.parameters:
         if p.get("in") == "path":
             path = path.replace("{" + p["name"] + "}", names.get(p["name"], str(params.get(p["name"], ""))))
@@ -280,8 +281,10 @@ def test_example_replays_with_the_same_shape(replay, shared_dir, spec_rel, examp
         account = replay.training
         if op.operation_id in FRESH:
             account = f"ex-{op.operation_id[9:15].lower()}-{uuid.uuid4().hex[:6]}"
-            if op.operation_id == "Accounts_Delete":
+            if op.operation_id in ("Accounts_Delete", "DeletedAccounts_Get", "DeletedAccounts_Purge"):
                 replay.s.create_account(account, "CustomVision.Prediction", "S0")
+            if op.operation_id.startswith("DeletedAccounts_"):  # a soft-deleted account to read or purge
+                replay.s.wait(replay.s.arm("DELETE", replay.s.account_path(account)))
         method, path, version, body = _arm_request(replay, op, example, account)
         resp = replay.s.arm(method, path, version, json=body)
     else:

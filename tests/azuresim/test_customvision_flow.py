@@ -19,7 +19,7 @@ from azure.cognitiveservices.vision.customvision.training.models import (
 )
 from azure.identity import ClientSecretCredential
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
-from azure.mgmt.cognitiveservices.models import Account, Sku
+from azure.mgmt.cognitiveservices.models import Account, AccountProperties, Sku
 from msrest.authentication import ApiKeyCredentials
 
 from azuresim.images import casting_image
@@ -56,7 +56,9 @@ class CvClients:
 
     @staticmethod
     def _create(arm, rg, name, kind, sku, creds):
-        body = Account(kind=kind, sku=Sku(name=sku), location=creds["region"])
+        # With a custom subdomain, as the portal creates them: each account has an endpoint of its own.
+        body = Account(kind=kind, sku=Sku(name=sku), location=creds["region"],
+                       properties=AccountProperties(custom_sub_domain_name=name.lower()))
         return arm.accounts.begin_create(rg, name, body, polling_interval=0).result()
 
     def training_client(self, key: str, endpoint: str | None = None) -> CustomVisionTrainingClient:

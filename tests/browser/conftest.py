@@ -39,7 +39,8 @@ def site(tmp_path_factory) -> Iterator[Site]:
         for key in [k for k in os.environ if k.startswith("LABGRADER_")]:
             mp.delenv(key)  # the developer's shell configuration must not change the demo
         folder = tmp_path_factory.mktemp("browser") / "demo"
-        demo, server, sim, seeding = demo_mod.start(folder, "127.0.0.1", 0, 3, training_seconds=0.3)
+        demo, server, sim, seeding = demo_mod.start(folder, "127.0.0.1", 0, 3, training_seconds=0.3,
+                                                    provisioning_seconds=0.2)
     serving = threading.Thread(target=server.serve_forever, name="demo-http", daemon=True)
     serving.start()
     try:

@@ -60,6 +60,7 @@ def raw() -> dict:
             account(),
             account("customvision-casting-100001-Prediction", kind="CustomVision.Prediction"),
         ],
+        F.DELETED_ACCOUNTS: [],
         F.DOMAINS: [
             F.DomainFact(GENERAL, "General", "Classification", False),
             F.DomainFact(COMPACT, "General (compact)", "Classification", True, ("CoreML", "TensorFlow", "ONNX")),

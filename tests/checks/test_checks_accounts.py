@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+
 from checkfacts import RG, account
 
 from checks import facts as F
@@ -109,3 +112,45 @@ def test_prediction_fail_missing_and_wrong_tier(raw, run):
 def test_prediction_is_judged_even_without_a_matching_training_resource(raw, run):
     raw[F.ACCOUNTS] = [account("cv", kind=PRED)]
     assert run("account_prediction_exists", raw).status is Status.PASS
+
+
+def _deleted(name="customvision-casting-100001", sku="F0"):
+    return replace(account(name, sku=sku), deleted_at=datetime(2026, 11, 29, 9, 5, tzinfo=UTC))
+
+
+def test_a_soft_deleted_lab_resource_says_recover_or_purge_not_create(raw, run):
+    raw[F.ACCOUNTS] = []
+    raw[F.DELETED_ACCOUNTS] = [_deleted()]
+    out = run("account_training_exists", raw)
+    assert out.status is Status.FAIL
+    assert out.message == ("Custom Vision training resource 'customvision-casting-100001' was deleted on "
+                           "29 November at 09:05 UTC. Azure keeps a deleted resource for 48 hours, and its name "
+                           "cannot be used again until it is purged.")
+    assert "Manage deleted resources" in out.hint and "Recover" in out.hint and "Purge" in out.hint
+    assert "+ Create" not in out.hint  # creating it again would fail while the old one is soft-deleted
+    assert out.evidence["deleted"]["name"] == "customvision-casting-100001"
+
+
+def test_a_deleted_free_resource_of_another_name_is_advice_to_purge(raw, run):
+    raw[F.ACCOUNTS] = []
+    raw[F.DELETED_ACCOUNTS] = [_deleted("cv-casting"), _deleted("cv-old", sku="S0")]
+    out = run("account_training_exists", raw)
+    assert out.status is Status.FAIL
+    assert out.message == f"No Custom Vision training resource was found in resource group '{RG}'."
+    assert len(out.advice) == 1 and "'cv-casting'" in out.advice[0] and "purge" in out.advice[0]
+
+
+def test_deleted_resources_of_other_groups_are_not_mentioned(raw, run):
+    raw[F.ACCOUNTS] = []
+    raw[F.DELETED_ACCOUNTS] = [replace(_deleted(), resource_group="other-rg")]
+    out = run("account_training_exists", raw)
+    assert out.message == f"No Custom Vision training resource was found in resource group '{RG}'."
+    assert not out.advice
+
+
+def test_a_resource_being_deleted_is_not_told_to_delete_it(raw, run):
+    raw[F.ACCOUNTS] = [account(state="Deleting"), account("customvision-casting-100001-Prediction", kind=PRED)]
+    out = run("account_training_provisioned", raw)
+    assert out.status is Status.FAIL
+    assert out.message == "Custom Vision training resource 'customvision-casting-100001' is being deleted."
+    assert "recover" in out.hint and "purge" in out.hint

@@ -27,7 +27,7 @@ def test_rate_limiter_allows_a_burst_then_spaces_calls():
     limiter = RateLimiter(rate=2.0, burst=2, clock=t.clock, sleep=t.sleep)
     assert limiter.acquire("cv") == 0 and limiter.acquire("cv") == 0
     assert limiter.acquire("cv") == pytest.approx(0.5)
-    assert limiter.acquire("other") == 0  # buckets are per endpoint
+    assert limiter.acquire("other") == 0  # one bucket per key (the validator keys them by resource id)
     with pytest.raises(RateLimitTimeout):
         limiter.acquire("cv", max_wait=0.1)
 

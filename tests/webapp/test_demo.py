@@ -26,7 +26,8 @@ ATTENDEES = 6  # you, two who got far, three who picked Multilabel in Task 2 (a 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory, clean_env_module):
     folder = tmp_path_factory.mktemp("demo") / "run"
-    demo, server, sim, seeding = demo_mod.start(folder, "127.0.0.1", 0, ATTENDEES, training_seconds=0.2)
+    demo, server, sim, seeding = demo_mod.start(folder, "127.0.0.1", 0, ATTENDEES, training_seconds=0.2,
+                                                    provisioning_seconds=0.2)
     serving = threading.Thread(target=server.serve_forever, name="demo-http", daemon=True)
     serving.start()
     try:

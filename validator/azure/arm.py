@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
 from checks.facts import AccountFact
@@ -55,6 +58,17 @@ class ArmGateway:
 
         return self.retry.run("Accounts_ListByResourceGroup", fetch, self.deadline, self.counter)
 
+    def deleted_accounts(self) -> list[AccountFact]:
+        """The soft-deleted accounts of the attendee's resource group (ARM lists them per subscription)."""
+        client = _client(self.azure)
+        rg = self.azure.resource_group
+
+        def fetch(timeout: float) -> list[AccountFact]:
+            pager = client.deleted_accounts.list(connection_timeout=timeout, read_timeout=timeout)
+            return [_account_fact(a, rg) for a in pager if _resource_group_of(a.id).casefold() == rg.casefold()]
+
+        return self.retry.run("DeletedAccounts_List", fetch, self.deadline, self.counter)
+
     def training_key(self, account_name: str) -> str:
         """The account's key1 (``listKeys``). Callers cache it; it is never logged or stored in evidence."""
         client = _client(self.azure)
@@ -79,4 +93,24 @@ def _account_fact(account, resource_group: str) -> AccountFact:
         provisioning_state=(props.provisioning_state if props else None) or "",
         endpoint=props.endpoint if props else None,
         resource_id=account.id,
+        deleted_at=_timestamp(props.deletion_date) if props else None,
     )
+
+
+def _timestamp(text: str | None) -> datetime | None:
+    """An ARM timestamp (ISO 8601, 'Z', up to 7 fractional digits) as an aware datetime, or None."""
+    if not text:
+        return None
+    cleaned = re.sub(r"(\.\d{6})\d+", r"\1", text.strip()).replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(cleaned)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _resource_group_of(resource_id: str | None) -> str:
+    """The resource group named in an ARM id (``.../resourceGroups/<rg>/...``), or ''."""
+    parts = (resource_id or "").split("/")
+    lowered = [p.casefold() for p in parts]
+    return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered[:-1] else ""
