@@ -418,10 +418,16 @@ def _long_running(action: str, acct: Account, status: int):
     op = sim.state.start_operation(action, acct, sim.provisioning_seconds, fail)
     if action != "purge":
         acct.provisioning_state = op.in_progress_state()
-    resp = Response(status=status) if action in ("delete", "purge") else jsonify(account_json(acct))
+    removal = action in ("delete", "purge")
+    resp = Response(status=status) if removal else jsonify(account_json(acct))
     resp.status_code = status
+    return _polling(resp, op, location=removal)
+
+
+def _polling(resp: Response, op: Operation, location: bool) -> Response:
+    """Add what a client polls ``op`` with: ``Azure-AsyncOperation``, ``Location`` (deletes), ``Retry-After``."""
     resp.headers["Azure-AsyncOperation"] = _operation_url(op, "operationStatuses")
-    if action in ("delete", "purge"):
+    if location:
         resp.headers["Location"] = _operation_url(op, "operationResults")
     resp.headers["Retry-After"] = _retry_after(op)
     return resp
@@ -585,11 +591,7 @@ def accounts_delete(subscription_id: str, rg_name: str, account_name: str):
         if acct.provisioning_state == "Deleting":
             op = state.operations.get(acct.operation_id or "")
             if op is not None:  # already on its way: answer with the same operation
-                resp = Response(status=202)
-                resp.headers["Azure-AsyncOperation"] = _operation_url(op, "operationStatuses")
-                resp.headers["Location"] = _operation_url(op, "operationResults")
-                resp.headers["Retry-After"] = _retry_after(op)
-                return resp
+                return _polling(Response(status=202), op, location=True)
         state.changed()
         return _long_running("delete", acct, 202)
 
@@ -701,11 +703,7 @@ def deleted_accounts_purge(subscription_id: str, location: str, rg_name: str, ac
         acct = _deleted_account(subscription_id, location, rg_name, account_name)
         op = state.operations.get(acct.operation_id or "")
         if op is not None and op.action == "purge" and op.running():
-            resp = Response(status=202)
-            resp.headers["Azure-AsyncOperation"] = _operation_url(op, "operationStatuses")
-            resp.headers["Location"] = _operation_url(op, "operationResults")
-            resp.headers["Retry-After"] = _retry_after(op)
-            return resp
+            return _polling(Response(status=202), op, location=True)
         state.changed()
         return _long_running("purge", acct, 202)
 
