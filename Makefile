@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 EXTRAS ?= dev,postgres,redis
 
-.PHONY: install demo test lint browser
+.PHONY: install demo test lint browser azcli
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,23 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
+# The Azure CLI, a second client of azuresim (tests/azuresim/test_azure_cli.py), in a venv of its own so
+# its pins never meet the project's. Installed once; skipped while that version is already there.
+AZCLI_VERSION ?= 2.91.0
+azcli:
+	@if .venv-azcli/bin/python -c "import importlib.metadata as m, sys; \
+	    sys.exit(m.version('azure-cli') != '$(AZCLI_VERSION)')" 2>/dev/null && [ -x .venv-azcli/bin/az ]; then \
+	  echo "azure-cli $(AZCLI_VERSION) is in .venv-azcli"; \
+	else \
+	  echo "Installing azure-cli $(AZCLI_VERSION) into .venv-azcli..." && rm -rf .venv-azcli && \
+	  $(PYTHON) -m venv .venv-azcli && \
+	  .venv-azcli/bin/python -m pip install --quiet --upgrade pip && \
+	  .venv-azcli/bin/python -m pip install --quiet 'azure-cli==$(AZCLI_VERSION)' && \
+	  .venv-azcli/bin/python -c "import azure.cli.core" && [ -x .venv-azcli/bin/az ]; \
+	fi
+
 lint: install
 	$(BIN)/ruff check .
 
-test: install browser lint
+test: install browser lint azcli
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -25,6 +25,14 @@ _ARM_SEGMENTS = {
     "listkeys": "listKeys",
     "regeneratekey": "regenerateKey",
     "skus": "skus",
+    "locations": "locations",
+    "deletedaccounts": "deletedAccounts",
+    "operationresults": "operationResults",
+    "operationstatuses": "operationStatuses",
+    "checkdomainavailability": "checkDomainAvailability",
+    "checkskuavailability": "checkSkuAvailability",
+    "usages": "usages",
+    "resources": "resources",
 }
 _SEGMENT_RE = re.compile(r"[^/]+")
 
@@ -63,7 +71,15 @@ def current_operation() -> tuple[str | None, str | None]:
     view = current_app.view_functions.get(request.endpoint or "")
     op = getattr(view, "sim_operation", None)
     args = request.view_args or {}
-    account = args.get("account") or args.get("account_name")
+    account = args.get("account_name")
+    host = args.get("account")  # a data-plane endpoint's host label: a custom subdomain or '<region>.api'
+    if host is not None:
+        state = current_app.config["SIM"].state
+        key = next((v for k, v in request.headers.items()
+                    if k.lower() in ("training-key", "prediction-key", "ocp-apim-subscription-key")), None)
+        reached = (state.data_plane_account(host, key, "CustomVision.Training")
+                   or state.data_plane_account(host, key, "CustomVision.Prediction"))
+        account = reached.name if reached else host
     return op, account
 
 
@@ -92,6 +108,8 @@ def _apply_faults() -> Response | None:
             raise ResetConnection()
         if rule.fail_training:
             g.sim_fail_training = True
+        if rule.fail_provisioning:
+            g.sim_fail_provisioning = True
         if rule.status:
             resp = _fault_response(op, rule.status, rule.message)
             if rule.retry_after is not None:
@@ -139,28 +157,37 @@ def create_sim_app(sim) -> Flask:
     app.config["SIM"] = sim
     app.json.sort_keys = False
     app.url_map.strict_slashes = False
+    # Time passes between requests: finish provisioning, deletes and purges that are due.
+    app.before_request(lambda: sim.state.settle())
     app.before_request(_apply_faults)
     app.register_error_handler(ResetConnection, _dropped_connection)
 
     from .admin import bp as admin_bp
     from .arm import bp as arm_bp
+    from .arm_meta import bp as arm_meta_bp
     from .customvision.prediction import bp as prediction_bp
     from .customvision.training import bp as training_bp
     from .entra import bp as entra_bp
 
-    for bp in (admin_bp, arm_bp, training_bp, prediction_bp, entra_bp):
+    for bp in (admin_bp, arm_bp, arm_meta_bp, training_bp, prediction_bp, entra_bp):
         app.register_blueprint(bp)
 
     @app.errorhandler(404)
     def _not_found(_exc):
-        if request.path.startswith("/subscriptions/"):
-            return arm_error(404, "NotFound", f"The requested resource '{request.path}' was not found.")
+        from .arm_meta import is_arm_path, not_found
+
+        if is_arm_path(request.path):
+            return not_found()  # authenticates first, then ARM's routing errors
         from .errors import cv_error
 
         return cv_error(404, "NotFound", "Resource not found.")
 
     @app.errorhandler(405)
     def _method_not_allowed(_exc):
+        from .arm_meta import is_arm_path, method_not_allowed
+
+        if is_arm_path(request.path):
+            return method_not_allowed()
         return arm_error(405, "MethodNotAllowed", f"The method {request.method} is not allowed here.")
 
     app.wsgi_app = _CaseInsensitiveArm(app.wsgi_app)
