@@ -35,14 +35,12 @@ COGNITIVE_SERVICES = (
 
 # ARM's own types. azure-mgmt-resource 26 sends 2025-04-01 (resource groups, resources); the Azure CLI 2.91
 # sends 2022-12-01 for subscriptions and tenants and 2024-11-01 for resource groups and resources.
-# 2025-09-01 is here only because tests/azuresim/test_arm.py reads a resource group with the Cognitive
-# Services version; it is not a confirmed Microsoft.Resources version.
 RESOURCES = (
     "2014-04-01", "2014-04-01-preview", "2015-01-01", "2015-11-01", "2016-02-01", "2016-06-01",
     "2016-07-01", "2016-09-01", "2017-05-10", "2018-02-01", "2018-05-01", "2019-03-01", "2019-05-01",
     "2019-05-10", "2019-07-01", "2019-08-01", "2019-10-01", "2020-06-01", "2020-10-01", "2021-01-01",
     "2021-04-01", "2022-09-01", "2023-07-01", "2024-03-01", "2024-07-01", "2024-11-01", "2025-01-01",
-    "2025-03-01", "2025-04-01", "2025-09-01",
+    "2025-03-01", "2025-04-01",
 )
 SUBSCRIPTIONS = (
     "2014-04-01", "2015-01-01", "2016-06-01", "2018-06-01", "2019-06-01", "2019-11-01", "2020-01-01",

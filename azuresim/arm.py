@@ -7,6 +7,7 @@ principal has access to the subscription, and an ``api-version``.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import uuid
@@ -34,7 +35,6 @@ bp = Blueprint("arm", __name__)
 
 ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
 _PROVIDER = "providers/Microsoft.CognitiveServices/accounts"
-_API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 _ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,63}$")
 _SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])$")
 
@@ -440,8 +440,9 @@ def _operation_url(op: Operation, kind: str) -> str:
 
 
 def _retry_after(op: Operation) -> str:
-    # Never 0: azure-core then falls back to its 30-second default interval.
-    return f"{max(0.1, round(op.done_at - time.time(), 1)):g}"
+    # Whole seconds, as HTTP defines the header (the Azure CLI's SDK parses an integer), and never 0:
+    # azure-core would then fall back to its 30-second default interval.
+    return str(max(1, math.ceil(op.done_at - time.time())))
 
 
 @bp.put(f"/subscriptions/<subscription_id>/resourceGroups/<rg_name>/{_PROVIDER}/<account_name>")
@@ -452,6 +453,14 @@ def accounts_create(subscription_id: str, rg_name: str, account_name: str):
     rg = _resource_group(subscription_id, rg_name)
     body = _json_body()
     sub = subscription_id.lower()
+    if (body.get("properties") or {}).get("restore") is True:
+        # A restore names the soft-deleted account; its kind and SKU come back with it (the CLI's
+        # `account recover` sends only the location and the flag).
+        with _sim().state.lock:
+            deleted = _sim().state.find_deleted(sub, rg.name, account_name)
+            if deleted is not None and _sim().state.find_account(sub, rg.name, account_name) is None:
+                return _restore(deleted, normalize_region(str(body.get("location") or deleted.location)),
+                                principal.client_id)
     if not _ACCOUNT_NAME.match(account_name):
         raise ArmError(400, "InvalidResourceName",
                        f"The resource name '{account_name}' is invalid. The name must be 2 to 64 characters "
@@ -476,21 +485,18 @@ def accounts_create(subscription_id: str, rg_name: str, account_name: str):
     if not isinstance(tags, dict):
         raise ArmError(400, "InvalidRequestContent", "The 'tags' property must be an object.")
     subdomain = _subdomain_of(body)
-    restore = (body.get("properties") or {}).get("restore") is True
     region = normalize_region(location)
     key = account_key(sub, rg.name, account_name)
     state = _sim().state
     with state.lock:
         existing = state.find_account(sub, rg.name, account_name)
         deleted = state.find_deleted(sub, rg.name, account_name)
-        if existing is None and deleted is not None:
-            if not restore:
-                raise ArmError(
-                    409, "FlagMustBeSetForRestore",
-                    f"An existing resource with ID '{deleted.resource_id()}' has been soft-deleted. To restore "
-                    "the resource, you must specify 'restore' to be 'true' in the property. If you don't want "
-                    "to restore existing resource, please purge it first.")
-            return _restore(deleted, region, principal.client_id)
+        if existing is None and deleted is not None:  # (a restore was answered above)
+            raise ArmError(
+                409, "FlagMustBeSetForRestore",
+                f"An existing resource with ID '{deleted.resource_id()}' has been soft-deleted. To restore "
+                "the resource, you must specify 'restore' to be 'true' in the property. If you don't want "
+                "to restore existing resource, please purge it first.")
         if existing is not None and existing.kind != known_kind:
             raise ArmError(409, "CannotChangeAccountKind",
                            f"The kind of account '{existing.name}' is '{existing.kind}' and cannot "

@@ -233,12 +233,15 @@ def test_create_validates_kind_sku_location_and_name(arm, attendee):
 
 def test_authentication_and_api_version_errors(arm, attendee):
     path = f"/subscriptions/{attendee['subscription_id']}/resourcegroups/{arm.rg}"
-    assert raw(attendee, "GET", f"{path}?api-version={API}", arm.token()).status_code == 200
+    version = "2025-04-01"  # Microsoft.Resources' own api-version for resource groups
+    assert raw(attendee, "GET", f"{path}?api-version={version}", arm.token()).status_code == 200
     cases = [
-        (f"{path}?api-version={API}", None, 401, "AuthenticationFailed"),
-        (f"{path}?api-version={API}", "not-a-token", 401, "InvalidAuthenticationToken"),
+        (f"{path}?api-version={version}", None, 401, "AuthenticationFailed"),
+        (f"{path}?api-version={version}", "not-a-token", 401, "InvalidAuthenticationToken"),
         (path, arm.token(), 400, "MissingApiVersionParameter"),
         (f"{path}?api-version=latest", arm.token(), 400, "InvalidApiVersionParameter"),
+        # The Cognitive Services version is not one of Microsoft.Resources' own.
+        (f"{path}?api-version={API}", arm.token(), 400, "InvalidApiVersionParameter"),
     ]
     for url, token, status, code in cases:
         resp = raw(attendee, "GET", url, token)

@@ -34,10 +34,6 @@ REGION = "eastus"
 # Known simulator defect (owner: azuresim.arm): long-running operations answer a fractional Retry-After
 # ("0.2"); HTTP and ARM send whole seconds, and the CLI's SDK reads the header as an integer, so every
 # `az cognitiveservices account create/update/delete` fails. Strict: the fix makes these pass; then drop it.
-FRACTIONAL_RETRY_AFTER = pytest.mark.xfail(
-    strict=True, reason="azuresim.arm._retry_after answers a fractional Retry-After; az reads it as an integer")
-
-
 # -- a proxy that lets nothing out ----------------------------------------------------------------------
 class _Refuse(BaseHTTPRequestHandler):
     """Answers every proxied request (CONNECT or absolute URI) with 403 and records it."""
@@ -193,7 +189,6 @@ def test_login_lists_the_attendees_subscription(world):
     assert account["user"] == {"name": creds["client_id"], "type": "servicePrincipal"}
 
 
-@FRACTIONAL_RETRY_AFTER
 def test_task1_done_with_the_cli_passes(world, task1):
     for acct in (task1["training"], task1["prediction"]):
         assert acct["properties"]["provisioningState"] == "Succeeded"
@@ -203,7 +198,6 @@ def test_task1_done_with_the_cli_passes(world, task1):
     assert [r["status"] for r in results] == ["PASS"], json.dumps(results, indent=1)[:2000]
 
 
-@FRACTIONAL_RETRY_AFTER
 def test_account_commands_read_what_the_cli_made(world, task1):
     az, creds, sim = world["az"], world["creds"], world["sim"]
     rg, name = creds["resource_group"], task1["name"]
@@ -244,7 +238,6 @@ def _deleted_names(az: Az) -> list[str] | None:
     return [a["name"] for a in json.loads(proc.stdout or "[]")]
 
 
-@FRACTIONAL_RETRY_AFTER
 def test_delete_then_list_deleted_and_purge(world, task1):
     az, creds = world["az"], world["creds"]
     rg, pred = creds["resource_group"], f"{task1['name']}-Prediction"
@@ -260,9 +253,6 @@ def test_delete_then_list_deleted_and_purge(world, task1):
     assert pred not in _deleted_names(az)
 
 
-@pytest.mark.xfail(strict=True, reason="azuresim.arm.accounts_create checks kind and sku before it looks for a "
-                   "soft-deleted account, so the restore PUT az sends ({location, properties: {restore: true}}) "
-                   "is refused with InvalidApiSetId")
 def test_recover_brings_a_deleted_account_back(world, task1):
     az, creds = world["az"], world["creds"]
     rg, name = creds["resource_group"], f"{task1['name']}-again"
@@ -279,7 +269,6 @@ def test_recover_brings_a_deleted_account_back(world, task1):
         az.run("cognitiveservices", "account", "purge", "-n", name, "-g", rg, "-l", creds["region"])
 
 
-@FRACTIONAL_RETRY_AFTER
 def test_s0_training_resource_fails_task1_naming_the_tier(world, tmp_path):
     sim, az = world["sim"], world["az"]
     creds = sim.create_attendee("grace", REGION)
