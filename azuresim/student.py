@@ -38,6 +38,8 @@ QUICKTEST_INDEX = 100_000  # quick-test images are new ones, never uploaded for 
 
 TASKS = ("1", "2", "3.1", "3.2", "4", "5.1", "5.2", "6")
 
+# What each mistake has the student do, in words a practice menu can show: what they do, never the verdict
+# labgrader gives it (some of these pass, with advice). Ids are stable: tests and the demo name them.
 MISTAKES: dict[str, dict[str, str]] = {
     "1": {
         "wrong-name": "names the resource 'cv-casting' instead of customvision-casting-<DeploymentID>",
@@ -57,10 +59,10 @@ MISTAKES: dict[str, dict[str, str]] = {
         "misspelled-tag": "tags the good images 'Non Defect'",
         "too-few-images": "uploads only a fifth of the good images",
         "untagged": "uploads the good images without a tag",
-        "hyphenated-tag": "tags the good images 'Non-Defective' (accepted, with advice)",
+        "hyphenated-tag": "tags the good images 'Non-Defective', with a hyphen",
     },
     "3.2": {
-        "stray-quote": "copies the guide's stray quote and tags the images '\u201cDefect' (accepted, with advice)",
+        "stray-quote": "types a quotation mark with the tag name: '\u201cDefect'",
         "misspelled-tag": "tags the defective images 'Defects'",
         "too-few-images": "uploads only a fifth of the defective images",
         "untagged": "uploads the defective images without a tag",
@@ -75,6 +77,15 @@ MISTAKES: dict[str, dict[str, str]] = {
     "6": {},
 }
 
+
+# What doing a task correctly also does to what an earlier mistake left behind (``do`` reports each change).
+REPAIRS: dict[str, str] = {
+    "1": "a resource on the wrong pricing tier is moved to Free F0; one with the wrong name, kind or region "
+         "is deleted and then purged",
+    "2": "the project is fixed in its settings; an Object Detection project is deleted and made again",
+    "3.1": "a misspelled tag is renamed; images uploaded without a tag get it",
+    "3.2": "a misspelled tag is renamed; images uploaded without a tag get it",
+}
 
 # The misspellings the mistakes above make, which a student fixing Task 3 renames.
 MISSPELLINGS = {GOOD_TAG: ("Non Defect", "Non-Defective"), DEFECT_TAG: ("Defects", "\u201cDefect")}
@@ -113,6 +124,7 @@ class Student:
             arm_options["connection_verify"] = self.ca_bundle
         self.arm = CognitiveServicesManagementClient(self._credential, self.subscription_id, **arm_options)
         self._trainer: CustomVisionTrainingClient | None = None
+        self._repairs: list[str] = []  # what the task in progress changed of an earlier attempt
 
     @property
     def account_name(self) -> str:
@@ -120,7 +132,9 @@ class Student:
 
     # -- the one entry point ---------------------------------------------------------------------------
     def do(self, task: str, mistake: str | None = None) -> str:
-        """Perform ``task`` ("1", "2", "3.1", ...), correctly or with ``mistake``; returns what was done."""
+        """Perform ``task`` ("1", "2", "3.1", ...), correctly or with ``mistake``; returns what was done,
+        starting with what it changed or removed of an earlier attempt ("renamed tag 'Defects' to 'Defect';
+        uploaded 781 defective images with tag 'Defect'")."""
         if task not in TASKS:
             raise StudentError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
         if mistake is not None and mistake not in MISTAKES[task]:
@@ -130,7 +144,9 @@ class Student:
             "1": self.task1, "2": self.task2, "3.1": self.task3_good, "3.2": self.task3_defect,
             "4": self.task4, "5.1": self.task5_defect, "5.2": self.task5_good, "6": self.task6,
         }[task]
-        return action(mistake)
+        self._repairs = []
+        done = action(mistake)
+        return "; ".join([*self._repairs, done])
 
     def do_all(self) -> None:
         for task in TASKS:
@@ -143,16 +159,25 @@ class Student:
         training_sku = "S0" if mistake == "wrong-tier" else "F0"
         if mistake is None:
             self._remove_wrong_accounts(region)
+        existing = {a.name.lower() for a in self.arm.accounts.list_by_resource_group(self.resource_group)}
         if mistake == "wrong-kind":
             self._create_account(name, "CognitiveServices", "S0", region).result()
-            return f"created Azure AI services resource '{name}' (kind CognitiveServices) in {region}"
+            verb = "updated" if name.lower() in existing else "created"
+            return f"{verb} Azure AI services resource '{name}' (kind CognitiveServices) in {region}"
         # The portal's "Both" deploys the two resources together and waits for both.
+        names = [name] if mistake == "training-only" else [name, f"{name}-Prediction"]
         deployments = [self._create_account(name, "CustomVision.Training", training_sku, region)]
         if mistake != "training-only":
-            deployments.append(self._create_account(f"{name}-Prediction", "CustomVision.Prediction", "F0", region))
+            deployments.append(self._create_account(names[1], "CustomVision.Prediction", "F0", region))
         for deployment in deployments:
             deployment.result()
-        return f"created Custom Vision '{name}' ({training_sku}) in {region}"
+        made = [n for n in names if n.lower() not in existing]
+        if len(made) == len(names):
+            return f"created Custom Vision '{name}' ({training_sku}) in {region}"
+        kept = f"Custom Vision '{name}' ({training_sku}) in {region}"
+        if made:
+            return f"created '{made[0]}' (F0) beside {kept}"
+        return f"{kept} is in place" if mistake is None else f"set {kept}"
 
     def _remove_wrong_accounts(self, region: str) -> None:
         """What a student fixing Task 1 on Azure does: a resource on the wrong pricing tier gets the right
@@ -170,9 +195,11 @@ class Student:
             if placed and account.sku.name != "F0":
                 self.arm.accounts.begin_update(self.resource_group, account.name,
                                                Account(sku=Sku(name="F0"))).result()
+                self._repairs.append(f"moved '{account.name}' from {account.sku.name} to the Free F0 tier")
             elif not placed:
                 self.arm.accounts.begin_delete(self.resource_group, account.name).result()
                 self.arm.deleted_accounts.begin_purge(account.location, self.resource_group, account.name).result()
+                self._repairs.append(f"deleted and purged '{account.name}' ({_misplaced(account, wanted, region)})")
         self._trainer = None
 
     def _create_account(self, name: str, kind: str, sku: str, region: str) -> LROPoller:
@@ -193,6 +220,8 @@ class Student:
         if mistake is None and existing and existing[0].settings.domain_id in OD_DOMAINS:
             # A project's type cannot change: an Object Detection project is deleted and made again.
             trainer.delete_project(existing[0].id)
+            self._repairs.append(f"deleted Object Detection project '{existing[0].name}' "
+                                 "(a project's type cannot be changed)")
             existing = []
         if mistake is None and existing:
             # Fixing a project is done in its settings (gear icon), not by making another one (F0: 2 projects).
@@ -221,6 +250,7 @@ class Student:
     def _upload(self, tag_name: str, defective: bool, count: int, tagged: bool) -> str:
         trainer, project = self.trainer(), self.project()
         tag_ids = [self._tag(project.id, tag_name, defective).id] if tagged else None
+        retagged = 0
         for start in range(0, count, BATCH):
             entries = [
                 ImageFileCreateEntry(name=f"{'def' if defective else 'ok'}_{i}.jpeg",
@@ -237,6 +267,9 @@ class Student:
                 if stale:
                     trainer.delete_images(project.id, image_ids=[image_id for _, image_id in stale])
                     self._create(project.id, [entry for entry, _ in stale])
+                    retagged += len(stale)
+        if retagged:
+            self._repairs.append(f"gave tag '{tag_name}' to {retagged} images uploaded earlier without a tag")
         label = f"tag '{tag_name}'" if tagged else "no tag"
         return f"uploaded {count} {'defective' if defective else 'good'} images with {label}"
 
@@ -260,6 +293,7 @@ class Student:
         if tag_name in (GOOD_TAG, DEFECT_TAG):
             for tag in tags:
                 if tag.name in misspelled:
+                    self._repairs.append(f"renamed tag '{tag.name}' to '{tag_name}'")
                     tag.name, tag.description = tag_name, tag.description or ""
                     return trainer.update_tag(project_id, tag.id, tag)
         return trainer.create_tag(project_id, tag_name)
@@ -354,6 +388,16 @@ class Student:
         response = requests.post(f"{base}/_sim/{path}", json=body, verify=self.ca_bundle or True, timeout=10)
         response.raise_for_status()
         return response.json()
+
+
+def _misplaced(account, wanted: dict[str, str], region: str) -> str:
+    """Why ``account`` is not one of the lab's resources: "not the lab's name", "kind ...", "in ..."."""
+    kind = wanted.get(account.name.lower())
+    if kind is None:
+        return "not the lab's name"
+    if kind != account.kind:
+        return f"kind {account.kind}, not {kind}"
+    return f"in {account.location}, not {region}"
 
 
 def _other_region(region: str) -> str:

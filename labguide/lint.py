@@ -91,6 +91,10 @@ def lint_pack(pack: LabPack, *, check_exists: Callable[[str], bool] = registered
         for req in step.requires:
             if req not in steps:
                 at_yaml(step.line, f"step {step.id} requires {req}, which is not a step in {yaml_file}")
+        if step.declared_title and step.title != step.declared_title:
+            at_yaml(step.line, f"step {step.id} has the title '{step.declared_title}', but {guide_file} calls "
+                               f"Task {step.task} '{step.title}': students read the heading, so labgrader names "
+                               "the task by it everywhere; use the same words or drop the title here")
         if not step.checks:
             at_yaml(step.line, f"step {step.id} ({step.label}) has no checks")
         for check in step.checks:

@@ -58,7 +58,12 @@ class CheckSpec:
 
 @dataclass(frozen=True)
 class StepSpec:
-    """One validation step from lab.yaml: the task it belongs to and the checks it runs."""
+    """One validation step from lab.yaml: the task it belongs to and the checks it runs.
+
+    ``title`` is the guide's heading of the step's task ("### Task 4: <title>"), so the badge, the proctor
+    grid and the API name a task in the words the student reads; lab.yaml's ``title`` serves only when
+    the guide has no heading for that task (``declared_title`` keeps it, for lint).
+    """
 
     id: str
     task: str
@@ -66,6 +71,7 @@ class StepSpec:
     requires: tuple[str, ...] = ()
     checks: tuple[CheckSpec, ...] = ()
     line: int = 0
+    declared_title: str = ""
 
     @property
     def label(self) -> str:
@@ -191,6 +197,8 @@ def load_pack(name_or_path: str | os.PathLike, extra_dirs: Iterable[str | os.Pat
     if guide_path is None:
         guide_path = root / str(data.get("guide", "guide.md"))
     guide_text = guide_path.read_text(encoding="utf-8") if guide_path.is_file() else ""
+    guide = parse_guide(guide_text)
+    headings = _task_titles(guide)
 
     problems: list[tuple[int, str]] = []
     injects = {}
@@ -215,18 +223,20 @@ def load_pack(name_or_path: str | os.PathLike, extra_dirs: Iterable[str | os.Pat
         for j, c in enumerate(raw.get("checks") or []):
             c = c if isinstance(c, dict) else {"id": c}
             checks.append(CheckSpec(str(c.get("id", "")), dict(c.get("expect") or {}), lines.get(("check", i, j), 0)))
+        task, declared = str(raw.get("task", "")), str(raw.get("title") or "")
         steps.append(
             StepSpec(
                 str(raw["id"]),
-                str(raw.get("task", "")),
-                str(raw.get("title", "")),
+                task,
+                headings.get(task) or declared,
                 tuple(str(r) for r in raw.get("requires") or ()),
                 tuple(checks),
                 step_line,
+                declared,
             )
         )
 
-    return LabPack(
+    pack = LabPack(
         id=str(data.get("id") or (guide_path.stem if yaml_path is None else root.name)),
         title=str(data.get("title") or ""),
         version=data.get("version", 0),
@@ -238,6 +248,13 @@ def load_pack(name_or_path: str | os.PathLike, extra_dirs: Iterable[str | os.Pat
         yaml_path=yaml_path,
         problems=problems,
     )
+    pack.__dict__["guide"] = guide  # parsed once here for the titles: the cached property's value
+    return pack
+
+
+def _task_titles(guide: Guide) -> dict[str, str]:
+    """Task number -> the title in its guide heading, for every task and sub-task with one."""
+    return {t.number: t.title for top in guide.tasks for t in (top, *top.subtasks) if t.title}
 
 
 def _line_index(root: yaml.Node | None) -> dict[tuple, int]:

@@ -137,7 +137,18 @@ def render_markdown(
         lambda m: widget(m.group(1), int(m.group(2)), block=True) if m.group(1) == "V" else m.group(0),
         html,
     )
-    return PLACEHOLDER.sub(lambda m: widget(m.group(1), int(m.group(2)), block=False), html)
+    html = PLACEHOLDER.sub(lambda m: widget(m.group(1), int(m.group(2)), block=False), html)
+    return _CODE_SPAN.sub(_breakable_code, html)
+
+
+# A code span of plain text (a folder path, a URL): no tags inside, so nothing of ours is touched.
+_CODE_SPAN = re.compile(r"<code>([^<]+)</code>")
+
+
+def _breakable_code(m: re.Match) -> str:
+    """A code span that may wrap after each path separator (``<wbr>``), so a long folder path fits a phone
+    screen; copying it still gives the path as written."""
+    return "<code>" + re.sub(r"([\\/])(?=[^\\/])", r"\1<wbr>", m.group(1)) + "</code>"
 
 
 def render_guide(
@@ -286,9 +297,14 @@ GUIDE_CSS = """
 body { font: 16px/1.55 system-ui, sans-serif; color: #1b1b1b; background: #fff; margin: 0; }
 main { max-width: 52rem; margin: 0 auto; padding: 1rem 1.5rem 4rem; }
 a { color: #0a4f99; }
+h1, h2, h3, h4 { overflow-wrap: break-word; }
 code, .lg-value { font-family: ui-monospace, monospace; background: #f1f3f5; padding: 0 .25em; border-radius: 3px; }
+code, .lg-value { overflow-wrap: anywhere; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 blockquote { margin: 1rem 0; padding: .5rem 1rem; border-left: 4px solid #0a4f99; background: #f4f8fc; }
 img { max-width: 100%; height: auto; }
+table { border-collapse: collapse; margin: .5rem 0; }
+th, td { text-align: left; vertical-align: top; padding: .3rem .75rem .3rem 0; border-bottom: 1px solid #d5d9dd; }
 .lg-inject { white-space: nowrap; }
 .lg-missing { background: #fff3cd; color: #4a3700; border: 1px dashed #8a6d00; padding: 0 .3em; }
 .lg-image-missing { display: inline-block; border: 1px dashed #555; color: #333; background: #fafafa;
@@ -300,6 +316,19 @@ button { font: inherit; border-radius: 4px; cursor: pointer; }
 .lg-validate { background: #0a4f99; color: #fff; border: 0; padding: .45rem 1rem; }
 .lg-validate:focus-visible, .lg-copy:focus-visible, .lg-reveal:focus-visible { outline: 3px solid #f0a500;
   outline-offset: 2px; }
+/* Phones: the page never scrolls sideways; long values and table cells wrap instead. */
+@media (max-width: 40rem) {
+  main { padding: .75rem 1rem 3rem; }
+  h1 { font-size: 1.5rem; line-height: 1.3; }
+  h2 { font-size: 1.25rem; }
+  ol, ul { padding-left: 1.5rem; }
+  .lg-inject { white-space: normal; }
+  table { font-size: .875rem; }
+  th, td { overflow-wrap: break-word; hyphens: auto; padding-right: .4rem; }
+}
+@media (max-width: 22rem) {
+  th, td { overflow-wrap: anywhere; }
+}
 """
 
 # The guide's controls, one script for both homes: inlined in the standalone page, served by the web app

@@ -36,7 +36,7 @@ def test_student_fails_task_1_fixes_it_in_the_practice_panel_and_passes(site, ne
     done = panel.get_by_test_id("practice-result")
     expect(done).to_have_attribute("data-outcome", "done")
     expect(done).to_contain_text(re.compile(r"Created Custom Vision 'customvision-casting-\w+' \(F0\) in eastus\. "
-                                            r"Now press Validate under Task 1\."))
+                                            r"Now press Validate under Task 1 to see what labgrader says\."))
 
     page.get_by_test_id(f"validate-{STEP1}").click()
     expect(badge.get_by_test_id("status")).to_have_text("PASS")

@@ -74,7 +74,7 @@ def test_guide_step_missing_from_lab_yaml(pack_copy):
     assert _lint(pack_copy) == [
         f"guide.md:{line}: validation step 00000000-ae5a-4b1c-d9f3-5a7e9b1c3d66 is not defined in lab.yaml",
         f"lab.yaml:{_line_of(pack_copy / 'lab.yaml', '9f2b0c4d')}: step 9f2b0c4d-ae5a-4b1c-d9f3-5a7e9b1c3d66 "
-        "(Task 6: Check the export options) has no <validation step=\"9f2b0c4d-ae5a-4b1c-d9f3-5a7e9b1c3d66\"/> "
+        "(Task 6: Look at the export options) has no <validation step=\"9f2b0c4d-ae5a-4b1c-d9f3-5a7e9b1c3d66\"/> "
         "in guide.md",
     ]
 

@@ -93,7 +93,7 @@ def test_choosing_a_task_lists_its_mistakes(demo_app, me):
     open_lab(client, me)
     html = client.get("/lab/practice/mistakes?task=2").get_data(as_text=True)
     assert re.findall(r'<option value="([a-z-]*)">', html) == ["", *MISTAKES["2"]]
-    assert "with a mistake: picks Multilabel instead of Multiclass" in html
+    assert "as some students do: picks Multilabel instead of Multiclass" in html
     assert client.get("/lab/practice/mistakes?task=9").status_code == 404
 
 
@@ -107,7 +107,8 @@ def test_doing_task_1_turns_its_fail_into_a_pass(demo_app, me, attendee):
     kind, text = outcome(response)
     name = f"customvision-casting-{attendee['injects']['DeploymentID']}"
     assert kind == "done"
-    assert text == f"Created Custom Vision '{name}' (F0) in eastus. Now press Validate under Task 1."
+    assert text == (f"Created Custom Vision '{name}' (F0) in eastus. "
+                    "Now press Validate under Task 1 to see what labgrader says.")
 
     assert status_of(validate(client, token, STEP1).get_data(as_text=True)) == "PASS"
     html, _ = open_lab(client, me)
@@ -119,8 +120,8 @@ def test_a_chosen_mistake_is_made_and_named(demo_app, me):
     _, token = open_lab(client, me)
     kind, text = outcome(practice(client, token, "1", "wrong-tier"))
     assert kind == "done"
-    assert text.startswith("With the mistake you chose (picks the Standard S0 training tier instead of Free F0): ")
-    assert "(S0)" in text and text.endswith("to see how labgrader explains it.")
+    assert text.startswith("Done as chosen (picks the Standard S0 training tier instead of Free F0): ")
+    assert "(S0)" in text and text.endswith("Now press Validate under Task 1 to see what labgrader says.")
     result = validate(client, token, STEP1).get_data(as_text=True)
     assert status_of(result) == "FAIL" and "S0" in result and "F0" in result
 
@@ -129,7 +130,7 @@ def test_a_task_whose_prerequisite_is_missing_says_which_to_do_first(demo_app, m
     client = demo_app.test_client()
     _, token = open_lab(client, me)
     response = practice(client, token, "2")
-    assert response.status_code == 409
+    assert response.status_code == 200  # an answer the panel expects: no error in the browser's console
     kind, text = outcome(response)
     assert kind == "error"
     assert text == "Could not do Task 2 (no Custom Vision training resource). Do Task 1 first."

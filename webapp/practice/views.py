@@ -15,6 +15,7 @@ import hashlib
 import ipaddress
 import json
 import logging
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, render_template, request
+from markupsafe import Markup
 
 from .. import auth
 from ..models import Attendee
@@ -61,7 +63,13 @@ class Panel:
 
     tasks: list[TaskChoice]
     selected: str
-    mistakes: dict[str, str]  # mistake id -> what the student does wrong
+    mistakes: dict[str, str]  # mistake id -> what the student does (never the verdict it gets)
+
+
+_PANEL_KEY = "labgrader.practice_panel"
+
+# The block widget the guide renderer gives each Validate button (labguide.render._validation_html).
+_VALIDATION_BLOCK = re.compile(r'<div class="lg-validation" data-step="([^"]+)">')
 
 
 @bp.before_request
@@ -119,10 +127,40 @@ def _script():
 
 def panel() -> Panel | None:
     """The panel's model for the session's attendee, or ``None`` (not demo mode, no attendee, other lab,
-    credentials not at a loopback simulator).
+    credentials not at a loopback simulator). Worked out once per request: the page asks twice.
 
     The selected task is the first one not yet passed (the last task once all are).
     """
+    # Kept on the request (not on g, which outlives a request when an app context is held around it).
+    if _PANEL_KEY not in request.environ:
+        request.environ[_PANEL_KEY] = _panel()
+    return request.environ[_PANEL_KEY]
+
+
+def in_guide(guide_html: str) -> Markup:
+    """``guide_html`` with a practice box just above each task's Validate button, so a student practises a
+    task where they read it; unchanged when the panel is not offered. The guide is the renderer's
+    sanitised output, so only our own Validate widgets match."""
+    model = panel()
+    if model is None:
+        return Markup(guide_html)
+    attendee = auth.current_attendee()
+    assert attendee is not None  # panel() had one
+    task_of = {s.id: s.task for s in labs.pack(attendee.lab_id).steps}
+    choices = {c.task: c for c in model.tasks}
+    script = _script()
+
+    def box(m: re.Match) -> str:
+        choice = choices.get(task_of.get(m.group(1), ""))
+        if choice is None:
+            return m.group(0)
+        return render_template("practice/_task.html", choice=choice, mistakes=script.MISTAKES[choice.task],
+                               repair=script.REPAIRS.get(choice.task)) + m.group(0)
+
+    return Markup(_VALIDATION_BLOCK.sub(box, guide_html))
+
+
+def _panel() -> Panel | None:
     attendee = auth.current_attendee()
     if not current_app.config.get("DEMO") or attendee is None or attendee.lab_id != LAB:
         return None
@@ -190,8 +228,9 @@ def do_task():
     try:
         done = student_for(attendee).do(task, mistake)
     except script.StudentError as exc:
-        # What the scripted student could not do is what a real student could not do either: say which task first.
-        return _outcome("error", _not_yet(task, str(exc)), 409)
+        # What the scripted student could not do is what a real student could not do either: say which task
+        # first. An answer the panel expects, not a failed request (no error in the browser's console).
+        return _outcome("error", _not_yet(task, str(exc)), 200)
     except Exception:
         log.exception("practice: task %s (mistake %s) failed for attendee %s", task, mistake, attendee.id)
         return _outcome("error", f"The simulated Azure could not finish Task {task}. Nothing is wrong with "
