@@ -95,6 +95,9 @@ def lint_pack(pack: LabPack, *, check_exists: Callable[[str], bool] = registered
             at_yaml(step.line, f"step {step.id} has the title '{step.declared_title}', but {guide_file} calls "
                                f"Task {step.task} '{step.title}': students read the heading, so labgrader names "
                                "the task by it everywhere; use the same words or drop the title here")
+        if step.note and _TEMPLATE_KEY.search(step.note):
+            at_yaml(step.line, f"the note of step {step.id} uses a {{Key}} template, but notes are shown as "
+                               "written: name no attendee value there")
         if not step.checks:
             at_yaml(step.line, f"step {step.id} ({step.label}) has no checks")
         for check in step.checks:

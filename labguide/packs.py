@@ -72,6 +72,9 @@ class StepSpec:
     checks: tuple[CheckSpec, ...] = ()
     line: int = 0
     declared_title: str = ""
+    note: str = ""
+    """Shown with the step's Validate button, as written: what labgrader checks, where the task leaves
+    nothing to validate by itself ("there is nothing to create here")."""
 
     @property
     def label(self) -> str:
@@ -233,6 +236,7 @@ def load_pack(name_or_path: str | os.PathLike, extra_dirs: Iterable[str | os.Pat
                 tuple(checks),
                 step_line,
                 declared,
+                note=_note(raw.get("note"), step_line, problems),
             )
         )
 
@@ -250,6 +254,16 @@ def load_pack(name_or_path: str | os.PathLike, extra_dirs: Iterable[str | os.Pat
     )
     pack.__dict__["guide"] = guide  # parsed once here for the titles: the cached property's value
     return pack
+
+
+def _note(value: Any, line: int, problems: list[tuple[int, str]]) -> str:
+    """A step's ``note``: text, or "" (a problem for lint when it is something else)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        problems.append((line, f"a step's note must be text, not {type(value).__name__}"))
+        return ""
+    return " ".join(value.split())
 
 
 def _task_titles(guide: Guide) -> dict[str, str]:

@@ -282,8 +282,11 @@ def _validation_html(
     label = f"Validate Task {escape(number)}" if number else "Validate"
     url = f' data-url="{escape(step_url(step_id), quote=True)}"' if step_url else ""
     wrap = "div" if block else "span"
+    # The step's note (lab.yaml) comes first, so it is read before the button and stays beside the badge.
+    note = f'<{wrap} class="lg-step-note" data-testid="note-{s}">{escape(spec.note)}</{wrap}>' \
+        if spec and spec.note else ""
     return (
-        f'<{wrap} class="lg-validation" data-step="{s}">'
+        f'<{wrap} class="lg-validation" data-step="{s}">{note}'
         f'<button type="button" class="lg-validate" data-step="{s}"{url} aria-describedby="lg-badge-{s}">'
         f"{label}</button>"
         f'<{wrap} class="lg-badge" id="lg-badge-{s}" data-step="{s}" role="status" aria-live="polite"></{wrap}>'
@@ -314,6 +317,8 @@ button { font: inherit; border-radius: 4px; cursor: pointer; }
   color: #0a4f99; border: 1px solid #0a4f99; }
 .lg-validation { display: flex; align-items: center; gap: .75rem; margin: 1rem 0; flex-wrap: wrap; }
 .lg-validate { background: #0a4f99; color: #fff; border: 0; padding: .45rem 1rem; }
+.lg-step-note { flex-basis: 100%; margin: 0; padding: .4rem .75rem; border-left: 4px solid #5a6872;
+  background: #f4f6f8; }
 .lg-validate:focus-visible, .lg-copy:focus-visible, .lg-reveal:focus-visible { outline: 3px solid #f0a500;
   outline-offset: 2px; }
 /* Phones: the page never scrolls sideways; long values and table cells wrap instead. */
