@@ -10,6 +10,7 @@ from checks.base import Context, check, failed, passed, pending
 from checks.expect import NameRule
 from checks.outcome import Outcome
 from checks.select import (
+    PREDICTION_KIND,
     TRAINING_KIND,
     in_group,
     is_kind,
@@ -17,7 +18,7 @@ from checks.select import (
     select_prediction_account,
     select_training_account,
 )
-from checks.wording import joined
+from checks.wording import joined, quoted
 
 _IN_PROGRESS = {"accepted", "creating", "updating", "provisioning", "moving", "resolvingdns"}
 # Deleted Cognitive Services accounts are soft-deleted and keep their name until purged.
@@ -73,7 +74,8 @@ def account_training_exists(facts: Mapping[str, Any], expect: Mapping[str, Any],
     suggestion = rule.suggestion() if rule else "customvision-casting"
     create = (
         f"In the Azure portal, search for Custom Vision, select + Create, choose {where}, name it "
-        f"'{suggestion}', pick Free F0 for both pricing tiers, then select Review + create."
+        f"'{suggestion}', keep Create options: Both, pick Free F0 for both pricing tiers, then select "
+        "Review + create."
     )
     evidence = {"resource_group": rg, "found": [_evidence(a) for a in group]}
     deleted = [a for a in in_group(facts[F.DELETED_ACCOUNTS] or [], rg) if is_kind(a, TRAINING_KIND)]
@@ -89,10 +91,39 @@ def account_training_exists(facts: Mapping[str, Any], expect: Mapping[str, Any],
     return failed(
         f"No Custom Vision training resource{wanted} was found in {where}; found "
         f"{joined(describe(a) for a in group)}.",
-        f"A resource cannot be renamed. {create}",
+        _make_room(group, rule, suggestion, create),
         evidence,
         advice,
     )
+
+
+def _make_room(group: list[F.AccountFact], rule: NameRule | None, suggestion: str, create: str) -> str:
+    """The fix when the resource group holds resources but not the lab's: create it, first deleting (and
+    purging) what would stand in its way. A resource of another kind that holds the lab's name keeps the
+    name taken; Free (F0) Custom Vision resources under other names keep the subscription's one Free
+    training and one Free prediction resource taken, so creating the lab's on F0 would be refused."""
+    companion = f"{suggestion}-prediction".casefold()
+    named = [a for a in group if not is_kind(a, TRAINING_KIND) and not is_kind(a, PREDICTION_KIND)
+             and rule is not None and rule.matches(a.name)]
+    free = [a for a in group if a not in named and (a.sku or "").upper() == "F0"
+            and (is_kind(a, TRAINING_KIND) or (is_kind(a, PREDICTION_KIND) and a.name.casefold() != companion))]
+    if not named and not free:
+        return f"A resource cannot be renamed. {create}"
+    gone = named + free
+    them = "it" if len(gone) == 1 else "them"
+    if not free:
+        why = "a resource cannot change its kind, and the new Custom Vision resource needs its name"
+    elif not named:
+        held = "it holds that place" if len(free) == 1 else "they hold those places"
+        why = (f"a subscription may have one Free (F0) Custom Vision training resource and one prediction "
+               f"resource, and {held}")
+    else:
+        why = (f"the new Custom Vision resource needs the name {quoted(a.name for a in named)} holds, and "
+               f"{quoted(a.name for a in free)} {'holds' if len(free) == 1 else 'hold'} the subscription's Free "
+               "(F0) Custom Vision places")
+    renamed = "A resource cannot be renamed. " if any(is_kind(a, TRAINING_KIND) for a in group) else ""
+    return (f"{renamed}Delete {quoted(a.name for a in gone)} in the Azure portal and purge {them} (Azure AI "
+            f"services > Manage deleted resources): {why}. Then, {create[0].lower()}{create[1:]}")
 
 
 def _soft_deleted(acct: F.AccountFact, evidence: dict[str, Any]) -> Outcome:
@@ -197,11 +228,14 @@ def account_prediction_exists(facts: Mapping[str, Any], expect: Mapping[str, Any
     if pred is None:
         companion = f" (the portal creates '{training.name}-Prediction' with it when Create options is Both)" \
             if training else ""
+        # Without a training resource, the one fix is creating both at once (Create options: Both), which
+        # account_training_exists already says: this outcome only follows from it.
+        follow = {} if training else {"follows_from": "account_training_exists"}
         return failed(
             f"No Custom Vision prediction resource was found in {where}{companion}.",
             f"In the Azure portal, search for Custom Vision, select + Create, choose Create options "
             f"Prediction, {where}, and Prediction pricing tier {want}, then select Review + create.",
-            {"resource_group": rg, "expected_sku": want},
+            {"resource_group": rg, "expected_sku": want, **follow},
         )
     ev = {**_evidence(pred), "expected_sku": want}
     if (pred.sku or "").casefold() != want.casefold():

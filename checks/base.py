@@ -94,6 +94,10 @@ class Check:
     fn: Evaluate = field(repr=False)
     severity: str = "required"
     unobserved_advice: str | None = None
+    uses: tuple[str, ...] = ()
+    """Facts the check reads when its step has them anyway (another check of the step reads them): never
+    gathered for this check alone (no extra Azure call), and one that is missing or could not be observed
+    never makes the check an ERROR: it judges without (``facts.get`` may give None or a FactUnavailable)."""
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -117,19 +121,20 @@ SEVERITIES = ("required", "advice")
 
 
 def check(id: str, *, title: str, reads: Sequence[str], severity: str = "required",
-          unobserved_advice: str | None = None) -> Callable[[Evaluate], Check]:
+          unobserved_advice: str | None = None, uses: Sequence[str] = ()) -> Callable[[Evaluate], Check]:
     """Decorator: make a :class:`Check` of an evaluate function and register it under ``id``.
 
     ``unobserved_advice``: for an advisory check, the advice shown when its facts could not be observed
-    (default: "labgrader could not check this time whether <title, lowercased>.").
+    (default: "labgrader could not check this time whether <title, lowercased>."). ``uses``: facts read
+    when available (:attr:`Check.uses`).
     """
-    unknown = [r for r in reads if r not in F.DEPENDS_ON]
+    unknown = [r for r in (*reads, *uses) if r not in F.DEPENDS_ON]
     if unknown:
         raise ValueError(f"check {id} reads undeclared fact(s) {unknown}")
 
     def wrap(fn: Evaluate) -> Check:
         c = Check(id=id, title=title, reads=tuple(reads), fn=fn, severity=severity,
-                  unobserved_advice=unobserved_advice)
+                  unobserved_advice=unobserved_advice, uses=tuple(uses))
         registry.register(c)
         return c
 

@@ -54,8 +54,10 @@ def iteration_completed(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx
         details = f": {it.training_error.rstrip('.')}." if it.training_error else ", and Azure gave no details."
         return failed(
             f"Training of iteration '{it.name}' in project '{project.name}' failed{details}",
-            "Check in Training Images that each tag has at least 5 images, then click Train and choose "
-            "Quick Training again.",
+            # Custom Vision refuses to start a training its data cannot support (too few images per tag), so a
+            # training that started and failed says nothing about the student's images: start it again.
+            "In customvision.ai, click Train, choose Quick Training, and select Train to start it again. If it "
+            "fails again, tell your proctor and show them the error above.",
             {**_ev(it), "training_error": it.training_error},
         )
     return passed(f"Iteration '{it.name}' of project '{project.name}' finished training (Completed).", _ev(it))
@@ -124,7 +126,7 @@ def iteration_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], c
         return passed(f"Iteration '{trained.name}' of project '{project.name}' reaches {figures} ({floors}).", ev)
     return failed(
         f"Iteration '{trained.name}' of project '{project.name}' reaches {figures}; {floors}.",
-        "Check in Training Images that every image carries the right tag and that each tag has enough "
-        "images, then click Train and choose Quick Training again.",
+        "Check in Training Images that every image carries the right tag (mislabelled images lower precision "
+        "and recall), then click Train and choose Quick Training again.",
         ev,
     )

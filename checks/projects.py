@@ -125,21 +125,45 @@ def project_type_classification(facts: Mapping[str, Any], expect: Mapping[str, A
     ev = {"project": project.name, "domain": domain.name, "domain_type": domain.type, "expected": want}
     if loose(domain.type).replace(" ", "") == loose(want).replace(" ", ""):
         return passed(f"Project '{project.name}' is a {want} project.", ev)
-    shown = "Object Detection" if loose(domain.type) == "objectdetection" else domain.type
     return failed(
-        f"Project '{project.name}' is an {shown} project; this lab needs {want}.",
+        f"Project '{project.name}' is an {_type_name(domain.type)} project; this lab needs {want}.",
         f"A project's type cannot be changed: in customvision.ai delete project '{project.name}' (the Free "
         f"tier allows two projects) and create it again with Project Types: {want}, as Task 2 describes.",
         ev,
     )
 
 
+def _other_type(project: F.ProjectFact, domain: F.DomainFact | None, what: str, ctx: Context,
+                want: str = "Classification") -> Outcome | None:
+    """For a project whose domain is of another project type than ``want`` (an Object Detection project in a
+    Classification lab): the follow-on of ``project_type_classification``, since the project must be created
+    again with the right type, which settles ``what`` as well. None when the type is right or unknown."""
+    if domain is None or loose(domain.type).replace(" ", "") == loose(want).replace(" ", ""):
+        return None
+    task = ctx.check_tasks.get("project_type_classification")
+    where = f"as Task {task} describes" if task else "as the lab guide describes"
+    return failed(
+        f"Project '{project.name}' is an {_type_name(domain.type)} project, so its {what} is checked once it is "
+        f"a {want} project.",
+        f"Create the project again as a {want} project, {where}.",
+        {"project": project.name, "domain": domain.name, "domain_type": domain.type,
+         "follows_from": "project_type_classification"},
+    )
+
+
+def _type_name(domain_type: str | None) -> str:
+    return "Object Detection" if loose(domain_type) == "objectdetection" else str(domain_type)
+
+
 @check("project_classification_multiclass", title="The project classifies one tag per image (Multiclass)",
-       reads=(F.PROJECT,))
+       reads=(F.PROJECT, F.DOMAINS))
 def project_classification_multiclass(facts: Mapping[str, Any], expect: Mapping[str, Any],
                                       ctx: Context) -> Outcome:
     project, out = _project_here(facts, "classification type")
     if out:
+        return out
+    # Only Classification projects have a classification type: an Object Detection project has none.
+    if (out := _other_type(project, _domain(project, list(facts[F.DOMAINS] or [])), "classification type", ctx)):
         return out
     want = expect.get("classification_type", "Multiclass")
     have = project.classification_type
@@ -162,6 +186,9 @@ def project_domain_compact(facts: Mapping[str, Any], expect: Mapping[str, Any], 
     domain = _domain(project, list(facts[F.DOMAINS] or []))
     if domain is None:
         return _unknown_domain(project)
+    # "General (compact)" names an Object Detection domain too: that one is the project type's problem.
+    if (out := _other_type(project, domain, "domain", ctx, expect.get("type", "Classification"))):
+        return out
     want = expect.get("domain", "General (compact)")
     ev = {"project": project.name, "domain": domain.name, "domain_id": domain.id, "domain_type": domain.type,
           "expected": want}

@@ -30,26 +30,38 @@ def find_tag(tags: list[F.TagFact], name: str) -> tuple[F.TagFact | None, list[F
 
 
 @check("tag_image_count", title="A tag holds at least the lab's number of images",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.TAGS))
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.TAGS), uses=(F.UNTAGGED_COUNT,))
 def tag_image_count(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, out = need_project(facts, ctx)
     if out:
         return out
     tags: list[F.TagFact] = list(facts[F.TAGS] or [])
+    # Untagged images change the fix: tag them (uploading them again only reports duplicates). Counted
+    # only when the step counts them anyway; when unknown, the fix names both ways.
+    counted = facts.get(F.UNTAGGED_COUNT)
+    untagged = counted if isinstance(counted, int) else None
     want = expect["tag"]
     need = int(expect.get("min_images", 1))
     tag, others = find_tag(tags, want)
     ev: dict[str, Any] = {"project": project.name, "tags": {t.name: t.image_count for t in tags},
                           "expected_tag": want, "min_images": need}
+    if untagged is not None:
+        ev["untagged"] = untagged
     if tag is None:
         found = f"its tags are {quoted(t.name for t in tags)}" if tags else "it has no tags yet"
         close = _misspelling_of(want, tags, lab_tag_names(want, expect, ctx))
-        hint = _ADD.format(tag=want)
         if close is not None:
             # The images are already uploaded under a misspelled tag: renaming it fixes everything at once.
-            hint = (f"Tag '{close.name}' looks like a misspelling of '{want}': in customvision.ai, in the Tags "
-                    f"list of Training Images, edit tag '{close.name}' and rename it to '{want}'.")
-        return failed(f"Project '{project.name}' has no tag '{want}'; {found}.", hint, ev)
+            return failed(f"Project '{project.name}' has no tag '{want}'; {found}.", rename_hint(close.name, want),
+                          ev)
+        if untagged:
+            # Uploading the same images again only reports them as duplicates, untagged: tag the ones there.
+            return failed(
+                f"Project '{project.name}' has no tag '{want}'; {found}, and "
+                f"{plural(untagged, 'image')} {'has' if untagged == 1 else 'have'} no tag.",
+                _tag_untagged(want, need, 0, untagged), ev,
+            )
+        return failed(f"Project '{project.name}' has no tag '{want}'; {found}.", _add(want, untagged), ev)
 
     ev.update(tag=tag.name, image_count=tag.image_count)
     advice = []
@@ -68,10 +80,42 @@ def tag_image_count(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Co
         message += f" Another {plural(split, 'image')} carry the variant {quoted(t.name for t in others)}."
         hint = (f"In customvision.ai, filter Tagged images by {quoted(t.name for t in others)}, select them all, "
                 f"tag them '{tag.name}', then delete the variant tag.")
-    else:
+    elif untagged:
+        message += f" The project also has {plural(untagged, 'untagged image')}."
+        hint = _tag_untagged(tag.name, need, tag.image_count, untagged)
+    elif untagged == 0:
         hint = (f"In customvision.ai, select Add images, upload the {need - tag.image_count} missing images, "
                 f"and tag them '{tag.name}'.")
+    else:
+        hint = (f"In customvision.ai, tag {need - tag.image_count} more images '{tag.name}': select them under "
+                "Untagged if they are uploaded already, or upload them with Add images, typing "
+                f"'{tag.name}' under My Tags.")
     return failed(message, hint, ev, advice)
+
+
+def _add(want: str, untagged: int | None) -> str:
+    """The fix for a missing tag: upload its images, or, when untagged images may be there, tag those."""
+    if untagged == 0:
+        return _ADD.format(tag=want)
+    return (f"In customvision.ai, tag the images that belong under '{want}': select them under Untagged if they "
+            f"are uploaded already, or select Add images, choose them, type '{want}' under My Tags, and upload "
+            "them.")
+
+
+def rename_hint(name: str, want: str) -> str:
+    """The fix for tag ``name``, a misspelling of the lab's tag ``want``: rename it (its images keep it)."""
+    return (f"Tag '{name}' looks like a misspelling of '{want}': in customvision.ai, in the Tags list of "
+            f"Training Images, edit tag '{name}' and rename it to '{want}'.")
+
+
+def _tag_untagged(want: str, need: int, have: int, untagged: int) -> str:
+    """Tag the untagged images that belong under ``want``; upload only what is still missing after that."""
+    hint = (f"In customvision.ai, select Untagged, select the images that belong under '{want}', and tag them "
+            f"'{want}'.")
+    if have + untagged < need:
+        hint += (f" That still leaves fewer than {need}: upload the rest with Add images, typing '{want}' under "
+                 "My Tags.")
+    return hint
 
 
 @check("project_untagged_images", title="Images are tagged and no unexpected tags exist",
@@ -79,27 +123,54 @@ def tag_image_count(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Co
        unobserved_advice="labgrader could not count untagged images this time; it counts them again when you "
                          "press Validate.")
 def project_untagged_images(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-    """Untagged images and tags outside ``expect['tags']`` (when given) are advice, FAIL if ``fail: true``."""
+    """Untagged images and tags outside ``expect['tags']`` (when given) are advice, FAIL if ``fail: true``.
+
+    A tag outside the lab's list is not called extra when it looks like a misspelling of a lab tag the project
+    lacks: its images belong under that tag, so the fix is to rename it (never to delete it, which would
+    leave its images untagged). A tag that holds images is never simply "deleted" either.
+    """
     project, out = need_project(facts, ctx)
     if out:
         return out
     untagged = int(facts[F.UNTAGGED_COUNT] or 0)
     tags: list[F.TagFact] = list(facts[F.TAGS] or [])
     known = expect.get("tags")
-    extra = [t for t in tags if known is not None and tag_key(t.name) not in {tag_key(k) for k in known}]
-    ev = {"project": project.name, "untagged": untagged, "extra_tags": [t.name for t in extra]}
+    known = [known] if isinstance(known, str) else known
+    misspelt: dict[str, str] = {}  # tag name -> the lab tag it misspells
+    if known is not None:
+        lab_tags = tuple(str(k) for k in known)
+        for want in lab_tags:
+            if find_tag(tags, want)[0] is None and (close := _misspelling_of(want, tags, lab_tags)) is not None:
+                misspelt.setdefault(close.name, want)
+    keys = {tag_key(k) for k in known or ()}
+    extra = [t for t in tags if known is not None and tag_key(t.name) not in keys and t.name not in misspelt]
+    ev = {"project": project.name, "untagged": untagged, "extra_tags": [t.name for t in extra],
+          "misspelled_tags": misspelt}
     findings: list[tuple[str, str]] = []  # (what was found, how to fix it)
     if untagged:
         findings.append((
             f"Project '{project.name}' has {plural(untagged, 'untagged image')}.",
             "In customvision.ai, select Untagged, select the images, and tag them (or delete them).",
         ))
-    if extra:
+    for name, want in misspelt.items():
+        findings.append((f"Project '{project.name}' has tag '{name}' but no tag '{want}'.", rename_hint(name, want)))
+    empty = [t for t in extra if t.image_count == 0]
+    if empty:
         findings.append((
-            f"Project '{project.name}' has {plural(len(extra), 'tag')} this lab does not use: "
-            f"{quoted(t.name for t in extra)}.",
-            "Delete the extra tags in the Tags list unless you need them.",
+            f"Project '{project.name}' has {plural(len(empty), 'tag')} this lab does not use, with no images: "
+            f"{quoted(t.name for t in empty)}.",
+            f"Delete {'it' if len(empty) == 1 else 'them'} in the Tags list of Training Images.",
         ))
+    for t in extra:
+        if t.image_count:
+            lab = f" (the lab's tags are {quoted(known)})" if known else ""
+            findings.append((
+                f"Project '{project.name}' has tag '{t.name}' with {plural(t.image_count, 'image')}, a tag this "
+                f"lab does not use{lab}.",
+                f"Each tag is trained as a category of its own: if those images belong under one of the lab's "
+                f"tags, filter Tagged images by '{t.name}', select them, tag them with it, then delete tag "
+                f"'{t.name}'.",
+            ))
     if not findings:
         return passed(f"Every image in project '{project.name}' is tagged.", ev)
     if expect.get("fail", False):

@@ -10,8 +10,10 @@ from typing import Any
 from checks import registry, summarize
 from checks.base import Context, internal_error, run_check
 from checks.expect import ExpectationError
+from checks.found import describe, identities
 from checks.outcome import Outcome, Status
 from checks.select import lab_parameters
+from checks.summary import step_advice
 from labguide.packs import LabPack, credential_injects
 
 from .azure.arm import ArmGateway
@@ -61,6 +63,22 @@ class Options:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
+@dataclass
+class Seen:
+    """What a validation observed besides its verdicts (``checks.found``): sentences and identities."""
+
+    found: tuple[str, ...] = ()
+    observed: dict[str, str | None] = field(default_factory=dict)
+
+    def take(self, facts: dict[str, Any], reads: list[str], resource_group: str | None) -> None:
+        # Describing is a courtesy: a bug here is logged and leaves the verdict as it is.
+        try:
+            self.found = tuple(describe(facts, reads, resource_group))
+            self.observed = identities(facts, reads)
+        except Exception:  # noqa: BLE001
+            log.exception("describing the observed facts failed")
+
+
 def step_for(lab: LabPack, step: str) -> Any:
     """The lab step with this id, or the first step of this task number ("1", "3.1")."""
     for s in lab.steps:
@@ -83,6 +101,7 @@ def validate(attendee: Attendee, step: str, lab: LabPack, options: Options | Non
     counter = CallCounter()
     checks = [(registry.get(c.id), c.expect) for c in spec.checks]
     outcomes: list[Outcome]
+    seen = Seen()
     try:
         params = lab_parameters(((c.id, c.expect) for s in lab.steps for c in s.checks), attendee.injects)
     except ExpectationError as exc:
@@ -90,26 +109,28 @@ def validate(attendee: Attendee, step: str, lab: LabPack, options: Options | Non
         outcomes = [_lab_misconfigured(str(exc))]
     else:
         try:
-            outcomes = _observe_and_judge(attendee, lab, checks, params, options, counter)
+            outcomes = _observe_and_judge(attendee, lab, checks, params, options, counter, seen)
         except Exception as exc:  # noqa: BLE001 - an ERROR result, never a crash of the caller
             log.exception("lab %s step %s: validation failed", lab.id, spec.id)
             outcomes = [internal_error("validator", f"{type(exc).__name__}: {exc}"[:300])]
     status, message, hint = summarize(outcomes, spec.title)
-    advice = tuple(a for o in outcomes for a in o.advice)
+    advice = step_advice(outcomes, status)
     return StepResult(
         lab=lab.id, step=spec.id, task=spec.task, title=spec.title, status=status, message=message,
         hint=hint, checks=tuple(outcomes), started_at=started,
         duration_ms=int((time.monotonic() - t0) * 1000), azure_calls=counter.total,
-        calls_by_operation=dict(counter.by_operation), advice=advice,
+        calls_by_operation=dict(counter.by_operation), advice=advice, found=seen.found, observed=seen.observed,
     )
 
 
 def _observe_and_judge(attendee: Attendee, lab: LabPack, checks: list, params: dict[str, Any],
-                       options: Options, counter: CallCounter) -> list[Outcome]:
+                       options: Options, counter: CallCounter, seen: Seen) -> list[Outcome]:
     from .gather import FactGatherer
 
     arm = ArmGateway(attendee.azure, Deadline(options.budget_seconds), counter, options.retry)
-    facts = FactGatherer(arm, params).gather(name for check, _ in checks for name in check.reads)
+    reads = [name for check, _ in checks for name in check.reads]
+    facts = FactGatherer(arm, params).gather(reads)
+    seen.take(facts, reads, attendee.azure.resource_group)
     ctx = Context(
         inject=attendee.injects,
         now=now(),

@@ -32,6 +32,10 @@ class StepResult:
     azure_calls: int
     calls_by_operation: dict[str, int] = field(default_factory=dict)
     advice: tuple[str, ...] = ()
+    found: tuple[str, ...] = ()
+    """Plain sentences on what labgrader observed (``checks.found.describe``): the student's "What was found"."""
+    observed: dict[str, str | None] = field(default_factory=dict)
+    """fact -> identity of the derived facts this result was judged on (``checks.found.identities``)."""
 
     @property
     def counts_against_student(self) -> bool:
@@ -47,6 +51,8 @@ class StepResult:
             "message": self.message,
             "hint": self.hint,
             "advice": list(self.advice),
+            "found": list(self.found),
+            "observed": dict(self.observed),
             "checks": [o.to_json() for o in self.checks],
             "azure_calls": self.azure_calls,
             "calls_by_operation": dict(self.calls_by_operation),
@@ -68,6 +74,8 @@ class StepResult:
             duration_ms=int(data["duration_ms"]), azure_calls=int(data["azure_calls"]),
             calls_by_operation=dict(data.get("calls_by_operation") or {}),
             advice=tuple(data.get("advice") or ()),
+            found=tuple(data.get("found") or ()),
+            observed=dict(data.get("observed") or {}),
         )
 
 
