@@ -202,8 +202,9 @@ def account_training_provisioned(facts: Mapping[str, Any], expect: Mapping[str, 
     if state.casefold() in _IN_PROGRESS:
         return pending(
             f"Custom Vision training resource '{acct.name}' is still being deployed (provisioning state {state}).",
-            "Wait for the deployment to complete, then press Validate again in a minute.",
+            "Wait for the deployment to finish; it usually takes a minute or two.",
             ev,
+            recheck_after=10,
         )
     return failed(
         f"Custom Vision training resource '{acct.name}' has provisioning state {state}; it needs to be "

@@ -18,7 +18,7 @@ from typing import Any
 from checks import facts as F
 from checks import registry
 from checks.expect import ExpectationError, render
-from checks.outcome import Outcome, Status
+from checks.outcome import RECHECK_AFTER, Outcome, Status
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,11 @@ def failed(message: str, hint: str | None = None, evidence: Mapping[str, Any] | 
     return Outcome("", Status.FAIL, message, hint, dict(evidence or {}), tuple(advice))
 
 
-def pending(message: str, hint: str, evidence: Mapping[str, Any] | None = None) -> Outcome:
-    return Outcome("", Status.PENDING, message, hint, dict(evidence or {}))
+def pending(message: str, hint: str, evidence: Mapping[str, Any] | None = None, *,
+            recheck_after: int = RECHECK_AFTER) -> Outcome:
+    """PENDING: work in progress. ``hint`` says what the student does meanwhile, never when to validate
+    again: that is ``recheck_after`` seconds, which each surface words itself."""
+    return Outcome("", Status.PENDING, message, hint, dict(evidence or {}), recheck_after=recheck_after)
 
 
 def errored(message: str, hint: str | None = None, evidence: Mapping[str, Any] | None = None) -> Outcome:

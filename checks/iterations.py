@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC
 from typing import Any
 
 from checks import facts as F
@@ -33,9 +34,17 @@ def _still_training(it: F.IterationFact, project: F.ProjectFact, ctx: Context, t
     return pending(
         f"Iteration '{it.name}' of project '{project.name}' has been training{running} (status {it.status})."
         f"{then}",
-        "Quick Training usually takes a few minutes: press Validate again in 2 minutes.",
+        "Quick Training usually takes a few minutes; there is nothing to do until it finishes.",
         _ev(it),
+        recheck_after=training_recheck_after(it, ctx),
     )
+
+
+def training_recheck_after(it: F.IterationFact, ctx: Context) -> int:
+    """Seconds before looking at a running training again: soon at first, every half minute once it has
+    run for two minutes (Quick Training takes a few minutes on Azure, seconds in the simulator)."""
+    created = it.created if it.created.tzinfo else it.created.replace(tzinfo=UTC)
+    return 10 if (ctx.now - created).total_seconds() < 120 else 30
 
 
 @check("iteration_completed", title="The newest iteration finished training",

@@ -20,6 +20,10 @@ class Status(StrEnum):
     ERROR = "ERROR"
 
 
+RECHECK_AFTER = 30
+"""Seconds after which a PENDING outcome is worth observing again, unless its check names its own."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One check's verdict.
@@ -29,7 +33,10 @@ class Outcome:
     was observed (names, skus, regions, counts, ids), never keys or secrets. ``advice`` lists things worth
     telling the student that do not change the status (a stray quote in a tag name, untagged images).
     ``advisory``: the outcome comes from an advisory check and never decides its step's status
-    (``checks.base.run_check`` sets it; ``checks.summary.summarize`` honours it).
+    (``checks.base.run_check`` sets it; ``checks.summary.summarize`` honours it). ``recheck_after``: for
+    PENDING, the seconds after which looking again may find the work finished. The hint never says when
+    to retry: each surface says it in its own words (the page checks again by itself, the CLI names the
+    command, the API gives the number).
     """
 
     check_id: str
@@ -39,6 +46,7 @@ class Outcome:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     advice: tuple[str, ...] = ()
     advisory: bool = False
+    recheck_after: int | None = None
 
     def __post_init__(self) -> None:
         # Accept a list for convenience but keep the stored value immutable.
@@ -57,6 +65,7 @@ class Outcome:
             "evidence": jsonable(dict(self.evidence)),
             "advice": list(self.advice),
             "advisory": self.advisory,
+            "recheck_after": self.recheck_after,
         }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from checks import facts as F
 from checks.base import Context, check, failed, passed, pending
 from checks.expect import loose, tag_key
+from checks.iterations import training_recheck_after
 from checks.outcome import Outcome, Status
 from checks.projects import need_project
 from checks.wording import joined, pct, plural, since
@@ -59,8 +60,9 @@ def _wait_for(it: F.IterationFact, project: F.ProjectFact, want: str, ctx: Conte
         f"Iteration '{it.name}' of project '{project.name}' has been training{running} (status {it.status}); "
         "labgrader checks your Quick Test on it once it completes.",
         f"When training finishes, click Quick Test in customvision.ai, choose iteration '{it.name}', and test "
-        f"an image that should be predicted as '{want}'; then press Validate again.",
+        f"an image that should be predicted as '{want}'.",
         {**ev, "training_iteration": it.name, "training_iteration_id": it.id},
+        recheck_after=training_recheck_after(it, ctx),
     )
 
 

@@ -67,5 +67,7 @@ def _print_table(results) -> None:
         click.echo(f"          {r.message}")
         if r.hint and r.status is not Status.PASS:
             click.echo(f"          Fix: {r.hint}")
+        if r.recheck_after:
+            click.echo(f"          Still in progress: run this command again in {r.recheck_after} seconds.")
         for note in r.advice:
             click.echo(f"          Note: {note}")

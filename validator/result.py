@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from checks.outcome import Outcome, Status, jsonable
+from checks.outcome import RECHECK_AFTER, Outcome, Status, jsonable
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,8 @@ class StepResult:
     ``message`` is the sentence the student reads; ``hint`` the one action that fixes it (or when to
     retry); ``checks`` the per-check outcomes; ``advice`` notes that do not change the status;
     ``azure_calls`` the HTTP calls made to Azure (retries included); ``calls_by_operation`` the same by
-    operationId. Nothing in here holds a key or a secret.
+    operationId; :attr:`recheck_after` when a PENDING step is worth validating again. Nothing in here
+    holds a key or a secret.
     """
 
     lab: str
@@ -41,6 +42,16 @@ class StepResult:
     def counts_against_student(self) -> bool:
         return self.status is Status.FAIL
 
+    @property
+    def recheck_after(self) -> int | None:
+        """For PENDING, the seconds after which validating again may find the work finished (the soonest
+        its PENDING checks name; ``RECHECK_AFTER`` for results recorded before checks named one); else None."""
+        if self.status is not Status.PENDING:
+            return None
+        named = [o.recheck_after for o in self.checks
+                 if o.status is Status.PENDING and not o.advisory and o.recheck_after]
+        return min(named, default=RECHECK_AFTER)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "lab": self.lab,
@@ -58,6 +69,7 @@ class StepResult:
             "calls_by_operation": dict(self.calls_by_operation),
             "duration_ms": self.duration_ms,
             "started_at": self.started_at.isoformat(),
+            "recheck_after": self.recheck_after,
         }
 
     @classmethod
@@ -67,7 +79,8 @@ class StepResult:
             status=Status(data["status"]), message=data["message"], hint=data.get("hint"),
             checks=tuple(
                 Outcome(c["check_id"], Status(c["status"]), c["message"], c.get("hint"),
-                        c.get("evidence") or {}, tuple(c.get("advice") or ()), bool(c.get("advisory", False)))
+                        c.get("evidence") or {}, tuple(c.get("advice") or ()), bool(c.get("advisory", False)),
+                        c.get("recheck_after"))
                 for c in data.get("checks", ())
             ),
             started_at=datetime.fromisoformat(data["started_at"]),

@@ -89,6 +89,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("LAUNCH_LINK_MAX_AGE", 7 * 24 * 3600, "Seconds a student's launch link stays valid.", int),
     Option("VALIDATE_RATE_LIMIT", "5 per minute",
            "How often one attendee may press Validate ('5 per minute', '3 per 10 seconds').", _rate),
+    Option("RECHECK_RATE_LIMIT", "12 per minute",
+           "How often the guide page may check one attendee's PENDING step again by itself (training still "
+           "running). Counted apart from VALIDATE_RATE_LIMIT, so rechecks never use up the student's presses; "
+           "the page spaces its rechecks to stay within it.", _rate),
     Option("VALIDATE_BUDGET_SECONDS", 20.0, "Time budget of one validation, Azure retries included.", float),
     Option("STUCK_AFTER_FAILS", 3, "Consecutive FAILs on one step after which an attendee shows as stuck.", int),
     Option("STUCK_AFTER_MINUTES", 20, "Minutes on one unfinished step after which an attendee shows as stuck.",

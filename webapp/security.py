@@ -7,7 +7,8 @@
   and styles on the pages (the API's own documentation pages set theirs).
 - Rate limits (Flask-Limiter): in memory per process by default, shared through Redis when
   ``REDIS_URL`` is configured (an unreachable Redis falls back to memory; it never fails a request).
-  :func:`validate_rate` is the per-attendee, per-step Validate limit.
+  :func:`validate_rate` is the per-attendee, per-step Validate limit (the student's presses);
+  :func:`recheck_rate` the separate budget of the guide page's automatic rechecks of a PENDING step.
 - Error pages: a 500 and a 401 answer an htmx request with a small fragment written for the person
   (htmx swaps it into the badge or the panel), and any other request with a whole page.
 """
@@ -137,3 +138,9 @@ def security_headers(response: Response) -> Response:
 def validate_rate() -> str:
     """The configured Validate limit, read per request so tests and admins can change it live."""
     return str(current_app.config["VALIDATE_RATE_LIMIT"])
+
+
+def recheck_rate() -> str:
+    """The configured budget of automatic rechecks (per attendee and step), read per request like
+    :func:`validate_rate`; it never shares a counter with the student's presses."""
+    return str(current_app.config["RECHECK_RATE_LIMIT"])

@@ -78,7 +78,8 @@ def test_provisioned_pass_pending_and_fail(raw, run):
     assert run("account_training_provisioned", raw).status is Status.PASS
     raw[F.ACCOUNTS] = [account(state="Creating")]
     out = run("account_training_provisioned", raw)
-    assert out.status is Status.PENDING and "Creating" in out.message and "again" in out.hint
+    assert out.status is Status.PENDING and "Creating" in out.message and "Wait for the deployment" in out.hint
+    assert out.recheck_after == 10 and "Validate" not in out.hint  # each surface says when, in its own words
     raw[F.ACCOUNTS] = [account(state="Failed")]
     out = run("account_training_provisioned", raw)
     assert out.status is Status.FAIL and "provisioning state Failed" in out.message

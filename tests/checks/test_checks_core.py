@@ -59,7 +59,7 @@ def test_outcome_to_json_is_json_ready():
     data = o.to_json()
     assert data == {"check_id": "x", "status": "FAIL", "message": "Bad.", "hint": "Fix it.",
                     "evidence": {"when": NOW.isoformat(), "names": ["a", "b"]}, "advice": ["tip"],
-                    "advisory": False}
+                    "advisory": False, "recheck_after": None}
     json.dumps(data)
     assert o.advice == ("tip",)
 

@@ -150,7 +150,10 @@ def test_iteration_completed_pass_pending_fail(raw, run):
     assert out.status is Status.PASS and "finished training (Completed)" in out.message
     raw[F.ITERATIONS] = [iteration(status="Training", created=NOW - timedelta(minutes=4))]
     out = run("iteration_completed", raw)
-    assert out.status is Status.PENDING and "training for 4 minutes" in out.message and "2 minutes" in out.hint
+    assert out.status is Status.PENDING and "training for 4 minutes" in out.message and "few minutes" in out.hint
+    assert out.recheck_after == 30 and "Validate" not in out.hint  # past two minutes: every half minute
+    raw[F.ITERATIONS] = [iteration(status="Training", created=NOW - timedelta(seconds=20))]
+    assert run("iteration_completed", raw).recheck_after == 10  # a young training: soon
     raw[F.ITERATIONS] = [iteration(status="Failed", training_error="Not enough images per tag")]
     out = run("iteration_completed", raw)
     assert out.status is Status.FAIL and out.message.endswith("failed: Not enough images per tag.")

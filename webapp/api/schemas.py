@@ -109,6 +109,9 @@ class CheckOutcomeSchema(Schema):
     advisory = fields.Boolean(metadata={
         "description": "True for an advisory check: its outcome is shown as advice and never decides the step's "
                        "status. Absent in results recorded before advisory checks existed (read as false)."})
+    recheck_after = fields.Integer(allow_none=True, metadata={
+        "description": "For PENDING: seconds after which the check may find the work finished; else null. "
+                       "Absent in results recorded before it existed."})
 
 
 class StepResultSchema(Schema):
@@ -130,6 +133,10 @@ class StepResultSchema(Schema):
     calls_by_operation = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     duration_ms = fields.Integer(required=True)
     started_at = fields.String(required=True, metadata={"format": "date-time"})
+    recheck_after = fields.Integer(allow_none=True, metadata={
+        "description": "For PENDING: seconds after which validating again may find the work finished (the "
+                       "hint never says when to retry; a platform's page can check again by itself after "
+                       "this long). Null for every other status."})
 
 
 # -- labs -----------------------------------------------------------------------------------------------

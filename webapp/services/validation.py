@@ -22,7 +22,7 @@ from .errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
-TRIGGERS = ("student", "proctor", "api", "sweep")
+TRIGGERS = ("student", "recheck", "proctor", "api", "sweep")  # recheck: the page, while a step is PENDING
 CREDENTIALS_CHECK = "credentials"  # the check id of the ERROR for unusable stored credentials
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from datetime import datetime
 from html import escape
 
 from flask import (
@@ -26,12 +27,13 @@ from flask_limiter import RequestLimit
 from limits import parse as parse_limit
 
 import validator
+from checks.outcome import RECHECK_AFTER, Status
 from labguide.packs import LabPack, StepSpec
 from labguide.render import GUIDE_CSS, GUIDE_JS, render_guide
 
 from .. import auth
-from ..models import Attendee
-from ..security import limiter, validate_rate
+from ..models import Attempt, Attendee, utcnow
+from ..security import limiter, recheck_rate, validate_rate
 from ..services import attempts, attendees, labs, launch, progress, validation
 from ..services.errors import ExpiredLink, InvalidLink
 from . import queries
@@ -39,7 +41,6 @@ from .badges import look
 
 bp = Blueprint("student", __name__)
 
-PENDING_MIN_DELAY = 5  # seconds before a PENDING badge checks again by itself
 HISTORY_LIMIT = 20
 IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
@@ -84,6 +85,18 @@ def guide():
                                      progress=mine), 200)
 
 
+def _last_badge(step_id: str, cell: progress.StepProgress, items: list[Attempt]) -> str:
+    """The step's standing result as the page opens: status, message and hint of the attempt that decided it,
+    when that check ran, and for PENDING the automatic recheck a fresh PENDING badge carries, due when the
+    result asked to be looked at again (at once, if that time has passed while the page was closed)."""
+    shown = next((a for a in items if a.status == cell.status), None)  # newest first; ERRORs may follow it
+    delay = None
+    if cell.status == Status.PENDING.value:
+        after = validator.StepResult.from_json(shown.result).recheck_after if shown else RECHECK_AFTER
+        delay = recheck_delay(after, since=shown.started_at if shown else cell.last_attempt_at)
+    return render_template("student/_last.html", cell=cell, attempt=shown, step_id=step_id, recheck_delay=delay)
+
+
 def _wire_validations(html: str, pack: LabPack, by_step: dict, histories: dict) -> str:
     """Give each Validate widget the renderer made its htmx wiring, test ids, last badge and history."""
     known = {s.id for s in pack.steps}
@@ -103,7 +116,7 @@ def _wire_validations(html: str, pack: LabPack, by_step: dict, histories: dict) 
         if step not in known:
             return m.group(0)
         cell = by_step.get(step)
-        initial = render_template("student/_last.html", cell=cell) if cell and cell.status else ""
+        initial = _last_badge(step, cell, histories.get(step, [])) if cell and cell.status else ""
         history = render_template("student/_history.html", step=pack.step(step), items=histories.get(step, []))
         return f'{m.group(0)[:-len(f"></{tag}>")]} data-testid="badge-{step}">{initial}</{tag}>{history}'
 
@@ -151,28 +164,49 @@ def reveal(key: str):
     return _no_store(response, 200)
 
 
-# -- validate -------------------------------------------------------------------------------------------
+# -- validate and recheck --------------------------------------------------------------------------------
+#
+# Two routes, two budgets. Validate is the student's press, limited by VALIDATE_RATE_LIMIT. Recheck is the
+# page asking again by itself while a step is PENDING, within RECHECK_RATE_LIMIT: it never uses up a press,
+# and it asks Azure only while the step's standing result is PENDING, so it cannot stand in for Validate.
 
 
-def _validate_key() -> str:
+def _step_key(kind: str) -> str:
     attendee = auth.current_attendee()
-    return f"validate:{attendee.id if attendee else '-'}:{(request.view_args or {}).get('step', '')}"
+    return f"{kind}:{attendee.id if attendee else '-'}:{(request.view_args or {}).get('step', '')}"
+
+
+def _wait(limit: RequestLimit) -> int:
+    return max(1, math.ceil(limit.window[0] - time.time()))  # window[0]: when a request is allowed again
 
 
 def _rate_limited(limit: RequestLimit) -> Response:
-    wait = max(1, math.ceil(limit.window[0] - time.time()))  # window[0]: when a press is allowed again
-    step = (request.view_args or {}).get("step", "")
-    auto = request.form.get("auto") == "1"
-    body = render_template("student/_ratelimited.html", wait=wait, step=step, auto=auto,
+    """A refused press: the badge keeps the last result (``HX-Reswap: none``) and a notice swapped in above
+    it counts down while the page holds the step's Validate button (see labgrader.js)."""
+    wait = _wait(limit)
+    body = render_template("student/_ratelimited.html", wait=wait, step=(request.view_args or {}).get("step", ""),
                            limit=validate_rate())
     response = make_response(body, 429)
     response.headers["Retry-After"] = str(wait)
+    response.headers["HX-Reswap"] = "none"
+    return response
+
+
+def _recheck_limited(limit: RequestLimit) -> Response:
+    """A recheck over its budget: the badge stays as it is and its recheck is rescheduled for when one is
+    allowed again. The student's Validate button is untouched."""
+    wait = _wait(limit)
+    body = render_template("student/_recheck.html", step_id=(request.view_args or {}).get("step", ""),
+                           delay=wait, oob=True)
+    response = make_response(body, 429)
+    response.headers["Retry-After"] = str(wait)
+    response.headers["HX-Reswap"] = "none"
     return response
 
 
 @bp.post("/lab/steps/<step>/validate")
 @auth.attendee_required
-@limiter.limit(validate_rate, key_func=_validate_key, on_breach=_rate_limited)
+@limiter.limit(validate_rate, key_func=lambda: _step_key("validate"), on_breach=_rate_limited)
 def validate(step: str):
     attendee = _me()
     spec = _my_step(attendee, step)
@@ -181,20 +215,44 @@ def validate(step: str):
     return _step_fragments(attendee, spec, result=result)
 
 
+@bp.post("/lab/steps/<step>/recheck")
+@auth.attendee_required
+@limiter.limit(recheck_rate, key_func=lambda: _step_key("recheck"), on_breach=_recheck_limited)
+def recheck(step: str):
+    attendee = _me()
+    spec = _my_step(attendee, step)
+    cell = next(c for c in progress.attendee(attendee).steps if c.step_id == spec.id)
+    if cell.status != Status.PENDING.value:
+        # Settled meanwhile (a press, another tab, a proctor) or never validated: answer what is stored.
+        items = attempts.history(attendee, spec.id, limit=HISTORY_LIMIT)
+        return _last_badge(spec.id, cell, items) if cell.status else ""
+    result = validation.run(attendee, spec.id, trigger="recheck", triggered_by=attendee.external_id)
+    return _step_fragments(attendee, spec, result=result)
+
+
 def _step_fragments(attendee: Attendee, spec: StepSpec, *, result) -> str:
     """The badge for ``result`` plus out-of-band updates of the step's history and the progress bar."""
     badge = render_template("student/_badge.html", result=result, look=look(result.status), step=spec,
-                            recheck_delay=pending_delay())
+                            recheck_delay=recheck_delay(result.recheck_after))
     history = render_template("student/_history.html", step=spec, oob=True,
                               items=attempts.history(attendee, spec.id, limit=HISTORY_LIMIT))
     bar = render_template("student/_progress.html", progress=progress.attendee(attendee), oob=True)
     return badge + history + bar
 
 
-def pending_delay() -> int:
-    """Seconds a PENDING badge waits before checking again: spaced so rechecks stay within the limit."""
-    item = parse_limit(validate_rate())
-    return max(PENDING_MIN_DELAY, math.ceil(item.get_expiry() / max(1, item.amount)))
+def recheck_delay(after: int | None, since: datetime | None = None) -> int | None:
+    """Seconds a PENDING badge waits before checking again by itself (None: not PENDING, no recheck).
+
+    ``after`` is what the result asked for (``StepResult.recheck_after``), counted from ``since`` (the time
+    of that check; default now). Never sooner than RECHECK_RATE_LIMIT spaces its rechecks, so a page
+    left open never runs into it.
+    """
+    if after is None:
+        return None
+    item = parse_limit(recheck_rate())
+    spacing = math.ceil(item.get_expiry() / max(1, item.amount))
+    left = after - ((utcnow() - since).total_seconds() if since else 0)
+    return max(spacing, math.ceil(left))
 
 
 @bp.get("/lab/steps/<step>/history")

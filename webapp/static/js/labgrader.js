@@ -1,4 +1,5 @@
-// labgrader pages: CSRF on htmx requests, "checking..." feedback, countdowns, the live grid's pauses.
+// labgrader pages: CSRF on htmx requests, "checking..." feedback that keeps the last result, focus that stays
+// on the pressed button, countdowns, a refused press's held Validate button, local times, the live grid's pauses.
 (function () {
   'use strict';
   const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
@@ -11,30 +12,82 @@
     const target = event.detail.target;
     return target && target.classList && target.classList.contains('lg-badge') ? target : null;
   };
+  const isRecheck = (elt) => !!(elt && elt.classList && elt.classList.contains('lg-recheck'));
 
-  // Show progress at once. A recheck started from inside the badge only marks it busy, so the element
-  // that issued the request stays in place until the answer replaces it.
+  // A Validate button held after a refused press (aria-disabled, so it keeps the keyboard focus) sends
+  // nothing until its countdown ends.
+  document.addEventListener('htmx:confirm', (event) => {
+    if (event.detail.elt.getAttribute('aria-disabled') === 'true') event.preventDefault();
+  });
+
+  // Show progress at once, above the last result, which stays until the answer replaces it (a refused press
+  // does not: its notice goes in above it instead). A recheck started from inside the badge only marks it busy,
+  // so the element that issued the request stays in place until the answer replaces it.
+  const hold = (badge) => {
+    badge.insertAdjacentHTML('afterbegin',
+      '<p class="lg-result lg-checking" data-testid="checking">Checking your Azure resources\u2026</p>');
+  };
+  const release = (badge) => {
+    badge.querySelectorAll(':scope > .lg-checking').forEach((el) => el.remove());
+  };
+
+  // Focus: hx-disabled-elt disables the pressed button while its request runs, and the browser then drops
+  // focus to the page. Put it back on the element that had it, unless the person has moved on meanwhile.
+  const focusOf = new WeakMap();
   document.addEventListener('htmx:beforeRequest', (event) => {
+    const elt = event.detail.elt;
+    const active = document.activeElement;
+    if (active && active !== document.body && (active === elt || elt.contains(active))) focusOf.set(elt, active);
     const badge = badgeOf(event);
     if (!badge) return;
     badge.setAttribute('aria-busy', 'true');
-    if (!badge.contains(event.detail.elt)) {
-      badge.innerHTML = '<p class="lg-result lg-checking" data-testid="checking">Checking your Azure resources\u2026</p>';
-    }
+    if (!badge.contains(elt)) hold(badge);
   });
 
   document.addEventListener('htmx:afterRequest', (event) => {
+    const elt = event.detail.elt;
     const badge = badgeOf(event);
-    if (badge) badge.removeAttribute('aria-busy');
+    if (badge) { badge.removeAttribute('aria-busy'); release(badge); }
+    const had = focusOf.get(elt);
+    focusOf.delete(elt);
+    const now = document.activeElement;
+    if (had && had.isConnected && (!now || now === document.body || now === had)) had.focus({preventScroll: true});
+    arm();
+  });
+
+  // A recheck that finds what the badge already says (still PENDING) is not read out again every few seconds,
+  // and a refused press's notice stays through it until its countdown ends.
+  const kept = new WeakMap();
+  document.addEventListener('htmx:beforeSwap', (event) => {
+    const badge = badgeOf(event);
+    if (!badge || !isRecheck(event.detail.elt)) return;
+    const notice = badge.querySelector(':scope > .lg-notice');
+    if (notice) kept.set(badge, notice);
+    const shown = badge.querySelector('[data-testid="result"]');
+    const found = /data-status="([A-Z_]+)"/.exec(event.detail.serverResponse || '');
+    if (shown && found && shown.dataset.status === found[1]) {
+      badge.setAttribute('aria-live', 'off');
+      setTimeout(() => badge.setAttribute('aria-live', 'polite'), 1000);
+    }
+  });
+
+  document.addEventListener('htmx:afterSwap', (event) => {
+    const badge = badgeOf(event);
+    const notice = badge && kept.get(badge);
+    if (!notice) return;
+    kept.delete(badge);
+    if (!notice.isConnected) badge.prepend(notice);
   });
 
   const unreachable = (event) => {
     const badge = badgeOf(event);
     if (!badge) return;
     badge.removeAttribute('aria-busy');
-    badge.innerHTML = '<p class="lg-result lg-error" data-testid="result" data-status="UNREACHABLE">' +
+    release(badge);
+    badge.querySelectorAll(':scope > .lg-unreachable').forEach((el) => el.remove());
+    badge.insertAdjacentHTML('afterbegin', '<p class="lg-result lg-error lg-unreachable" data-testid="unreachable">' +
       'labgrader could not be reached, so nothing was checked. Your work is fine: check your network ' +
-      'connection and press Validate again.</p>';
+      'connection and press Validate again.</p>');
   };
   document.addEventListener('htmx:sendError', unreachable);
   document.addEventListener('htmx:timeout', unreachable);
@@ -63,12 +116,49 @@
   document.addEventListener('htmx:sendError', liveUnreachable);
   document.addEventListener('htmx:timeout', liveUnreachable);
 
-  setInterval(() => {
-    document.querySelectorAll('[data-countdown]').forEach((el) => {
-      const left = Math.max(0, parseInt(el.dataset.countdown, 10) - 1);
-      el.dataset.countdown = String(left);
-      el.textContent = String(left);
+  // New content: countdowns start, a refused press holds its step's Validate button, times turn local.
+  const seconds = (n) => n + (n === 1 ? ' second' : ' seconds');
+  const arm = () => {
+    const now = Date.now();
+    document.querySelectorAll('[data-countdown]:not([data-deadline])').forEach((el) => {
+      el.dataset.deadline = String(now + 1000 * parseInt(el.dataset.countdown, 10));
     });
-  }, 1000);
+    document.querySelectorAll('.lg-notice[data-wait]:not([data-deadline])').forEach((notice) => {
+      const until = now + 1000 * parseInt(notice.dataset.wait, 10);
+      notice.dataset.deadline = String(until);
+      document.querySelectorAll('.lg-validate[data-step]').forEach((button) => {
+        if (button.dataset.step !== notice.dataset.step) return;
+        button.setAttribute('aria-disabled', 'true');
+        button.dataset.heldUntil = String(Math.max(until, parseInt(button.dataset.heldUntil || '0', 10)));
+      });
+    });
+    document.querySelectorAll('time[data-local]:not([data-utc])').forEach((el) => {
+      const when = new Date(el.getAttribute('datetime'));
+      if (isNaN(when.getTime())) return;
+      el.dataset.utc = el.textContent;  // the server's wording, kept for reference
+      el.textContent = when.toDateString() === new Date().toDateString()
+        ? when.toLocaleTimeString()
+        : when.toLocaleString([], {dateStyle: 'medium', timeStyle: 'medium'});
+    });
+  };
+  const tick = () => {
+    const now = Date.now();
+    document.querySelectorAll('[data-countdown][data-deadline]').forEach((el) => {
+      const left = Math.max(0, Math.ceil((parseInt(el.dataset.deadline, 10) - now) / 1000));
+      el.textContent = left > 0 ? seconds(left) : 'a moment';
+    });
+    document.querySelectorAll('.lg-validate[data-held-until]').forEach((button) => {
+      if (now < parseInt(button.dataset.heldUntil, 10)) return;
+      button.removeAttribute('aria-disabled');
+      delete button.dataset.heldUntil;
+    });
+    document.querySelectorAll('.lg-notice[data-deadline]').forEach((notice) => {
+      if (now >= parseInt(notice.dataset.deadline, 10)) notice.remove();
+    });
+  };
+  document.addEventListener('htmx:afterSettle', arm);
+  document.addEventListener('htmx:oobAfterSwap', arm);
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', arm); else arm();
+  setInterval(tick, 250);
   // The guide's Copy and Show controls live in labguide's script (/lab/guide.js), served with the guide.
 })();
