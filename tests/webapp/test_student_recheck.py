@@ -250,6 +250,7 @@ def test_a_refused_press_keeps_the_badge_and_says_when_to_press_again(app, clien
     assert html.count("hx-swap-oob") == 1 and f'hx-swap-oob="afterbegin:#lg-badge-{STEP1}"' in html
     assert f'data-step="{STEP1}" data-wait="{wait}"' in html and f'data-countdown="{wait}"' in html
     assert "the result below is still your latest" in html and "1 per minute" in html
+    assert '<svg class="lg-svg"' in html and "&#x23F1;" not in html  # an icon every computer can draw
     assert "hx-trigger" not in html and 'data-testid="result"' not in html
     assert db_attempts(me) == 1
 
