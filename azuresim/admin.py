@@ -1,18 +1,20 @@
 """The simulator's own control API under ``/_sim`` (loopback callers only).
 
-Attendees, a state overview without secrets, reset, fault rules and the call log. Errors use one
-envelope: ``{"error": {"code", "message"}}``.
+Attendees, a state overview without secrets, reset, fault rules and the call log; custom roles, a
+principal's role assignments and its secret's expiry. Errors use one envelope: ``{"error": {"code", "message"}}``.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import time
 
 from flask import Blueprint, current_app, jsonify, request
 
 from .errors import arm_error
 from .faults import FaultRuleError
-from .state import AttendeeError
+from .rbac import RoleError
+from .state import AttendeeError, ServicePrincipal
 
 bp = Blueprint("admin", __name__, url_prefix="/_sim")
 
@@ -52,16 +54,96 @@ def create_attendee():
     body = _json_object()
     if body is None:
         return _bad_request('Send a JSON object such as {"name": "ada", "region": "eastus"}.')
-    unknown = set(body) - {"name", "region"}
+    unknown = set(body) - {"name", "region", "grader_role", "grader_scope"}
     if unknown:
-        return _bad_request(f"Unknown field(s): {', '.join(sorted(unknown))}. Allowed: name, region.")
+        return _bad_request(f"Unknown field(s): {', '.join(sorted(unknown))}. Allowed: name, region, grader_role, "
+                            "grader_scope.")
     try:
-        creds = _sim().create_attendee(body.get("name"), body.get("region"))
+        creds = _sim().create_attendee(body.get("name"), body.get("region"), body.get("grader_role"),
+                                       body.get("grader_scope"))
     except AttendeeError as exc:
         return _bad_request(str(exc))
     resp = jsonify(creds)
     resp.status_code = 201
     return resp
+
+
+@bp.post("/roles")
+def define_role():
+    """A custom role from its JSON definition (``Name``, ``Actions``, ``NotActions``, ``DataActions``, ...)."""
+    try:
+        role = _sim().state.define_role(_json_object())
+    except RoleError as exc:
+        return _bad_request(str(exc))
+    resp = jsonify(role.to_json())
+    resp.status_code = 201
+    return resp
+
+
+def _principal(client_id: str) -> ServicePrincipal | None:
+    return _sim().state.principals.get(client_id.lower())
+
+
+def _scope_for(principal: ServicePrincipal, scope: str) -> str:
+    """``subscription`` / ``resource_group`` name the principal's own lab; anything else is a scope id."""
+    state = _sim().state
+    if scope not in ("subscription", "resource_group"):
+        return scope
+    sub = next((s for s in state.subscriptions.values() if s.tenant_id == principal.tenant_id), None)
+    if sub is None:
+        raise RoleError(f"No subscription of tenant '{principal.tenant_id}' to assign a role in.")
+    if scope == "subscription":
+        return f"/subscriptions/{sub.subscription_id}"
+    rg = next((rg for (sid, _), rg in state.resource_groups.items() if sid == sub.subscription_id), None)
+    if rg is None:
+        raise RoleError(f"Subscription '{sub.subscription_id}' has no resource group.")
+    return rg.resource_id()
+
+
+@bp.put("/principals/<client_id>/roles")
+def set_roles(client_id: str):
+    """Replace a principal's role assignments: ``{"assignments": [{"role": NAME, "scope": SCOPE}, ...]}``
+    where SCOPE is ``subscription``, ``resource_group`` (the principal's lab) or a scope id. ``[]``: no access."""
+    principal = _principal(client_id)
+    if principal is None:
+        return arm_error(404, "NotFound", f"No service principal has client id '{client_id}'.")
+    body = _json_object()
+    wanted = body.get("assignments") if body else None
+    if not isinstance(wanted, list) or not all(isinstance(a, dict) and isinstance(a.get("role"), str)
+                                               and isinstance(a.get("scope"), str) for a in wanted):
+        return _bad_request('Send {"assignments": [{"role": "Reader", "scope": "resource_group"}, ...]}.')
+    state = _sim().state
+    try:
+        resolved = [(state.role(a["role"]).name, _scope_for(principal, a["scope"])) for a in wanted]
+    except RoleError as exc:
+        return _bad_request(str(exc))
+    with state.lock:
+        state.unassign_roles(principal)
+        try:
+            for role, scope in resolved:
+                state.assign_role(principal, role, scope)
+        except RoleError as exc:
+            state.unassign_roles(principal)
+            return _bad_request(str(exc))
+    return jsonify({"assignments": [{"role": a.role, "scope": a.scope} for a in state.assignments_of(principal)]})
+
+
+@bp.patch("/principals/<client_id>")
+def update_principal(client_id: str):
+    """``{"secret_expires_in": SECONDS}`` (negative or 0: expired now) or ``{"secret_expires_in": null}``."""
+    principal = _principal(client_id)
+    if principal is None:
+        return arm_error(404, "NotFound", f"No service principal has client id '{client_id}'.")
+    body = _json_object()
+    if body is None or set(body) != {"secret_expires_in"}:
+        return _bad_request('Send {"secret_expires_in": SECONDS} (0 expires the secret now; null: never).')
+    seconds = body["secret_expires_in"]
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))):
+        return _bad_request("'secret_expires_in' must be a number of seconds or null.")
+    with _sim().state.lock:
+        principal.secret_expires_at = None if seconds is None else time.time() + seconds
+        _sim().state.changed()
+    return "", 204
 
 
 @bp.get("/state")

@@ -78,7 +78,8 @@ def current_operation() -> tuple[str | None, str | None]:
         key = next((v for k, v in request.headers.items()
                     if k.lower() in ("training-key", "prediction-key", "ocp-apim-subscription-key")), None)
         reached = (state.data_plane_account(host, key, "CustomVision.Training")
-                   or state.data_plane_account(host, key, "CustomVision.Prediction"))
+                   or state.data_plane_account(host, key, "CustomVision.Prediction")
+                   or (None if key else state.subdomain_account(host)))  # an Entra ID caller
         account = reached.name if reached else host
     return op, account
 

@@ -1,8 +1,11 @@
 """Azure Resource Manager: resource groups and Microsoft.CognitiveServices accounts.
 
 Paths are matched case-insensitively (the app's middleware canonicalises ARM's fixed segments). Each
-view is tagged with its swagger operationId. Every request needs a bearer token from ``entra`` whose
-principal has access to the subscription, and an ``api-version``.
+view is tagged with its swagger operationId. Every request needs a bearer token from ``entra`` issued for
+ARM, and an ``api-version``; then the caller's roles must allow the view's action at its scope
+(``azuresim.rbac``: role assignments at subscription or resource-group scope), else ``AuthorizationFailed``
+names both. A list at subscription scope answers a caller with access to some of its resource groups with
+what it may read there.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from .app import operation
 from .errors import ArmError
 from .state import (
+    ARM_AUDIENCES,
     BUSY_STATES,
     REGIONS,
     SOFT_DELETE_RETENTION,
@@ -87,6 +91,12 @@ def _principal() -> ServicePrincipal:
     if principal is None or tok is None:
         raise ArmError(401, "InvalidAuthenticationToken",
                        "The access token is invalid. Acquire a new token from Entra ID and retry.")
+    if tok.audience is not None and not tok.for_audience(*ARM_AUDIENCES, request.host_url):
+        allowed = ",".join(f"'{a}{s}'" for a in ("https://management.core.windows.net", "https://management.azure.com")
+                           for s in ("/", ""))
+        raise ArmError(401, "InvalidAuthenticationTokenAudience",
+                       f"The access token has been obtained for wrong audience or resource '{tok.audience}'. It "
+                       f"should exactly match with one of the allowed audiences {allowed}.")
     if tok.expired():
         now = datetime.now(UTC).strftime("%m/%d/%Y %H:%M:%S")
         exp = datetime.fromtimestamp(tok.expires_at, UTC).strftime("%m/%d/%Y %H:%M:%S")
@@ -102,22 +112,46 @@ def _api_version() -> str:
     return check_request(request, REGIONS)
 
 
-def _authorize(subscription_id: str, action: str, scope: str) -> ServicePrincipal:
-    """Check token, api-version, subscription and the principal's access; raises ARM errors in ARM's order."""
+def authorization_failed(principal: ServicePrincipal, action: str, scope: str) -> ArmError:
+    """ARM's 403 naming the action and the scope it was refused at."""
+    return ArmError(
+        403, "AuthorizationFailed",
+        f"The client '{principal.client_id}' with object id '{principal.object_id}' does not have "
+        f"authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. "
+        "If access was recently granted, please refresh your credentials.",
+    )
+
+
+def _authorize(subscription_id: str, action: str, scope: str, *, listing: bool = False,
+               visible: bool = False) -> ServicePrincipal:
+    """Check token, api-version, subscription and the principal's roles; raises ARM errors in ARM's order.
+
+    ``listing``: a collection read, allowed when ``action`` is allowed at ``scope`` or at some scope below it
+    (the view then answers only what the caller may read, see :func:`readable`). ``visible``: allowed for
+    any principal with a role somewhere in the subscription (reading the subscription, polling operations).
+    """
     principal = _principal()
     _api_version()
-    sub = _sim().state.subscription(subscription_id)
+    state = _sim().state
+    sub = state.subscription(subscription_id)
     if sub is None:
         raise ArmError(404, "SubscriptionNotFound",
                        f"The subscription '{subscription_id}' could not be found.")
-    if principal.object_id not in sub.principals:
-        raise ArmError(
-            403, "AuthorizationFailed",
-            f"The client '{principal.client_id}' with object id '{principal.object_id}' does not have "
-            f"authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. "
-            "If access was recently granted, please refresh your credentials.",
-        )
+    if visible:
+        allowed = state.sees_subscription(principal, sub.subscription_id)
+    elif listing:
+        allowed = state.permitted_below(principal, action, scope)
+    else:
+        allowed = state.permitted(principal, action, scope)
+    if not allowed:
+        raise authorization_failed(principal, action, scope)
     return principal
+
+
+def readable(principal: ServicePrincipal, action: str, items: list, scope_of) -> list:
+    """The items of a list the caller may read (``scope_of(item)`` is each item's resource id)."""
+    state = _sim().state
+    return [i for i in items if state.permitted(principal, action, scope_of(i))]
 
 
 def _resource_group(subscription_id: str, name: str) -> ResourceGroup:
@@ -182,6 +216,8 @@ def account_json(acct: Account) -> dict:
     }
     if acct.custom_subdomain:
         body["properties"]["customSubDomainName"] = acct.custom_subdomain
+    if acct.disable_local_auth:
+        body["properties"]["disableLocalAuth"] = True
     if acct.deleted_at is not None:
         body["id"] = acct.deleted_id()
         if request.args.get("api-version", "") > "2021-04-30":  # 2021-04-30 does not have these fields yet
@@ -283,39 +319,40 @@ def resource_groups_get(subscription_id: str, rg_name: str):
 @bp.get("/subscriptions/<subscription_id>/resourceGroups")
 @operation("ResourceGroups_List")
 def resource_groups_list(subscription_id: str):
-    _authorize(subscription_id, "Microsoft.Resources/subscriptions/resourceGroups/read",
-               f"/subscriptions/{subscription_id}")
+    action = "Microsoft.Resources/subscriptions/resourceGroups/read"
+    principal = _authorize(subscription_id, action, f"/subscriptions/{subscription_id}", listing=True)
     state = _sim().state
     with state.lock:
-        groups = [resource_group_json(rg) for (sub, _), rg in sorted(state.resource_groups.items())
-                  if sub == subscription_id.lower()]
-    return _page(groups)
+        groups = [rg for (sub, _), rg in sorted(state.resource_groups.items()) if sub == subscription_id.lower()]
+        groups = readable(principal, action, groups, lambda rg: rg.resource_id())
+        return _page([resource_group_json(rg) for rg in groups])
 
 
 # -- accounts: lists -------------------------------------------------------------------------------------
-def _accounts_where(pred) -> list[dict]:
+def _accounts_where(pred, principal: ServicePrincipal) -> list[dict]:
     state = _sim().state
     with state.lock:
         found = sorted((a for a in state.accounts.values() if pred(a)), key=lambda a: a.name.lower())
-        return [account_json(a) for a in found]
+        return [account_json(a) for a in readable(principal, f"{ACCOUNT_TYPE}/read", found, Account.resource_id)]
 
 
 @bp.get(f"/subscriptions/<subscription_id>/{_PROVIDER}")
 @operation("Accounts_List")
 def accounts_list(subscription_id: str):
-    _authorize(subscription_id, f"{ACCOUNT_TYPE}/read", f"/subscriptions/{subscription_id}")
+    principal = _authorize(subscription_id, f"{ACCOUNT_TYPE}/read", f"/subscriptions/{subscription_id}",
+                           listing=True)
     sub = subscription_id.lower()
-    return _page(_accounts_where(lambda a: a.subscription_id == sub))
+    return _page(_accounts_where(lambda a: a.subscription_id == sub, principal))
 
 
 @bp.get(f"/subscriptions/<subscription_id>/resourceGroups/<rg_name>/{_PROVIDER}")
 @operation("Accounts_ListByResourceGroup")
 def accounts_list_by_resource_group(subscription_id: str, rg_name: str):
-    _authorize(subscription_id, f"{ACCOUNT_TYPE}/read", _account_scope(subscription_id, rg_name))
+    principal = _authorize(subscription_id, f"{ACCOUNT_TYPE}/read", _account_scope(subscription_id, rg_name))
     rg = _resource_group(subscription_id, rg_name)
     sub = subscription_id.lower()
     return _page(_accounts_where(
-        lambda a: a.subscription_id == sub and a.resource_group.lower() == rg.name.lower()))
+        lambda a: a.subscription_id == sub and a.resource_group.lower() == rg.name.lower(), principal))
 
 
 # -- accounts: one -----------------------------------------------------------------------------------------
@@ -383,6 +420,16 @@ def _subdomain_of(body: dict) -> str | None:
                        f"The custom subdomain name '{name}' is invalid. It must be 2 to 64 characters long, "
                        "contain only letters, digits and hyphens, and start and end with a letter or digit.")
     return name.lower()
+
+
+def _local_auth_of(body: dict) -> bool | None:
+    """``properties.disableLocalAuth`` asked for (None when the body does not name it)."""
+    value = (body.get("properties") or {}).get("disableLocalAuth")
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise ArmError(400, "InvalidRequestContent", "The 'disableLocalAuth' property must be true or false.")
+    return value
 
 
 def _claim_subdomain(subdomain: str | None, acct_key: str, current: str | None) -> None:
@@ -485,6 +532,7 @@ def accounts_create(subscription_id: str, rg_name: str, account_name: str):
     if not isinstance(tags, dict):
         raise ArmError(400, "InvalidRequestContent", "The 'tags' property must be an object.")
     subdomain = _subdomain_of(body)
+    no_local_auth = bool(_local_auth_of(body))
     region = normalize_region(location)
     key = account_key(sub, rg.name, account_name)
     state = _sim().state
@@ -514,12 +562,14 @@ def accounts_create(subscription_id: str, rg_name: str, account_name: str):
                                   account_identity(existing) if existing else None, _tenant_of(sub))
         if existing is None:
             acct = Account(sub, rg.name, account_name, known_kind, sku, region, "", tags=tags,
-                           created_by=principal.client_id, custom_subdomain=subdomain)
+                           created_by=principal.client_id, custom_subdomain=subdomain,
+                           disable_local_auth=no_local_auth)
             acct.endpoint = _sim().account_endpoint(acct)
             state.accounts[key] = acct
             action, status = "create", 201
         else:
             existing.sku, existing.tags = sku, tags
+            existing.disable_local_auth = no_local_auth  # a PUT replaces the properties
             existing.custom_subdomain = subdomain or existing.custom_subdomain
             existing.endpoint = _sim().account_endpoint(existing)
             existing.touch(principal.client_id)
@@ -567,6 +617,7 @@ def accounts_update(subscription_id: str, rg_name: str, account_name: str):
             raise ArmError(400, "InvalidRequestContent", "The 'tags' property must be an object.")
         subdomain = _subdomain_of(body)
         _claim_subdomain(subdomain, key, acct.custom_subdomain)
+        no_local_auth = _local_auth_of(body)
         # A PATCH changes only what it names: no 'identity' keeps the account's.
         identity = _identity_from(body, account_identity(acct), _tenant_of(acct.subscription_id))
         # Checked everything first, so a rejected PATCH changes nothing.
@@ -577,6 +628,8 @@ def accounts_update(subscription_id: str, rg_name: str, account_name: str):
         if subdomain:
             acct.custom_subdomain = subdomain
             acct.endpoint = _sim().account_endpoint(acct)
+        if no_local_auth is not None:
+            acct.disable_local_auth = no_local_auth
         acct.identity = identity
         acct.touch(principal.client_id)
         state.changed()
@@ -630,8 +683,9 @@ def _operation_status(op: Operation) -> dict:
 @operation("OperationStatuses_Get")
 def operation_statuses_get(subscription_id: str, location: str, op_id: str):
     """The ``Azure-AsyncOperation`` of an account operation: always 200, with its status."""
+    # Whoever started an operation polls it, also with a role at resource-group scope only.
     _authorize(subscription_id, "Microsoft.CognitiveServices/locations/operationStatuses/read",
-               f"/subscriptions/{subscription_id}")
+               f"/subscriptions/{subscription_id}", visible=True)
     with _sim().state.lock:
         op = _operation_for(subscription_id, op_id)
         resp = jsonify(_operation_status(op))
@@ -646,7 +700,7 @@ def operation_statuses_get(subscription_id: str, location: str, op_id: str):
 def operation_results_get(subscription_id: str, location: str, op_id: str):
     """The ``Location`` of a delete or purge: 202 while it runs, 204 when done, the error if it failed."""
     _authorize(subscription_id, "Microsoft.CognitiveServices/locations/operationResults/read",
-               f"/subscriptions/{subscription_id}")
+               f"/subscriptions/{subscription_id}", visible=True)
     with _sim().state.lock:
         op = _operation_for(subscription_id, op_id)
         if op.running():
@@ -680,7 +734,9 @@ def _deleted_account(subscription_id: str, location: str, rg_name: str, name: st
 @bp.get("/subscriptions/<subscription_id>/providers/Microsoft.CognitiveServices/deletedAccounts")
 @operation("DeletedAccounts_List")
 def deleted_accounts_list(subscription_id: str):
-    _authorize(subscription_id, "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/read",
+    # Deleted accounts live under the subscription, not under their resource group: a role at
+    # resource-group scope does not reach them.
+    _authorize(subscription_id, "Microsoft.CognitiveServices/deletedAccounts/read",
                f"/subscriptions/{subscription_id}")
     sub = subscription_id.lower()
     state = _sim().state
@@ -722,6 +778,8 @@ def accounts_list_keys(subscription_id: str, rg_name: str, account_name: str):
     rg = _resource_group(subscription_id, rg_name)
     with _sim().state.lock:
         acct = _account(subscription_id, rg, account_name)
+        if acct.disable_local_auth:
+            raise ArmError(400, "BadRequest", "Failed to list key. disableLocalAuth is set to be true")
         return jsonify({"key1": acct.key1, "key2": acct.key2})
 
 

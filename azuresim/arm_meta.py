@@ -18,7 +18,16 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import apiversions
 from .app import operation
-from .arm import ACCOUNT_TYPE, KIND_SKUS, _authorize, _principal, _resource_group, _sku_json
+from .arm import (
+    ACCOUNT_TYPE,
+    KIND_SKUS,
+    _authorize,
+    _principal,
+    _resource_group,
+    _sku_json,
+    authorization_failed,
+    readable,
+)
 from .errors import ArmError, arm_error
 from .state import REGIONS, Account, Subscription, normalize_region, utcnow
 
@@ -171,7 +180,8 @@ def subscriptions_list():
     _version()
     state = _sim().state
     with state.lock:
-        subs = sorted((s for s in state.subscriptions.values() if principal.object_id in s.principals),
+        subs = sorted((s for s in state.subscriptions.values()
+                       if state.sees_subscription(principal, s.subscription_id)),
                       key=lambda s: s.display_name.lower())
         return _paged([subscription_json(s) for s in subs])
 
@@ -179,7 +189,9 @@ def subscriptions_list():
 @bp.get("/subscriptions/<subscription_id>")
 @operation("Subscriptions_Get")
 def subscriptions_get(subscription_id: str):
-    _authorize(subscription_id, "Microsoft.Resources/subscriptions/read", f"/subscriptions/{subscription_id}")
+    # Any role in the subscription, also at resource-group scope, lets the caller read the subscription.
+    _authorize(subscription_id, "Microsoft.Resources/subscriptions/read", f"/subscriptions/{subscription_id}",
+               visible=True)
     with _sim().state.lock:
         return jsonify(subscription_json(_sim().state.subscription(subscription_id)))
 
@@ -217,7 +229,7 @@ _REGION_NAMES = {
 def subscriptions_list_locations(subscription_id: str):
     """The regions of the subscription (the simulator's: those with Custom Vision)."""
     _authorize(subscription_id, "Microsoft.Resources/subscriptions/locations/read",
-               f"/subscriptions/{subscription_id}")
+               f"/subscriptions/{subscription_id}", visible=True)
     items = []
     for region in REGIONS:
         display, group, prefix = _REGION_NAMES.get(region, (region, "", ""))
@@ -309,7 +321,7 @@ def generic_resource_json(acct: Account) -> dict:
     return body
 
 
-def _resources(subscription_id: str, rg: str | None) -> Response:
+def _resources(subscription_id: str, rg: str | None, principal) -> Response:
     keep = _resource_filter(request.args.get("$filter"))
     sub = subscription_id.lower()
     state = _sim().state
@@ -318,24 +330,25 @@ def _resources(subscription_id: str, rg: str | None) -> Response:
                         if a.subscription_id.lower() == sub
                         and (rg is None or a.resource_group.lower() == rg.lower()) and keep(a)),
                        key=lambda a: (a.resource_group.lower(), a.name.lower()))
+        found = readable(principal, f"{ACCOUNT_TYPE}/read", found, Account.resource_id)
         return _paged([generic_resource_json(a) for a in found])
 
 
 @bp.get("/subscriptions/<subscription_id>/resources")
 @operation("Resources_List")
 def resources_list(subscription_id: str):
-    _authorize(subscription_id, "Microsoft.Resources/subscriptions/resources/read",
-               f"/subscriptions/{subscription_id}")
-    return _resources(subscription_id, None)
+    principal = _authorize(subscription_id, "Microsoft.Resources/subscriptions/resources/read",
+                           f"/subscriptions/{subscription_id}", listing=True)
+    return _resources(subscription_id, None, principal)
 
 
 @bp.get("/subscriptions/<subscription_id>/resourceGroups/<rg_name>/resources")
 @operation("Resources_ListByResourceGroup")
 def resources_list_by_resource_group(subscription_id: str, rg_name: str):
-    _authorize(subscription_id, "Microsoft.Resources/subscriptions/resourceGroups/resources/read",
-               f"/subscriptions/{subscription_id}/resourceGroups/{rg_name}")
+    principal = _authorize(subscription_id, "Microsoft.Resources/subscriptions/resourceGroups/resources/read",
+                           f"/subscriptions/{subscription_id}/resourceGroups/{rg_name}")
     rg = _resource_group(subscription_id, rg_name)
-    return _resources(subscription_id, rg.name)
+    return _resources(subscription_id, rg.name, principal)
 
 
 # -- Microsoft.CognitiveServices: SKUs -----------------------------------------------------------------------
@@ -557,12 +570,8 @@ def _unrouted() -> ArmError:
         sub = _sim().state.subscription(parts[1])
         if sub is None:
             return ArmError(404, "SubscriptionNotFound", f"The subscription '{parts[1]}' could not be found.")
-        if principal.object_id not in sub.principals:
-            return ArmError(
-                403, "AuthorizationFailed",
-                f"The client '{principal.client_id}' with object id '{principal.object_id}' does not have "
-                f"authorization to perform action 'read' over scope '{request.path}' or the scope is "
-                "invalid. If access was recently granted, please refresh your credentials.")
+        if not _sim().state.sees_subscription(principal, sub.subscription_id):
+            return authorization_failed(principal, "read", request.path)
     ns, rtype = apiversions.type_of_path(request.path)
     if "providers" in (p.lower() for p in parts[:-1]):
         known_ns = apiversions.namespace(ns)

@@ -91,13 +91,28 @@ def _connection(admin_url: str | None, ca_bundle: str | None, state_dir: Path | 
               help="The simulator's CA certificate. Default: $LABGRADER_SIM_CA.")
 @click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
               help="The --state DIR of a running 'sim serve' (supplies admin URL and CA).")
+@click.option("--grader-role", help="Give the grader a principal of its own holding only this role: a built-in "
+              "role's name ('Reader', 'Cognitive Services User', ...) or @FILE with a custom role's JSON definition. "
+              "Default: one principal, Contributor on the subscription, shared by student and grader.")
+@click.option("--grader-scope", type=click.Choice(["subscription", "resource-group"]),
+              help="Where the grader's role is assigned (default: subscription).")
 def create_attendee(name: str, region: str | None, admin_url: str | None, ca_bundle: str | None,
-                    state_dir: Path | None) -> None:
+                    state_dir: Path | None, grader_role: str | None, grader_scope: str | None) -> None:
     """Create attendee NAME and print their credentials JSON."""
     import requests
 
     admin_url, ca_bundle = _connection(admin_url, ca_bundle, state_dir)
-    body = {"name": name} | ({"region": region} if region else {})
+    body: dict = {"name": name} | ({"region": region} if region else {})
+    if grader_role:
+        if grader_role.startswith("@"):
+            try:
+                body["grader_role"] = json.loads(Path(grader_role[1:]).read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise click.BadParameter(str(exc), param_hint="--grader-role") from exc
+        else:
+            body["grader_role"] = grader_role
+    if grader_scope:
+        body["grader_scope"] = grader_scope.replace("-", "_")
     try:
         resp = requests.post(f"{admin_url}/attendees", json=body, verify=ca_bundle, timeout=30)
     except requests.RequestException as exc:

@@ -1,7 +1,9 @@
 """Entra ID (Azure AD) v2.0: tenant discovery and the client-credentials token endpoint.
 
 Only what MSAL's ``ClientSecretCredential`` flow uses (see WIRE-FACTS.md, Identity and TLS). Tokens are
-opaque strings the simulator maps back to their principal; ARM looks them up in ``SimState.tokens``.
+opaque strings the simulator maps back to their principal and audience (the scope asked for, less
+``/.default``); ARM and the Custom Vision data plane look them up in ``SimState.tokens`` and each accepts
+only tokens issued for it. A principal's secret can expire (``ServicePrincipal.secret_expires_at``).
 """
 
 from __future__ import annotations
@@ -130,6 +132,13 @@ def token(tenant: str):
             "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' "
             "or 'client_secret'.",
         )
+    if form["client_secret"] == principal.client_secret and principal.secret_expired():
+        return token_error(
+            401, "invalid_client",
+            f"AADSTS7000222: The provided client secret keys for app '{client_id}' are expired. Visit the Azure "
+            "portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using "
+            "certificate credentials for added security: https://aka.ms/certCreds.",
+        )
     if form["client_secret"] != principal.client_secret:
         return token_error(
             401, "invalid_client",
@@ -145,7 +154,8 @@ def token(tenant: str):
             "(application ID URI).",
         )
     lifetime = int(sim.token_lifetime)
-    tok = sim.state.issue_token(principal, lifetime)
+    # The token is for the resource the scope names (ARM, or Cognitive Services' data plane), and only for it.
+    tok = sim.state.issue_token(principal, lifetime, audience=scope[: -len("/.default")])
     resp = jsonify({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
                     "access_token": tok.value})
     resp.headers["Cache-Control"] = "no-store, no-cache"

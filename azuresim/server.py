@@ -169,13 +169,17 @@ class Simulator:
         self.stop()
 
     # -- the world -------------------------------------------------------------------------------------
-    def create_attendee(self, name: str, region: str | None = None) -> dict:
+    def create_attendee(self, name: str, region: str | None = None, grader_role: str | dict | None = None,
+                        grader_scope: str | None = None) -> dict:
         """A new tenant, subscription, resource group and service principal; returns credentials JSON.
 
         The credentials carry the cloud profile too (``authority_host``, ``arm_endpoint``,
-        ``credential_scope``, ``ca_bundle``). Raises :class:`azuresim.state.AttendeeError` on bad input.
+        ``credential_scope``, ``ca_bundle``). With ``grader_role`` (and ``grader_scope``: ``subscription``
+        or ``resource_group``) they are a separate grader principal's holding only that role, with the
+        student's own under ``student`` (see :meth:`SimState.create_attendee`). Raises
+        :class:`azuresim.state.AttendeeError` on bad input.
         """
-        creds = self.state.create_attendee(name, region)
+        creds = self.state.create_attendee(name, region, grader_role, grader_scope)
         profile = self.info
         for k in ("authority_host", "arm_endpoint", "credential_scope", "ca_bundle"):
             creds[k] = profile[k]

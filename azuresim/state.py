@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .rbac import BUILTIN_BY_NAME, RoleAssignment, RoleDefinition, RoleError, within
+
 # Regions where Custom Vision (Training and Prediction) can be created, as ARM spells them.
 REGIONS = (
     "australiaeast", "brazilsouth", "centralindia", "centralus", "eastasia", "eastus", "eastus2",
@@ -35,6 +37,15 @@ _ACCOUNT_ID = re.compile(
 
 # Attendee names become part of a resource group name: letters, digits, '.', '_' and '-'.
 _ATTENDEE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$")
+
+# Token audiences (the ``scope`` asked for, less ``/.default``). ARM accepts its documented audiences and
+# the simulator's own base URL (the SDKs' credential scope here); the Cognitive Services data plane its own.
+ARM_AUDIENCES = ("https://management.azure.com", "https://management.core.windows.net")
+COGNITIVE_AUDIENCE = "https://cognitiveservices.azure.com"
+
+# The role ``create_attendee`` gives its service principal unless told otherwise: what attendees always had.
+DEFAULT_ROLE = "Contributor"
+GRADER_SCOPES = ("subscription", "resource_group")
 
 
 def utcnow() -> datetime:
@@ -67,6 +78,11 @@ class ServicePrincipal:
     client_secret: str
     display_name: str
     object_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # When the client secret stops working (epoch seconds), or None for never.
+    secret_expires_at: float | None = None
+
+    def secret_expired(self, now: float | None = None) -> bool:
+        return self.secret_expires_at is not None and (time.time() if now is None else now) >= self.secret_expires_at
 
 
 @dataclass
@@ -85,7 +101,8 @@ class Subscription:
     subscription_id: str
     tenant_id: str
     display_name: str
-    # object ids of principals with (Contributor) access to the whole subscription
+    # Before role assignments (SimState.role_assignments) existed: object ids with access to the whole
+    # subscription. Read only when loading such a saved world, which turns them into Contributor assignments.
     principals: set[str] = field(default_factory=set)
 
 
@@ -97,6 +114,14 @@ class Token:
     client_id: str
     tenant_id: str
     expires_at: float  # epoch seconds
+    # Who it is for: the scope asked for less "/.default" (an ARM token is not a Cognitive Services token).
+    # None for tokens saved before audiences were recorded (they were all ARM tokens).
+    audience: str | None = None
+
+    def for_audience(self, *audiences: str) -> bool:
+        """Whether the token was issued for one of ``audiences`` (compared without a trailing slash, any case)."""
+        aud = (self.audience or "").rstrip("/").lower()
+        return bool(aud) and aud in (a.rstrip("/").lower() for a in audiences)
 
     def expired(self, now: float | None = None) -> bool:
         return (time.time() if now is None else now) >= self.expires_at
@@ -143,6 +168,8 @@ class Account:
     operation_id: str | None = None
     # Set while soft-deleted: when it was deleted (it is purged SOFT_DELETE_RETENTION later).
     deleted_at: datetime | None = None
+    # properties.disableLocalAuth: keys are refused on the data plane (and listKeys refuses too).
+    disable_local_auth: bool = False
 
     def resource_id(self) -> str:
         return (
@@ -214,6 +241,8 @@ class SimState:
     deleted_accounts: dict[str, Account] = field(default_factory=dict)  # account_key(...) -> soft-deleted
     operations: dict[str, Operation] = field(default_factory=dict)  # operation id -> long-running operation
     tokens: dict[str, Token] = field(default_factory=dict)  # access token -> what it stands for
+    role_definitions: dict[str, RoleDefinition] = field(default_factory=dict)  # custom roles, by lower-cased name
+    role_assignments: list[RoleAssignment] = field(default_factory=list)
     # Bumped on every mutation the persistence layer should save (views call ``changed()``).
     version: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
@@ -227,6 +256,11 @@ class SimState:
     def __setstate__(self, data: dict) -> None:
         data.setdefault("deleted_accounts", {})
         data.setdefault("operations", {})
+        data.setdefault("role_definitions", {})
+        if "role_assignments" not in data:  # saved before roles: subscription access was Contributor
+            data["role_assignments"] = [
+                RoleAssignment(oid, DEFAULT_ROLE, f"/subscriptions/{sub.subscription_id}")
+                for sub in data.get("subscriptions", {}).values() for oid in sub.principals]
         # Saved before accounts were keyed by resource id (they were keyed by global name).
         data["accounts"] = {account_key(a.subscription_id, a.resource_group, a.name): a
                             for a in data.get("accounts", {}).values()}
@@ -262,6 +296,12 @@ class SimState:
             return next((a for a in (*self.accounts.values(), *self.deleted_accounts.values())
                          if (a.custom_subdomain or "").lower() == label), None)
 
+    def subdomain_account(self, host: str) -> Account | None:
+        """The live account answering on custom subdomain ``host`` (None for a regional endpoint)."""
+        label = host.lower()
+        with self.lock:
+            return next((a for a in self.accounts.values() if (a.custom_subdomain or "").lower() == label), None)
+
     def data_plane_account(self, host: str, key: str | None, kind: str) -> Account | None:
         """The account a data-plane request reaches: on its custom subdomain, or on the shared regional
         endpoint of its region (``host`` is then ``<region>.api``), where the key picks the account.
@@ -292,16 +332,95 @@ class SimState:
             tok = self.tokens.get(value)
             return (self.principals.get(tok.client_id) if tok else None), tok
 
-    def issue_token(self, principal: ServicePrincipal, lifetime: float) -> Token:
+    def issue_token(self, principal: ServicePrincipal, lifetime: float, audience: str | None = None) -> Token:
         with self.lock:
             now = time.time()
             # Forget long-expired tokens so the table stays small in long runs.
             for value in [v for v, t in self.tokens.items() if t.expires_at < now - 3600]:
                 del self.tokens[value]
             tok = Token(f"azsim.{secrets.token_urlsafe(32)}", principal.client_id, principal.tenant_id,
-                        now + lifetime)
+                        now + lifetime, audience.rstrip("/") if audience else audience)
             self.tokens[tok.value] = tok
             return tok
+
+    # -- roles (see azuresim.rbac) ------------------------------------------------------------------------
+    def role(self, name: str) -> RoleDefinition:
+        """A built-in or custom role by name (any case); raises :class:`RoleError` for an unknown one."""
+        key = str(name).strip().lower()
+        found = BUILTIN_BY_NAME.get(key) or self.role_definitions.get(key)
+        if found is None:
+            raise RoleError(f"There is no role named '{name}'. Built-in roles: "
+                            f"{', '.join(sorted(r.name for r in BUILTIN_BY_NAME.values()))}; or define a custom role.")
+        return found
+
+    def define_role(self, definition: RoleDefinition | dict) -> RoleDefinition:
+        """Add (or replace) a custom role; a built-in role's name cannot be taken. Raises :class:`RoleError`."""
+        role = definition if isinstance(definition, RoleDefinition) else RoleDefinition.from_json(definition)
+        if role.name.lower() in BUILTIN_BY_NAME:
+            raise RoleError(f"'{role.name}' is a built-in role: give the custom role another name.")
+        with self.lock:
+            self.role_definitions[role.name.lower()] = role
+            self.version += 1
+        return role
+
+    def assign_role(self, principal: ServicePrincipal, role: str, scope: str) -> RoleAssignment:
+        """Grant ``role`` to ``principal`` at ``scope`` (a subscription or resource group id that exists)."""
+        definition = self.role(role)
+        parts = [p for p in scope.strip().split("/") if p]
+        ok = (len(parts) in (2, 4) and parts[0].lower() == "subscriptions" and self.subscription(parts[1]) is not None
+              and (len(parts) == 2 or (parts[2].lower() == "resourcegroups"
+                                       and self.resource_group(parts[1], parts[3]) is not None)))
+        if not ok:
+            raise RoleError(f"The scope '{scope}' is not a subscription or resource group of this simulator "
+                            "(/subscriptions/ID or /subscriptions/ID/resourceGroups/NAME).")
+        assignment = RoleAssignment(principal.object_id, definition.name, "/" + "/".join(parts))
+        with self.lock:
+            self.role_assignments.append(assignment)
+            self.version += 1
+        return assignment
+
+    def unassign_roles(self, principal: ServicePrincipal) -> int:
+        """Remove every role assignment of ``principal``; returns how many there were."""
+        with self.lock:
+            before = len(self.role_assignments)
+            self.role_assignments = [a for a in self.role_assignments if a.principal_id != principal.object_id]
+            self.version += 1
+            return before - len(self.role_assignments)
+
+    def assignments_of(self, principal: ServicePrincipal) -> list[RoleAssignment]:
+        with self.lock:
+            return [a for a in self.role_assignments if a.principal_id == principal.object_id]
+
+    def permitted(self, principal: ServicePrincipal, action: str, scope: str, data: bool = False) -> bool:
+        """Whether a role assigned to ``principal`` at ``scope`` or above allows ``action`` (a data action if
+        ``data``): Azure's union of role assignments, each role's actions less its own not-actions."""
+        with self.lock:
+            for a in self.role_assignments:
+                if a.principal_id != principal.object_id or not within(scope, a.scope):
+                    continue
+                try:
+                    role = self.role(a.role)
+                except RoleError:  # a custom role removed since: grants nothing
+                    continue
+                if role.allows(action, data):
+                    return True
+        return False
+
+    def permitted_below(self, principal: ServicePrincipal, action: str, scope: str) -> bool:
+        """Whether ``action`` is allowed at ``scope`` or at some scope below it (a list at subscription scope
+        answers, filtered, to a principal with access to some of its resource groups)."""
+        if self.permitted(principal, action, scope):
+            return True
+        with self.lock:
+            return any(a.principal_id == principal.object_id and within(a.scope, scope)
+                       and self.permitted(principal, action, a.scope) for a in self.role_assignments)
+
+    def sees_subscription(self, principal: ServicePrincipal, subscription_id: str) -> bool:
+        """Whether the principal has any role assignment in the subscription (then ARM lists it to them)."""
+        scope = f"/subscriptions/{subscription_id}"
+        with self.lock:
+            return any(a.principal_id == principal.object_id and within(a.scope, scope)
+                       for a in self.role_assignments)
 
     # -- time passing ----------------------------------------------------------------------------------
     def start_operation(self, action: str, acct: Account, seconds: float, fail: tuple[str, str] | None = None
@@ -362,12 +481,18 @@ class SimState:
                 self.version += 1
 
     # -- attendees -------------------------------------------------------------------------------------
-    def create_attendee(self, name: Any, region: Any = None) -> dict:
+    def create_attendee(self, name: Any, region: Any = None, grader_role: Any = None,
+                        grader_scope: Any = None) -> dict:
         """A tenant, a subscription, a resource group and a service principal with access to it.
 
         Returns the credential fields (``tenant_id``, ``client_id``, ``client_secret``,
         ``subscription_id``, ``resource_group``, ``region``). Every call makes a new attendee, even for a
         name used before (the name is a label). Raises :class:`AttendeeError` on a bad name or region.
+
+        By default the one service principal is Contributor on the subscription: the student and the grader
+        share it. With ``grader_role`` (a role name, or a custom role definition as JSON) and ``grader_scope``
+        (``subscription``, the default, or ``resource_group``), the credentials are a second principal's,
+        the grader's, holding only that role there; the student's own (Contributor) are under ``student``.
         """
         if not isinstance(name, str) or not name:
             raise AttendeeError("'name' is required: a string of 1-48 letters, digits, '.', '_' or '-'.")
@@ -382,17 +507,28 @@ class SimState:
             raise AttendeeError(f"'region' {region!r} is not a region with Custom Vision: use one of "
                                 f"{', '.join(REGIONS)}.")
         region = normalize_region(region)
+        if grader_role is None and grader_scope is not None:
+            raise AttendeeError("'grader_scope' needs a 'grader_role'.")
+        grader_scope = grader_scope or "subscription"
+        if grader_scope not in GRADER_SCOPES:
+            raise AttendeeError(f"'grader_scope' must be one of {', '.join(GRADER_SCOPES)}.")
+        if grader_role is not None:
+            try:
+                role_name = (self.define_role(grader_role).name if isinstance(grader_role, dict)
+                             else self.role(grader_role).name)
+            except RoleError as exc:
+                raise AttendeeError(str(exc)) from None
         tenant_id, sub_id, client_id = (str(uuid.uuid4()) for _ in range(3))
         principal = ServicePrincipal(tenant_id, client_id, secrets.token_urlsafe(30), f"labgrader-{name}")
         rg = ResourceGroup(sub_id, f"ODL-{name}-{sub_id[:6].upper()}", region)
         with self.lock:
             self.tenants[tenant_id] = f"{name} lab tenant"
             self.principals[client_id] = principal
-            self.subscriptions[sub_id] = Subscription(sub_id, tenant_id, f"Lab subscription ({name})",
-                                                      {principal.object_id})
+            self.subscriptions[sub_id] = Subscription(sub_id, tenant_id, f"Lab subscription ({name})")
             self.resource_groups[(sub_id, rg.name.lower())] = rg
+            self.assign_role(principal, DEFAULT_ROLE, f"/subscriptions/{sub_id}")
             self.version += 1
-        return {
+        creds = {
             "tenant_id": tenant_id,
             "client_id": client_id,
             "client_secret": principal.client_secret,
@@ -400,6 +536,15 @@ class SimState:
             "resource_group": rg.name,
             "region": region,
         }
+        if grader_role is None:
+            return creds
+        grader = ServicePrincipal(tenant_id, str(uuid.uuid4()), secrets.token_urlsafe(30), f"labgrader-grader-{name}")
+        with self.lock:
+            self.principals[grader.client_id] = grader
+            scope = rg.resource_id() if grader_scope == "resource_group" else f"/subscriptions/{sub_id}"
+            self.assign_role(grader, role_name, scope)
+        student = {"client_id": client_id, "client_secret": principal.client_secret}
+        return creds | {"client_id": grader.client_id, "client_secret": grader.client_secret, "student": student}
 
     def snapshot(self) -> dict:
         """A JSON-able view of the world without secrets or keys (for the admin API)."""
@@ -408,9 +553,12 @@ class SimState:
                 "tenants": [{"tenant_id": t, "display_name": n} for t, n in self.tenants.items()],
                 "principals": [
                     {"client_id": p.client_id, "tenant_id": p.tenant_id, "object_id": p.object_id,
-                     "display_name": p.display_name}
+                     "display_name": p.display_name,
+                     "roles": [{"role": a.role, "scope": a.scope} for a in self.role_assignments
+                               if a.principal_id == p.object_id]}
                     for p in self.principals.values()
                 ],
+                "custom_roles": [r.to_json() for r in self.role_definitions.values()],
                 "subscriptions": [
                     {"subscription_id": s.subscription_id, "tenant_id": s.tenant_id,
                      "display_name": s.display_name,
@@ -441,4 +589,6 @@ class SimState:
             self.deleted_accounts.clear()
             self.operations.clear()
             self.tokens.clear()
+            self.role_definitions.clear()
+            self.role_assignments.clear()
             self.version += 1

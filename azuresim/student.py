@@ -116,7 +116,9 @@ class Student:
             options["disable_instance_discovery"] = True
         if self.ca_bundle:
             options["connection_verify"] = self.ca_bundle
-        self._credential = ClientSecretCredential(c["tenant_id"], c["client_id"], c["client_secret"], **options)
+        # Credentials made with a separate grader principal carry the student's own under "student".
+        me = c.get("student") or c
+        self._credential = ClientSecretCredential(c["tenant_id"], me["client_id"], me["client_secret"], **options)
         arm_options: dict = {}
         if c.get("arm_endpoint"):
             arm_options.update(base_url=c["arm_endpoint"], credential_scopes=[c["credential_scope"]])

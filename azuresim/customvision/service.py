@@ -1,7 +1,13 @@
 """What the Training and Prediction blueprints share: key checks, request parsing, image fetching.
 
 Keys: the gateway in front of Custom Vision accepts the resource key in ``Training-Key`` (Prediction:
-``Prediction-Key``) or the generic ``Ocp-Apim-Subscription-Key``; header names are case-insensitive.
+``Prediction-Key``) or the generic ``Ocp-Apim-Subscription-Key``; header names are case-insensitive. An
+account with ``disableLocalAuth`` refuses keys (403 ``AuthenticationTypeDisabled``).
+
+Microsoft Entra ID: ``Authorization: Bearer`` with a token issued for ``https://cognitiveservices.azure.com``
+reaches an account on its custom subdomain (not on the shared regional endpoint), and each operation needs
+its data action (``azuresim.rbac.DATA_ACTIONS``) from the caller's roles at the account's scope; otherwise
+401 ``PermissionDenied``, as the Cognitive Services gateway answers.
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ from flask import abort, current_app, request
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from .. import images
-from ..errors import cv_error, gateway_error
+from ..errors import arm_error, cv_error, gateway_error
 from ..model import features
-from ..state import Account
+from ..rbac import DATA_ACTIONS
+from ..state import COGNITIVE_AUDIENCE, REGIONAL_SUFFIX, Account
 from .store import CvData, CvError
 
 TRAINING_KIND = "CustomVision.Training"
@@ -33,13 +40,47 @@ def sim():
 
 
 def authorize(host: str, kind: str, header: str) -> Account:
-    """The account this endpoint (``host``: a custom subdomain, or ``<region>.api``) and key reach;
-    otherwise answer 401 as the gateway does (also while the account is still being deployed)."""
+    """The account this endpoint (``host``: a custom subdomain, or ``<region>.api``) and key (or Entra ID
+    token) reach; otherwise answer as the gateway does: 401 (also while the account is still being
+    deployed), 403 for a key where keys are disabled."""
     key = request.headers.get(header) or request.headers.get("Ocp-Apim-Subscription-Key")
+    bearer = _bearer()
+    if bearer is not None and not key:
+        return _authorize_token(host, kind, bearer)
     acct = sim().state.data_plane_account(host, key, kind)
     if acct is None:
         abort(gateway_error(401))
+    if acct.disable_local_auth:
+        abort(arm_error(403, "AuthenticationTypeDisabled", "Key based authentication is disabled for this resource."))
     return acct
+
+
+def _bearer() -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _authorize_token(host: str, kind: str, value: str) -> Account:
+    state = sim().state
+    principal, tok = state.principal_for_token(value)
+    if principal is None or tok is None or tok.expired() or not tok.for_audience(COGNITIVE_AUDIENCE):
+        abort(gateway_error(401, "Access token is missing, invalid, audience is incorrect "
+                                 f"({COGNITIVE_AUDIENCE}), or have expired."))
+    if host.lower().endswith(REGIONAL_SUFFIX):
+        abort(gateway_error(401, "Microsoft Entra ID authentication needs the resource's custom subdomain "
+                                 "endpoint; the shared regional endpoint accepts keys only."))
+    acct = state.subdomain_account(host)
+    if acct is None or acct.kind != kind or not acct.serves_data_plane():
+        abort(gateway_error(401))
+    action = DATA_ACTIONS.get(_operation_id() or "")
+    if action is None or not state.permitted(principal, action, acct.resource_id(), data=True):
+        abort(arm_error(401, "PermissionDenied", "Principal does not have access to API/Operation."))
+    return acct
+
+
+def _operation_id() -> str | None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "sim_operation", None)
 
 
 def cv_data(acct: Account) -> CvData:
