@@ -270,7 +270,7 @@ def test_attendee_timeline_shows_evidence_not_secrets(client, proctor, monday):
     _record(monday["bob"], _result(STEP2, "2", Status.FAIL, (MULTILABEL,), evidence={"classification_type":
                                                                                        "Multilabel"}))
     html = client.get(f"/proctor/attendees/{monday['bob'].id}").get_data(as_text=True)
-    assert "Bob Builder" in html and "Evidence observed" in html
+    assert "Bob Builder" in html and "Technical details" in html
     assert "<dt>classification_type</dt><dd>Multilabel</dd>" in html
     assert html.count('<li data-status="FAIL"') == 4 and 'data-testid="revalidate"' in html
     assert SECRET not in html

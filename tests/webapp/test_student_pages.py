@@ -164,7 +164,8 @@ def test_validate_fail_then_pass(client, me, attendee):
     first = validate(client, token)
     html = first.get_data(as_text=True)
     assert first.status_code == 200 and status_of(html) == "FAIL"
-    assert "How to fix it:" in html and "What was found" in html and 'data-check="account_training_exists"' in html
+    assert "How to fix it:" in html and "What was found" in html and "has no Custom Vision resources." in html
+    assert "data-check=" not in html and "lg-evidence" not in html  # raw evidence is for proctors only
     assert 'hx-swap-oob="true"' in html and "Your attempts at Task 1 (1)" in html
     assert 'data-testid="progress-text">0 of 8<' in html
     assert "Checked in" in html and "hx-trigger" not in html  # a FAIL does not poll

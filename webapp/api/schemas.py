@@ -104,7 +104,10 @@ class CheckOutcomeSchema(Schema):
     status = fields.String(required=True, metadata={"enum": ["PASS", "FAIL", "PENDING", "ERROR"]})
     message = fields.String(required=True)
     hint = fields.String(required=True, allow_none=True)
-    evidence = fields.Dict(required=True, metadata={"description": "What was observed (keys and secrets redacted)."})
+    evidence = fields.Dict(required=True, metadata={
+        "description": "What was observed (keys and secrets redacted). A 'follows_from' key names the check this "
+                       "outcome follows from ('no project, so its domain cannot be checked'): when that check "
+                       "did not pass in the same step, this outcome is not a cause of its own."})
     advice = fields.List(fields.String(), required=True)
     advisory = fields.Boolean(metadata={
         "description": "True for an advisory check: its outcome is shown as advice and never decides the step's "
@@ -128,6 +131,12 @@ class StepResultSchema(Schema):
     message = fields.String(required=True, metadata={"description": "The sentence the student reads."})
     hint = fields.String(required=True, allow_none=True)
     advice = fields.List(fields.String(), required=True)
+    found = fields.List(fields.String(), metadata={
+        "description": "What labgrader observed, in plain sentences for the student ('Project ... has 2 tags: "
+                       "...'). Absent in results recorded before it existed."})
+    observed = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True), metadata={
+        "description": "Identities of what the verdict was judged on: training_account (ARM id), project, "
+                       "latest_iteration, trained_iteration (ids); null when observed not to exist."})
     checks = fields.List(fields.Nested(CheckOutcomeSchema), required=True)
     azure_calls = fields.Integer(required=True)
     calls_by_operation = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)

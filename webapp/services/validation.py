@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 import validator
 from checks.outcome import Outcome, Status
+from checks.summary import causes
 from validator.core import step_for
 from validator.result import redact
 
@@ -145,8 +146,8 @@ def _fold(attendee_id: int, result: validator.StepResult) -> None:
         # Failures that only follow from another ("no project, so its domain cannot be checked") are left out:
         # the proctor's common reasons should show causes.
         summary.failing_checks = [
-            {"check_id": o.check_id, "message": o.message} for o in result.checks
-            if o.status is Status.FAIL and "follows_from" not in (o.evidence or {})
+            {"check_id": o.check_id, "message": o.message} for o in causes(result.checks)
+            if o.status is Status.FAIL
         ]
     elif status is Status.PASS:
         summary.consecutive_fails = 0

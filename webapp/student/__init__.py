@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import badges
+from . import badges, findings
 from .views import bp
 
 __all__ = ["bp", "init_app"]
@@ -12,3 +12,4 @@ __all__ = ["bp", "init_app"]
 
 def init_app(app: Flask) -> None:
     badges.register(app)
+    findings.register(app)
