@@ -42,6 +42,12 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_schema: bool 
     instance_path = test_config.pop("INSTANCE_PATH", None)
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     config_mod.load(app, test_config)
+    from .security import DatabaseId
+
+    app.url_map.converters["int"] = DatabaseId  # before any route is added: every <int:...> is a bounded id
+    from .accesslog import redact_logger
+
+    redact_logger(app.logger)  # Flask logs an unhandled exception with the path: never a launch token
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

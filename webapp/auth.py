@@ -2,6 +2,8 @@
 
 A session holds one identity at a time. Signing in (a launch link, the proctor login) clears the session
 first, so nothing of an earlier visitor survives (session rotation for Flask's signed-cookie sessions).
+Every session is also recorded on the server (:mod:`webapp.services.sessions`): signing out deletes the
+record, so a copied cookie opens nothing afterwards, and it expires after ``SESSION_LIFETIME``.
 An attendee's session also remembers the launch link version: revoking their links ends it. A proctor's
 remembers their session version: a new password (``labgrader proctor passwd``) ends it, and removing the
 account ends it too.
@@ -18,9 +20,11 @@ from flask import Flask, abort, current_app, g, redirect, render_template, reque
 
 from .extensions import db
 from .models import Attendee, Proctor
+from .services import sessions
 
 ATTENDEE_KEY, LINK_VERSION_KEY = "attendee_id", "link_version"
 PROCTOR_KEY, PROCTOR_VERSION_KEY = "proctor_id", "proctor_session_version"
+SESSION_ID_KEY = "sid"  # the server-side record of this session (its id; the database keeps a hash)
 
 
 def init_app(app: Flask) -> None:
@@ -52,6 +56,7 @@ def rotate_session() -> None:
 
 def login_attendee(attendee: Attendee) -> None:
     rotate_session()
+    session[SESSION_ID_KEY] = sessions.start(attendee=attendee)
     session[ATTENDEE_KEY] = attendee.id
     session[LINK_VERSION_KEY] = attendee.link_version
     session.permanent = False  # ends with the browser; the launch link opens a new one
@@ -64,7 +69,8 @@ def current_attendee() -> Attendee | None:
         attendee_id = session.get(ATTENDEE_KEY)
         if isinstance(attendee_id, int):
             found = db.session.get(Attendee, attendee_id)
-            if found is not None and found.link_version != session.get(LINK_VERSION_KEY):
+            if found is not None and (found.link_version != session.get(LINK_VERSION_KEY)
+                                      or not sessions.is_live(session.get(SESSION_ID_KEY), attendee_id=found.id)):
                 found = None
         g.lg_attendee = found
     return g.lg_attendee
@@ -87,6 +93,7 @@ def attendee_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def login_proctor(proctor: Proctor) -> None:
     rotate_session()
+    session[SESSION_ID_KEY] = sessions.start(proctor=proctor)
     session[PROCTOR_KEY] = proctor.id
     session[PROCTOR_VERSION_KEY] = proctor.session_version
 
@@ -98,7 +105,8 @@ def current_proctor() -> Proctor | None:
         proctor_id = session.get(PROCTOR_KEY)
         if isinstance(proctor_id, int):
             found = db.session.get(Proctor, proctor_id)
-            if found is not None and found.session_version != session.get(PROCTOR_VERSION_KEY):
+            if found is not None and (found.session_version != session.get(PROCTOR_VERSION_KEY)
+                                      or not sessions.is_live(session.get(SESSION_ID_KEY), proctor_id=found.id)):
                 found = None
         g.lg_proctor = found
     return g.lg_proctor
@@ -119,6 +127,8 @@ def proctor_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def logout() -> None:
+    """End this session on the server too: a copy of its cookie opens nothing afterwards."""
+    sessions.end(session.get(SESSION_ID_KEY))
     rotate_session()
 
 

@@ -60,6 +60,20 @@ def _str(value: Any) -> str:
     return str(value)
 
 
+def _seconds(value: Any) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(f"expected a number of seconds of at least 1, got {value!r}")
+    return number
+
+
+def _hosts(value: Any) -> list[str] | None:
+    """Host names, comma- or space-separated (or a list); none at all is ``None``, Flask's "any host"."""
+    names = value if isinstance(value, list | tuple) else str(value).replace(",", " ").split()
+    names = [str(n).strip().lower() for n in names if str(n).strip()]
+    return names or None
+
+
 @dataclass(frozen=True)
 class Option:
     name: str
@@ -108,6 +122,17 @@ OPTIONS: tuple[Option, ...] = (
            "How many reverse proxies (load balancer, ingress) stand in front of this service. With N > 0 the "
            "client address, scheme and host are taken from the last N X-Forwarded-For/-Proto/-Host entries; "
            "keep 0 when clients reach the service directly, or they could claim any address.", _count),
+    Option("TRUSTED_HOSTS", None,
+           "Host names this service answers to, comma-separated ('.example.com' also matches its subdomains); "
+           "Flask answers 400 to a request for any other Host. Unset: any host is answered, and launch links "
+           "without BASE_URL are made only for loopback hosts (never from an arbitrary Host header).", _hosts),
+    Option("SESSION_LIFETIME", 12 * 3600,
+           "Seconds a sign-in lasts (a proctor's, or a student's opened by a launch link) before signing in "
+           "again; signing out ends it at once on every instance.", _seconds),
+    Option("LOGIN_RATE_LIMIT", "30 per minute",
+           "Proctor sign-in attempts allowed from one client address, whatever the emails tried (each attempt "
+           "costs a deliberately slow password hash); one email is also limited to 10 per minute per address.",
+           _rate),
     Option("ALLOW_CUSTOM_CLOUD", False,
            "Accept cloud endpoints (authority_host, arm_endpoint, credential_scope, ca_bundle) in attendee "
            "credentials, for azuresim or sovereign clouds. Off by default: otherwise anyone holding an API key "

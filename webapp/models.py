@@ -167,6 +167,20 @@ class ApiKey(db.Model):
         return self.revoked_at is None
 
 
+class LoginSession(db.Model):
+    """One signed-in browser: a student's (opened by a launch link) or a proctor's. The signed session cookie
+    carries a random id whose SHA-256 is this row's key; signing out deletes the row, so a copy of the cookie
+    opens nothing afterwards, on any instance. Exactly one of ``attendee_id`` and ``proctor_id`` is set."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    attendee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attendees.id", ondelete="CASCADE"), index=True)
+    proctor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proctors.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class Proctor(db.Model):
     """A person who watches classes. Admins see every class; others the classes granted to them."""
 

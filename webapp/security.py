@@ -4,7 +4,12 @@
   ``csrf_token`` field; htmx requests send the ``X-CSRFToken`` header read from the page's meta tag.
   The token-authenticated platform API (blueprint ``api``) carries no cookies and is exempt.
 - Security headers on every response; a Content-Security-Policy that allows only this origin's scripts
-  and styles on the pages (the API's own documentation pages set theirs).
+  and styles on the pages (the API's own documentation pages set theirs). Answers are ``no-store`` unless
+  they say otherwise (static files, the guide's stylesheet): pages and API answers carry launch links,
+  grades and names that no shared cache or back button should keep.
+- Cookies: the session cookie is ``SameSite=Lax``, and ``Secure`` whenever the service is reached over
+  HTTPS (``BASE_URL`` is https, or the request is, directly or through a trusted proxy); HTTPS answers carry
+  ``Strict-Transport-Security``. Bodies of the pages' requests are capped (``MAX_CONTENT_LENGTH``).
 - Rate limits (Flask-Limiter): in memory per process by default, shared through Redis when
   ``REDIS_URL`` is configured (an unreachable Redis falls back to memory; it never fails a request).
   :func:`validate_rate` is the per-attendee, per-step Validate limit (the student's presses);
@@ -16,12 +21,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, has_request_context, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import InternalServerError, Unauthorized
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from .extensions import db
 
@@ -35,6 +43,10 @@ CSRF_EXEMPT_BLUEPRINTS = frozenset({"api", "health"})
 # Blueprints that serve JSON or set their own Content-Security-Policy (the API docs page).
 OWN_CSP_BLUEPRINTS = frozenset({"api", "api_docs", "health"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+MAX_BODY = 64 * 1024  # bytes of any request body; a sign-in form is well under 1 KiB
+HSTS = "max-age=31536000"
+# The largest id a URL may name: ids are 32-bit INTEGER columns on PostgreSQL (SQLite's hold more).
+MAX_DB_ID = 2**31 - 1
 
 CSP = "; ".join((
     "default-src 'self'",
@@ -54,8 +66,18 @@ def init_app(app: Flask) -> None:
     # Flask-WTF checks every POST itself unless told not to; we call protect() below so the API can opt out.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", str(app.config.get("BASE_URL") or "").startswith("https://"))
+    # Flask defines these keys itself (None, False), so setdefault would change nothing: set them unless the
+    # caller chose a value of their own.
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if str(app.config.get("BASE_URL") or "").startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.session_interface = SessionInterface()
+    # Flask's default (31 days) bounds how old a signed cookie may be; the server-side record expires too.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=int(app.config["SESSION_LIFETIME"]))
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        # No page takes more than a short form; the API checks its own (equal) limit first, in its envelope.
+        app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     # An explicit storage keeps Flask-Limiter from warning that it picked memory by itself.
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")  # the wait we announce is the real one
@@ -130,9 +152,43 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.blueprint not in OWN_CSP_BLUEPRINTS and response.mimetype == "text/html":
         headers.setdefault("Content-Security-Policy", CSP)
-    if current_app.config.get("SESSION_COOKIE_SECURE"):
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if "Cache-Control" not in headers and not _is_static():
+        headers["Cache-Control"] = "no-store"
+    if _https():
+        headers.setdefault("Strict-Transport-Security", HSTS)
     return response
+
+
+def _is_static() -> bool:
+    endpoint = request.endpoint or ""
+    return endpoint == "static" or endpoint.endswith(".static")
+
+
+def _https() -> bool:
+    """Whether this service is reached over HTTPS: configured so (an https ``BASE_URL``), or this request is."""
+    return bool(current_app.config.get("SESSION_COOKIE_SECURE")) or (has_request_context() and request.is_secure)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the cookie marked ``Secure`` on every HTTPS request, also when
+    ``BASE_URL`` is not set (TLS ends here, or at a trusted proxy that says so in X-Forwarded-Proto)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:...>`` in this app's routes: a database id, so a number no row can have is no match (404),
+    rather than an integer the database refuses (a 500 on PostgreSQL, an OverflowError on SQLite)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_DB_ID)
+        super().__init__(map, *args, **kwargs)
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(MAX_DB_ID)):  # and never ask int() for thousands of digits
+            raise ValidationError()
+        return super().to_python(value)
 
 
 def validate_rate() -> str:

@@ -1,8 +1,18 @@
-"""Credentials, cached per identity so token requests are made once and reused across validations."""
+"""Credentials, cached per identity so token requests are made once and reused across validations.
+
+A credential whose token request failed is not reused once the failure's ``Retry-After`` (if Entra ID sent
+one) has passed: MSAL, inside the credential, replays a failed token answer without asking again, for 60
+seconds after an HTTP 400 and 5 seconds after a 5xx without Retry-After, so validations would stay ERROR
+that long after Entra ID recovered. A fresh credential asks again; a throttled one still waits as told.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from azure.core.credentials import TokenCredential
 from azure.identity import ClientSecretCredential, DefaultAzureCredential
@@ -13,25 +23,47 @@ from .cloud import AttendeeAzure
 
 # Bounded: a class of thousands must not keep every secret and connection pool alive forever.
 _cache = ClientCache(maxsize=512, ttl=3600)
+_replace_lock = threading.Lock()
+
+
+@dataclass(eq=False)
+class _Entry:
+    """A cached credential and, after a failed token answer, when it may be replaced by a fresh one."""
+
+    credential: TokenCredential | None = None
+    failed_until: float | None = None  # time.monotonic() value; None: its last token answer was not a failure
+
+    def close(self) -> None:  # ClientCache closes what it drops
+        if self.credential is not None:
+            self.credential.close()
 
 
 def key_for(azure: AttendeeAzure) -> tuple:
-    """The cache key of this identity (the secret only as a hash)."""
+    """The cache key of this identity: where it signs in and whom it trusts (authority, CA bundle), who it is
+    (tenant, client) and the secret, only as a hash."""
     profile = azure.profile
     if not azure.client_id:
-        return ("default", profile.authority_host)
+        return ("default", profile.authority_host, profile.ca_bundle)
     # The secret is part of the key (hashed) so a rotated secret gets a fresh credential.
     digest = hashlib.sha256((azure.client_secret or "").encode()).hexdigest()
-    return (profile.authority_host, azure.tenant_id, azure.client_id, digest)
+    return (profile.authority_host, profile.ca_bundle, azure.tenant_id, azure.client_id, digest)
 
 
 def credential_for(azure: AttendeeAzure) -> TokenCredential:
     """A token credential for this attendee's service principal, or the platform's own identity."""
-    return _cache.get_or_create(key_for(azure), lambda: _build(azure))
+    key = key_for(azure)
+    with _replace_lock:
+        entry = _cache.get_or_create(key, lambda: _build(azure))
+        if entry.failed_until is not None and entry.failed_until <= time.monotonic():
+            _cache.discard(lambda k: k == key)
+            entry = _cache.get_or_create(key, lambda: _build(azure))
+    assert entry.credential is not None
+    return entry.credential
 
 
-def _build(azure: AttendeeAzure) -> TokenCredential:
+def _build(azure: AttendeeAzure) -> _Entry:
     profile = azure.profile
+    entry = _Entry()
     options: dict = {
         "authority": profile.authority_host,
         # RetryPolicy (budget.py) is the one place that retries; each token request gets the calling
@@ -40,7 +72,7 @@ def _build(azure: AttendeeAzure) -> TokenCredential:
         "connection_timeout": 8,
         "read_timeout": 8,
         "raw_request_hook": tokens.apply_timeout,
-        "raw_response_hook": tokens.record_failure,
+        "raw_response_hook": _on_token_response(entry),
     }
     if not profile.is_public:
         # Instance discovery asks login.microsoftonline.com about the authority: not for private clouds.
@@ -48,13 +80,34 @@ def _build(azure: AttendeeAzure) -> TokenCredential:
     if profile.ca_bundle:
         options["connection_verify"] = profile.ca_bundle
     if not azure.client_id:
-        return DefaultAzureCredential(**options)
-    return ClientSecretCredential(azure.tenant_id, azure.client_id, azure.client_secret, **options)
+        entry.credential = DefaultAzureCredential(**options)
+    else:
+        entry.credential = ClientSecretCredential(azure.tenant_id, azure.client_id, azure.client_secret, **options)
+    return entry
+
+
+def _on_token_response(entry: _Entry) -> Callable:
+    """``raw_response_hook`` of one credential: record a failure for the caller (tokens.record_failure) and
+    mark the credential replaceable once Entra ID's Retry-After, if any, has passed; a success clears it."""
+
+    def hook(pipeline_response) -> None:
+        tokens.record_failure(pipeline_response)
+        response = pipeline_response.http_response
+        if response.status_code < 400:
+            entry.failed_until = None
+        else:
+            entry.failed_until = time.monotonic() + (tokens.retry_after(response.headers) or 0.0)
+
+    return hook
 
 
 def forget(azure: AttendeeAzure) -> None:
-    """Drop (and close) cached credentials for this identity (e.g. after the platform rotated the secret)."""
-    _cache.discard(lambda key: azure.client_id in key)
+    """Drop (and close) cached credentials for this identity, whatever its secret (e.g. after the platform
+    rotated it), or the platform's own identity's when ``azure`` names no service principal."""
+    if azure.client_id:
+        _cache.discard(lambda key: key[0] != "default" and key[3] == azure.client_id)
+    else:
+        _cache.discard(lambda key: key[0] == "default")
 
 
 def clear() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..services import attendees, labs, progress, validation
+from ..services import attendees, labs, launch, progress, validation
 from ..services.errors import NotFound
 from . import present
 from .auth import current_key
@@ -30,6 +30,7 @@ def put_attendee(body: dict, lab: str, attendee: str):
     secret injects) are write-only: the answer says ``client_secret_set`` and lists ``secret_injects_set``.
     """
     pack = labs.pack(lab)
+    launch.base_url()  # the answer carries a launch link: refuse before writing anything if none can be made
     try:
         attendees.get(lab, attendee)
         created = False

@@ -4,6 +4,7 @@ Route modules (:mod:`.labs`, :mod:`.attendees`) add their routes to :data:`bp`, 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -45,7 +46,17 @@ class Parser(FlaskParser):
         # werkzeug stops a length-less (chunked) body at the limit without raising: a full one was cut.
         if len(data) >= MAX_BODY:
             raise _too_large(f"at least {len(data)}")
-        return parse_json(data)
+        try:
+            return parse_json(data)
+        except RecursionError:
+            raise ApiError(400, "malformed_json", "the request body is not accepted: its JSON is nested too "
+                           "deeply") from None
+        except ValueError as exc:
+            if isinstance(exc, json.JSONDecodeError):
+                raise  # webargs says where the JSON is broken (_handle_invalid_json_error)
+            # Python refuses to read integers of thousands of digits: no field of this API takes one.
+            raise ApiError(400, "malformed_json", "the request body is not accepted: it holds a number with "
+                           "too many digits") from None
 
     def _handle_invalid_json_error(self, error: Exception, req: Any, *args: Any, **kwargs: Any):
         raise ApiError(400, "malformed_json", f"the request body is not valid JSON ({error})")

@@ -24,7 +24,7 @@ from werkzeug.routing import RequestRedirect
 from validator import UnknownStep
 
 from ..extensions import db
-from ..services.errors import InvalidInput, NotFound
+from ..services.errors import InvalidInput, NoPublicAddress, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,9 @@ def to_api_error(exc: BaseException) -> ApiError:
     if isinstance(exc, InvalidInput):
         field = FIELD_NAMES.get(exc.field, exc.field)
         return ApiError(422, "invalid_value", f"{field}: {exc.message}", field=field)
+    if isinstance(exc, NoPublicAddress):
+        log.error("%s (request Host: %r)", exc, request.host)
+        return ApiError(500, "base_url_not_configured", str(exc))
     if isinstance(exc, HTTPException):
         return from_http(exc)
     if isinstance(exc, IntegrityError):

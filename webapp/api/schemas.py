@@ -53,10 +53,14 @@ class AttendeeInSchema(Schema):
     display_name = fields.String(allow_none=True, metadata={"description": "Name proctors see (default: the id)."})
     injects = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), allow_none=True,
                           metadata=_INJECTS)
-    azure = fields.Nested(AzureCredentialsSchema, allow_none=True, metadata={
+    # Not nullable: an attendee cannot be created without credentials, and on update leaving it out already
+    # keeps what is stored (the document must not offer a null that creating refuses).
+    azure = fields.Nested(AzureCredentialsSchema, metadata={
         "description": "Credentials labgrader uses to inspect the attendee's Azure. Required when creating: "
-                       "tenant_id, client_id, client_secret, subscription_id, resource_group. On update, a field "
-                       "left out keeps its stored value."})
+                       "subscription_id and resource_group, with tenant_id, client_id and client_secret of the "
+                       "service principal the grader signs in as (without client_id, the platform's own identity "
+                       "is used). On update, leave it out to keep the stored credentials; within it, a field left "
+                       "out keeps its stored value and a null removes it."})
 
 
 class AzurePublicSchema(Schema):

@@ -12,6 +12,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -35,6 +36,7 @@ from . import csvout, grid, queries
 bp = Blueprint("proctor", __name__, url_prefix="/proctor")
 
 LOGIN_RATE = "10 per minute"  # per address and email: slows password guessing, never a proctor in a hurry
+BUSY_RETRY_SECONDS = 5
 POLL_SECONDS = 5
 TIMELINE_LIMIT = 200
 
@@ -51,11 +53,33 @@ def _login_key() -> str:
 
 def _login_limited(limit: RequestLimit) -> Response:
     return Response(render_template("proctor/login.html", error="Too many sign-in attempts for this email. "
-                                    "Wait a minute, then try again.", email=request.form.get("email", "")),
+                                    "Wait a minute, then try again.", email=_typed_email()),
                     429, mimetype="text/html")
 
 
+def _address_key() -> str:
+    """The client address alone: trying many emails from one place is limited too (each try costs a
+    deliberately slow password hash), by ``LOGIN_RATE_LIMIT``."""
+    return f"proctor-login-address:{get_remote_address()}"
+
+
+def _address_rate() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def _address_limited(limit: RequestLimit) -> Response:
+    return Response(render_template("proctor/login.html", error="Too many sign-in attempts from your network. "
+                                    "Wait a minute, then try again.", email=_typed_email()),
+                    429, mimetype="text/html")
+
+
+def _typed_email() -> str:
+    """The email as typed, to show again in the form: no longer than an email can be."""
+    return request.form.get("email", "")[:254]
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_address_rate, methods=["POST"], key_func=_address_key, on_breach=_address_limited)
 @limiter.limit(LOGIN_RATE, methods=["POST"], key_func=_login_key, on_breach=_login_limited)
 def login():
     next_url = auth.safe_next(request.values.get("next"), url_for("proctor.index"))
@@ -63,12 +87,16 @@ def login():
         if auth.current_proctor() is not None:
             return redirect(next_url)
         return render_template("proctor/login.html", next=next_url, email="")
-    email = request.form.get("email", "")
-    proctor = proctors.authenticate(email, request.form.get("password", ""))
+    try:
+        proctor = proctors.authenticate(request.form.get("email", ""), request.form.get("password", ""))
+    except proctors.Busy:
+        page = render_template("proctor/login.html", error="Signing in is busy right now. Wait a few seconds, then "
+                               "try again.", email=_typed_email(), next=next_url)
+        return page, 503, {"Retry-After": str(BUSY_RETRY_SECONDS)}
     if proctor is None:
         # One message for an unknown email and a wrong password: the page does not confirm who has an account.
         return render_template("proctor/login.html", error="That email and password do not match a proctor "
-                               "account. Check both and try again.", email=email, next=next_url), 401
+                               "account. Check both and try again.", email=_typed_email(), next=next_url), 401
     auth.login_proctor(proctor)
     return redirect(next_url, 303)
 

@@ -26,6 +26,13 @@ AZURE_FIELDS = ("tenant_id", "client_id", "client_secret", "subscription_id", "r
                 "authority_host", "arm_endpoint", "credential_scope", "ca_bundle")
 AZURE_SECRET_FIELDS = frozenset({"client_secret"})
 _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,199}$")
+# Caps on what a platform may store per attendee (a lab declares about ten injects; Azure's longest names
+# and a CA bundle's path are far shorter than these).
+MAX_INJECTS = 100
+MAX_INJECT_VALUE = 2000
+MAX_AZURE_VALUE = 1024
+# Control characters have no place in names, keys or credentials, and PostgreSQL cannot store NUL at all.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 _CLOUD_FIELDS = ("authority_host", "arm_endpoint", "credential_scope", "ca_bundle")
@@ -33,7 +40,9 @@ _CLOUD_FIELDS = ("authority_host", "arm_endpoint", "credential_scope", "ca_bundl
 
 def get(lab_id: str, external_id: str) -> Attendee:
     """The attendee ``external_id`` of lab ``lab_id``; raises :class:`NotFound`."""
-    found = db.session.scalar(select(Attendee).filter_by(lab_id=lab_id, external_id=external_id))
+    found = None
+    if isinstance(external_id, str) and _EXTERNAL_ID.match(external_id):  # no other id was ever stored
+        found = db.session.scalar(select(Attendee).filter_by(lab_id=lab_id, external_id=external_id))
     if found is None:
         raise NotFound(f"no attendee '{external_id}' in lab '{lab_id}'")
     return found
@@ -76,7 +85,7 @@ def upsert(
     azure = dict(azure or {})
     if not isinstance(azure, dict):
         raise InvalidInput("azure", "must be a JSON object")
-    if not current_app.config.get("ALLOW_CUSTOM_CLOUD"):
+    if not _custom_cloud_allowed():
         custom = sorted(k for k in _CLOUD_FIELDS if azure.get(k))
         if custom:
             raise InvalidInput(f"azure.{custom[0]}", "custom cloud endpoints are not accepted by this server "
@@ -87,6 +96,8 @@ def upsert(
     if unknown:
         raise InvalidInput(f"azure.{unknown[0]}", f"is not a credentials field (expected one of "
                            f"{', '.join(AZURE_FIELDS)})")
+    for key, value in azure.items():
+        _check_text(f"azure.{key}", value, MAX_AZURE_VALUE, control=False)
 
     attendee = db.session.scalar(select(Attendee).filter_by(lab_id=lab_id, external_id=external_id))
     creating = attendee is None
@@ -112,6 +123,11 @@ def upsert(
             target.pop(key, None)
         else:
             target[key] = value
+    kept = sorted(k for k in _CLOUD_FIELDS if new_azure.get(k))
+    if kept and not _custom_cloud_allowed():  # stored while the setting was on: an update must not keep them
+        raise InvalidInput(f"azure.{kept[0]}", "is stored for this attendee, but this server no longer accepts "
+                           "custom cloud endpoints (its ALLOW_CUSTOM_CLOUD setting is off): send it as null to "
+                           "remove it")
     try:
         AttendeeAzure.from_json({**new_azure, **new_secrets_azure})
     except CredentialsError as exc:
@@ -137,14 +153,24 @@ def upsert(
 def credentials(attendee: Attendee) -> dict[str, Any]:
     """The decrypted credentials JSON (with ``injects``, secret ones included) for the validator.
 
-    Only :mod:`webapp.services.validation` should call this; the result is never serialised.
+    Only :mod:`webapp.services.validation` should call this; the result is never serialised. Raises
+    :class:`CredentialsError` for custom cloud endpoints stored while ``ALLOW_CUSTOM_CLOUD`` was on, now that it
+    is off: the setting holds where credentials are used, not only where they are written.
     """
     secrets = crypto.decrypt_json(attendee.secret_blob)
+    custom = sorted(k for k in _CLOUD_FIELDS if (attendee.azure or {}).get(k))
+    if custom and not _custom_cloud_allowed():
+        raise CredentialsError(f"the stored credentials name a custom cloud (azure.{custom[0]}), which this server "
+                               "does not accept (its ALLOW_CUSTOM_CLOUD setting is off)")
     return {
         **(attendee.azure or {}),
         **(secrets.get("azure") or {}),
         "injects": {**(attendee.injects or {}), **(secrets.get("injects") or {})},
     }
+
+
+def _custom_cloud_allowed() -> bool:
+    return bool(current_app.config.get("ALLOW_CUSTOM_CLOUD"))
 
 
 def secret_values(attendee: Attendee) -> set[str]:
@@ -171,16 +197,32 @@ def injects_for_render(attendee: Attendee, reveal: bool = False) -> dict[str, st
 def _check_injects(field: str, injects: Any) -> dict[str, Any]:
     if not isinstance(injects, dict):
         raise InvalidInput(field, "must be a JSON object of key -> value")
+    if len(injects) > MAX_INJECTS:
+        raise InvalidInput(field, f"has {len(injects)} keys; at most {MAX_INJECTS} are accepted")
     out: dict[str, Any] = {}
     for key, value in injects.items():
-        if not isinstance(key, str) or not key.strip() or len(key) > 100:
-            raise InvalidInput(field, f"key {key!r} must be a non-empty string of at most 100 characters")
+        if not isinstance(key, str) or not key.strip() or len(key) > 100 or _CONTROL.search(key):
+            raise InvalidInput(field, f"key {key!r} must be a non-empty string of at most 100 characters, "
+                               "without control characters")
         if value is not None and not isinstance(value, str | int | float | bool):
             raise InvalidInput(f"{field}.{key}", "must be a string or a number")
-        if value is not None and len(str(value)) > 2000:
-            raise InvalidInput(f"{field}.{key}", "is longer than 2000 characters")
+        if value is not None:
+            _check_text(f"{field}.{key}", str(value), MAX_INJECT_VALUE, control=True)
         out[key] = None if value is None else str(value)
     return out
+
+
+def _check_text(field: str, value: Any, limit: int, *, control: bool) -> None:
+    """Refuse (never alter) a value that is not a string, is longer than ``limit``, or holds NUL (or any
+    control character unless ``control``: an inject's value may hold a line break)."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise InvalidInput(field, "must be a string")
+    if len(value) > limit:
+        raise InvalidInput(field, f"is longer than {limit} characters")
+    if "\x00" in value or (not control and _CONTROL.search(value)):
+        raise InvalidInput(field, "must not contain control characters")
 
 
 def _clean_name(field: str, value: Any, allow_empty: bool = False) -> str:
@@ -191,6 +233,8 @@ def _clean_name(field: str, value: Any, allow_empty: bool = False) -> str:
         raise InvalidInput(field, "must not be empty")
     if len(value) > 200:
         raise InvalidInput(field, "is longer than 200 characters")
+    if _CONTROL.search(value):
+        raise InvalidInput(field, "must not contain control characters")
     return value
 
 

@@ -26,3 +26,8 @@ class InvalidLink(ServiceError):
 
 class ExpiredLink(InvalidLink):
     """A launch link older than LAUNCH_LINK_MAX_AGE."""
+
+
+class NoPublicAddress(ServiceError):
+    """A launch link was asked for, but this service does not know the address students reach it at
+    (``BASE_URL`` unset, and the request's Host is neither loopback nor one of ``TRUSTED_HOSTS``)."""

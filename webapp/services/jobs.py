@@ -8,6 +8,9 @@ Two engines, chosen by configuration:
   context) runs it. Any web instance may submit, any worker may run. ``fn`` must be importable by its
   module path (a module-level function), and its arguments must pickle: pass ids, not ORM objects.
 - Otherwise: a thread pool per app (``JOB_WORKERS`` threads) in the submitting process.
+
+A Redis outage does not refuse the work: :func:`submit` then runs the job in the thread pool, as the rate
+limits fall back to memory.
 """
 
 from __future__ import annotations
@@ -55,14 +58,22 @@ def queue():
 def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run ``fn(*args, **kwargs)`` in the background inside an app context.
 
-    Returns the RQ ``Job`` when ``REDIS_URL`` is set (a worker runs it), else a ``Future`` of the
-    in-process pool. Pass ids, not ORM objects: the job has its own database session.
+    Returns the RQ ``Job`` when ``REDIS_URL`` is set (a worker runs it), else, or while Redis cannot be
+    reached, a ``Future`` of the in-process pool. Pass ids, not ORM objects: the job has its own database
+    session.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if uses_queue(app):
-        job = queue().enqueue(fn, *args, **kwargs)
-        log.info("queued background job %s (%s)", job.id, job.func_name)
-        return job
+        from redis.exceptions import RedisError
+
+        try:
+            job = queue().enqueue(fn, *args, **kwargs)
+        except RedisError as exc:
+            log.warning("Redis is unreachable (%s: %s): running background job %s in this process instead",
+                        type(exc).__name__, exc, getattr(fn, "__name__", fn))
+        else:
+            log.info("queued background job %s (%s)", job.id, job.func_name)
+            return job
 
     def run() -> Any:
         with app.app_context():

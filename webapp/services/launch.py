@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import current_app, has_request_context, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..extensions import db
 from ..models import Attendee, utcnow
-from .errors import ExpiredLink, InvalidLink
+from .errors import ExpiredLink, InvalidLink, NoPublicAddress
 
 SALT = "labgrader.launch.v1"
 PATH = "/launch/"
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -22,11 +25,33 @@ def make_token(attendee: Attendee) -> str:
     return _serializer().dumps({"a": attendee.id, "v": attendee.link_version})
 
 
+def base_url() -> str:
+    """Where students reach this service, for launch links: ``BASE_URL``; without it, this request's host
+    only when Flask checked it against ``TRUSTED_HOSTS`` or it is a loopback name (a developer's machine, the
+    demo). Any other Host header is whatever the caller typed: a link built on it would send the student, and
+    their token, there. Raises :class:`NoPublicAddress` then. Outside a request: http://127.0.0.1:8000.
+    """
+    configured = current_app.config.get("BASE_URL")
+    if configured:
+        return str(configured).rstrip("/")
+    if not has_request_context():
+        return "http://127.0.0.1:8000"
+    if current_app.config.get("TRUSTED_HOSTS") or _is_loopback(request.host):
+        return request.host_url.rstrip("/")
+    raise NoPublicAddress("this service does not know its public address for launch links: its operator must "
+                          "set LABGRADER_BASE_URL (or LABGRADER_TRUSTED_HOSTS)")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return urlsplit(f"//{host}").hostname in LOOPBACK_HOSTS
+    except ValueError:  # not even a host name ("[::1")
+        return False
+
+
 def make_link(attendee: Attendee) -> str:
-    """The absolute launch URL for ``attendee`` (BASE_URL, else this request's host)."""
-    base = current_app.config.get("BASE_URL") or (request.host_url if has_request_context() else "")
-    base = (base or "http://127.0.0.1:8000").rstrip("/")
-    return f"{base}{PATH}{make_token(attendee)}"
+    """The absolute launch URL for ``attendee`` (see :func:`base_url`)."""
+    return f"{base_url()}{PATH}{make_token(attendee)}"
 
 
 def verify(token: str, *, max_age: int | None = None) -> Attendee:

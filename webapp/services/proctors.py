@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 
 from sqlalchemy import select
@@ -13,8 +14,19 @@ from ..models import Attendee, Cohort, Proctor
 from . import attendees
 from .errors import InvalidInput, NotFound
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# No whitespace or control characters (PostgreSQL cannot even compare a NUL).
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 MIN_PASSWORD = 10
+# A password check is a deliberately costly scrypt (32 MiB, about 0.1 s of a core). At most this many run at
+# once in one process; more sign-ins wait their turn (up to PASSWORD_CHECK_WAIT seconds, then Busy), so a burst
+# of attempts takes neither all the memory nor every core from the students' requests.
+PASSWORD_CHECKS_AT_ONCE = 1
+PASSWORD_CHECK_WAIT = 10.0
+_password_checks = threading.BoundedSemaphore(PASSWORD_CHECKS_AT_ONCE)
+
+
+class Busy(RuntimeError):
+    """Too many password checks are waiting in this process: try again in a few seconds."""
 
 
 @cache
@@ -69,12 +81,23 @@ def remove(email: str) -> None:
 
 
 def authenticate(email: str, password: str) -> Proctor | None:
-    """The proctor when ``password`` is theirs, else ``None`` (same cost for an unknown email)."""
-    proctor = db.session.scalar(select(Proctor).filter_by(email=(email or "").strip().lower()))
-    if proctor is None:
-        check_password_hash(_dummy_hash(), password or "")
-        return None
-    return proctor if check_password_hash(proctor.password_hash, password or "") else None
+    """The proctor when ``password`` is theirs, else ``None`` (same cost for an unknown email).
+
+    Raises :class:`Busy` when other password checks kept this one waiting too long.
+    """
+    email = (email or "").strip().lower() if isinstance(email, str) else ""
+    proctor, stored = None, _dummy_hash()
+    if _EMAIL.match(email) and len(email) <= 254:  # nothing else was ever stored as an email
+        proctor = db.session.scalar(select(Proctor).filter_by(email=email))
+        stored = proctor.password_hash if proctor is not None else stored
+        db.session.rollback()  # no database connection is held while this request waits for its turn below
+    if not _password_checks.acquire(timeout=PASSWORD_CHECK_WAIT):
+        raise Busy("too many sign-ins at once")
+    try:
+        matches = check_password_hash(stored, password or "")
+    finally:
+        _password_checks.release()
+    return proctor if proctor is not None and matches else None
 
 
 def grant(email: str, lab_id: str, cohort_name: str) -> Cohort:
