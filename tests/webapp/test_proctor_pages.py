@@ -169,7 +169,8 @@ def test_grid_content_reasons_stuck_and_funnel(client, proctor, monday):
     sign_in(client)
     html = client.get(GRID).get_data(as_text=True)
     assert 'data-testid="cell-ada-2" data-status="PASS"' in html
-    bob = r'data-testid="cell-bob-2" data-status="FAIL"[^>]*>\s*<span aria-hidden="true"><svg [^<]*<path[^>]*/></svg></span> FAIL'
+    bob = (r'data-testid="cell-bob-2" data-status="FAIL"[^>]*>\s*'
+           r'<span aria-hidden="true"><svg [^<]*<path[^>]*/></svg></span> FAIL')
     assert re.search(bob, html)  # the word, not only the colour
     assert 'data-testid="cell-dee-1" data-status="NOT_STARTED"' in html
     assert "Eve Tuesday" not in html
