@@ -11,7 +11,7 @@ fact, with the lab parameter listed in ``PARAMETERS`` (e.g. the expected project
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -125,12 +125,20 @@ class FactUnavailable:
     Custom Vision resource's call quota is used up), credentials (the platform-supplied credentials were
     rejected), not_found (the attendee's resource group or subscription does not exist), internal
     (labgrader failed while gathering). ``detail`` is for logs and proctors (service, status code, error
-    code); it must not hold keys or secrets.
+    code); it must not hold keys or secrets. For ``permission``: ``action`` is the Azure action (or data
+    action) labgrader's identity was refused, and ``remedy`` the sentence telling the proctor which role
+    grants it where (``checks.grants``).
     """
 
     fact: str
     kind: str
     detail: str = ""
+    action: str | None = None
+    remedy: str | None = None
+
+    def relabel(self, fact: str) -> FactUnavailable:
+        """The same unavailability, for a fact that depends on this one."""
+        return replace(self, fact=fact)
 
     def __post_init__(self) -> None:
         if self.kind not in UNAVAILABLE_KINDS:
@@ -157,6 +165,8 @@ class AccountFact:
     endpoint: str | None = None
     resource_id: str | None = None
     deleted_at: datetime | None = None  # set on a soft-deleted account (purged 48 hours later)
+    custom_subdomain: str | None = None  # needed to sign in to its endpoint with Microsoft Entra ID
+    disable_local_auth: bool = False  # properties.disableLocalAuth: its keys are refused
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,7 @@ def derive(name: str, facts: Mapping[str, Any], param: Any = None, resource_grou
     source = F.DEPENDS_ON[name][0]
     value = facts.get(source)
     if isinstance(value, F.FactUnavailable):
-        return F.FactUnavailable(name, value.kind, value.detail)
+        return value.relabel(name)
     if value is None:
         return None
     if name == F.TRAINING_ACCOUNT:

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from checks import facts as F
+from checks import grants
 from checks.base import closure
 from checks.select import derive, latest_iteration
 
@@ -46,8 +47,12 @@ def unavailable_kind(err: AzureCallError) -> str:
     return err.kind  # throttled, busy, timeout, unavailable, permission, quota, credentials
 
 
-def _unavailable(name: str, kind: str, detail: str) -> F.FactUnavailable:
-    return F.FactUnavailable(name, kind, detail[:300])
+def _unavailable(name: str, kind: str, detail: str, err: AzureCallError | None = None) -> F.FactUnavailable:
+    if err is None or err.kind != "permission":
+        return F.FactUnavailable(name, kind, detail[:300])
+    action = err.action or grants.ARM_ACTIONS.get(err.operation)
+    remedy = err.remedy or (grants.remedy(action, err.scope) if action else None)
+    return F.FactUnavailable(name, kind, detail[:300], action=action, remedy=remedy)
 
 
 class FactGatherer:
@@ -82,7 +87,7 @@ class FactGatherer:
         if name == F.DELETED_ACCOUNTS:
             training = self.facts.get(F.TRAINING_ACCOUNT)
             if isinstance(training, F.FactUnavailable):
-                self.facts[name] = F.FactUnavailable(name, training.kind, training.detail)
+                self.facts[name] = training.relabel(name)
                 return False
             if training is not None:
                 self.facts[name] = []  # the lab's resource exists: what was deleted does not matter
@@ -98,7 +103,7 @@ class FactGatherer:
         for dep in F.DEPENDS_ON.get(name, ()):
             value = self.facts.get(dep)
             if isinstance(value, F.FactUnavailable):
-                self.facts[name] = F.FactUnavailable(name, value.kind, value.detail)
+                self.facts[name] = value.relabel(name)
                 return False
             if value is None:
                 self.facts[name] = None  # its source does not exist (yet): the checks name the task
@@ -123,10 +128,22 @@ class FactGatherer:
         except AzureCallError as err:
             log.warning("fact %s unavailable: %s", name, err)
             detail = f"{err.operation}: HTTP {err.status or '-'} {err.code or ''} {err.detail}".strip()
-            return _unavailable(name, unavailable_kind(err), detail)
+            return _unavailable(name, unavailable_kind(err), detail, err)
         except Exception as exc:  # noqa: BLE001 - validate() never raises for Azure or data problems
             log.exception("fetching fact %s failed", name)
             return _unavailable(name, "internal", f"{name}: {type(exc).__name__}: {exc}")
+
+    def _deleted_accounts(self) -> list:
+        """Soft-deleted accounts; none seen when the grader may not list them (deleted accounts live under
+        the subscription, so a role at resource-group scope never reaches them): the check then says the
+        resource is missing, without the hint about recovering a deleted one."""
+        try:
+            return self.arm.deleted_accounts()
+        except AzureCallError as err:
+            if err.kind != "permission":
+                raise
+            log.info("deleted accounts not visible to the grader (%s): judged as none", err.detail[:200])
+            return []
 
     def _gateway(self) -> TrainingGateway:
         with self._lock:
@@ -139,7 +156,7 @@ class FactGatherer:
         trained = self.facts.get(F.TRAINED_ITERATION)
         return {
             F.ACCOUNTS: self.arm.accounts,
-            F.DELETED_ACCOUNTS: self.arm.deleted_accounts,
+            F.DELETED_ACCOUNTS: self._deleted_accounts,
             F.DOMAINS: lambda: self._gateway().domains(),
             F.PROJECTS: lambda: self._gateway().projects(),
             F.TAGS: lambda: self._gateway().tags(project.id),

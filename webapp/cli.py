@@ -372,12 +372,14 @@ def _register() -> None:
     from azuresim.cli import sim
     from labguide.cli import guide
     from validator.cli import validate_command
+    from validator.doctor_cli import doctor_command
     from webapp.demo import demo_command
 
     main.add_command(sim)
     main.add_command(guide)
     main.add_command(db)
     main.add_command(validate_command)
+    main.add_command(doctor_command)
     main.add_command(demo_command)
 
 

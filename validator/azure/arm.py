@@ -6,12 +6,14 @@ import re
 from datetime import UTC, datetime
 
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+from azure.mgmt.resource.subscriptions import SubscriptionClient
 
 from checks.facts import AccountFact
 
 from .budget import CallCounter, Deadline, RetryPolicy
 from .caches import ClientCache
 from .cloud import AttendeeAzure
+from .errors import AzureCallError
 from .identity import credential_for
 
 # Bounded, closed on eviction: each client holds a connection pool and (through its credential) a secret.
@@ -28,13 +30,27 @@ def _client(azure: AttendeeAzure) -> CognitiveServicesManagementClient:
 
 
 def _build(azure: AttendeeAzure, credential) -> CognitiveServicesManagementClient:
+    return CognitiveServicesManagementClient(credential, azure.subscription_id, **_options(azure))
+
+
+def _options(azure: AttendeeAzure) -> dict:
     options: dict = {"retry_total": 0}  # RetryPolicy (budget.py) is the one place that retries
     profile = azure.profile
     if not profile.is_public:
         options.update(base_url=profile.arm_endpoint, credential_scopes=[profile.credential_scope])
     if profile.ca_bundle:
         options["connection_verify"] = profile.ca_bundle
-    return CognitiveServicesManagementClient(credential, azure.subscription_id, **options)
+    return options
+
+
+def _subscription_client(azure: AttendeeAzure) -> SubscriptionClient:
+    credential = credential_for(azure)
+    return _clients.get_or_create(("subscriptions", azure.profile, credential),
+                                  lambda: SubscriptionClient(credential, **_options(azure)))
+
+# A name no account has, for proving an action on accounts without touching one (doctor): ARM checks the
+# caller's roles at the request's scope before it looks for the resource, so 404 means "allowed".
+PROBE_ACCOUNT = "labgrader-permission-probe"
 
 
 class ArmGateway:
@@ -69,6 +85,37 @@ class ArmGateway:
 
         return self.retry.run("DeletedAccounts_List", fetch, self.deadline, self.counter)
 
+    def sign_in(self) -> None:
+        """Get an Entra ID token for ARM (what every other call needs first)."""
+        credential = credential_for(self.azure)
+        scope = self.azure.profile.credential_scope
+        self.retry.run("token", lambda timeout: credential.get_token(scope), self.deadline, self.counter)
+
+    def subscription_name(self) -> str:
+        """The subscription's display name (``Subscriptions_Get``: any role in the subscription allows it)."""
+        client = _subscription_client(self.azure)
+
+        def fetch(timeout: float) -> str:
+            sub = client.subscriptions.get(self.azure.subscription_id, connection_timeout=timeout,
+                                           read_timeout=timeout)
+            return sub.display_name or sub.subscription_id or self.azure.subscription_id
+
+        return self.retry.run("Subscriptions_Get", fetch, self.deadline, self.counter)
+
+    def probe_list_keys(self, account_name: str | None = None) -> bool:
+        """Prove ``listKeys`` is allowed on ``account_name`` (or on an account that does not exist, when
+        none is given) without keeping the keys: True when allowed, False when key access is disabled on the
+        account; raises :class:`AzureCallError` (``permission`` when refused)."""
+        try:
+            self.training_key(account_name or PROBE_ACCOUNT)
+        except AzureCallError as err:
+            if err.status == 404 and account_name is None:
+                return True  # ARM allowed the action and then found no such account
+            if err.status == 400 and "disablelocalauth" in err.detail.lower():
+                return False
+            raise
+        return True
+
     def training_key(self, account_name: str) -> str:
         """The account's key1 (``listKeys``). Callers cache it; it is never logged or stored in evidence."""
         client = _client(self.azure)
@@ -94,6 +141,8 @@ def _account_fact(account, resource_group: str) -> AccountFact:
         endpoint=props.endpoint if props else None,
         resource_id=account.id,
         deleted_at=_timestamp(props.deletion_date) if props else None,
+        custom_subdomain=(props.custom_sub_domain_name if props else None) or None,
+        disable_local_auth=bool(props.disable_local_auth) if props else False,
     )
 
 

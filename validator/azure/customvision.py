@@ -3,6 +3,13 @@
 The endpoint and training key are discovered through ARM (``listKeys``) once and cached; a 401 from
 Custom Vision drops the cached key and the call is retried once with a fresh one (keys get regenerated).
 
+When keys are not to be had, the gateway signs in with Microsoft Entra ID instead (a token for
+``https://cognitiveservices.azure.com/.default`` from the grader's own credential, handed to the SDK as its
+msrest credentials): for a resource with ``disableLocalAuth``, when ``listKeys`` is refused (the grader's role
+lacks it, or keys are disabled), or when the data plane refuses the key. That needs the resource's custom
+subdomain and the operation's data action (``checks.grants.DATA_ACTIONS``); when it fails, the
+``permission`` error names the action to grant and the role that grants it, or the setting in the way.
+
 Everything per resource (the rate limit, the cached key, the cached client) is keyed on the account's
 ARM resource id (:func:`resource_key`), never on its endpoint: accounts made without a custom subdomain
 share their region's endpoint (``https://<region>.api.cognitive.microsoft.com/``, the key picks the
@@ -18,8 +25,9 @@ from typing import TypeVar
 
 from azure.cognitiveservices.vision.customvision.training import CustomVisionTrainingClient
 from azure.cognitiveservices.vision.customvision.training.models import PredictionQueryToken
-from msrest.authentication import ApiKeyCredentials
+from msrest.authentication import ApiKeyCredentials, Authentication
 
+from checks import grants
 from checks.facts import (
     AccountFact,
     DomainFact,
@@ -37,9 +45,15 @@ from .budget import RetryPolicy
 from .caches import ClientCache
 from .cloud import AttendeeAzure
 from .errors import AzureCallError
+from .identity import credential_for
 from .ratelimit import RateLimiter, RateLimitTimeout, RedisRateLimiter
 
 T = TypeVar("T")
+
+# The Cognitive Services data plane's Entra ID scope (the same for every Azure AI services resource).
+COGNITIVE_SCOPE = "https://cognitiveservices.azure.com/.default"
+# Marks a resource read with Entra ID rather than a key (in ``caches.account_keys``, where keys live).
+ENTRA = "entra-id"
 
 
 @dataclass
@@ -95,11 +109,43 @@ def _client(resource: str, endpoint: str, key: str, ca_bundle: str | None) -> Cu
 
 
 def _build(endpoint: str, key: str, ca_bundle: str | None) -> CustomVisionTrainingClient:
-    client = CustomVisionTrainingClient(endpoint, ApiKeyCredentials(in_headers={"Training-key": key}))
+    return _configured(CustomVisionTrainingClient(endpoint, ApiKeyCredentials(in_headers={"Training-key": key})),
+                       ca_bundle)
+
+
+def _entra_client(resource: str, endpoint: str, azure: AttendeeAzure) -> CustomVisionTrainingClient:
+    """A client signing in as the grader's identity; keyed by its credential object, as the ARM clients are."""
+    credential = credential_for(azure)
+    ca = azure.profile.ca_bundle
+    return _clients.get_or_create(
+        (resource, endpoint, credential, ca),
+        lambda: _configured(CustomVisionTrainingClient(endpoint, EntraIdCredentials(credential, COGNITIVE_SCOPE)), ca))
+
+
+def _configured(client: CustomVisionTrainingClient, ca_bundle: str | None) -> CustomVisionTrainingClient:
     client.config.retry_policy.retries = 0  # RetryPolicy (budget.py) retries, for POST too
     if ca_bundle:
         client.config.connection.verify = ca_bundle
     return client
+
+
+class EntraIdCredentials(Authentication):
+    """msrest credentials that put a Microsoft Entra ID token on every request (``Authorization: Bearer``).
+
+    msrest asks for ``signed_session`` per request; the azure-identity credential caches the token and
+    renews it before it expires. Its failures (a rejected secret, an outage) surface from the SDK call as
+    azure-core ``ClientAuthenticationError``, which ``errors.translate`` classifies as for ARM.
+    """
+
+    def __init__(self, credential, scope: str) -> None:
+        super().__init__()
+        self._credential = credential
+        self._scope = scope
+
+    def signed_session(self, session=None):
+        session = super().signed_session(session)
+        session.headers["Authorization"] = f"Bearer {self._credential.get_token(self._scope).token}"
+        return session
 
 
 class TrainingGateway:
@@ -114,17 +160,40 @@ class TrainingGateway:
         self.resource = resource_key(account, arm.azure)
         self._key_id = (arm.azure.profile.arm_endpoint, self.resource)
         self._key_lock = threading.Lock()
+        # Why this resource is read with Entra ID, if it is: "disabled" (disableLocalAuth) or "listkeys"
+        # (listKeys refused: ``_key_error``). Decided once per validation, so parallel facts share it.
+        self._why_entra = "disabled" if account.disable_local_auth else "listkeys"
+        self._key_error: AzureCallError | None = None
+        self._entra_here = False
 
     # -- plumbing --------------------------------------------------------------------------------------
     def _key(self) -> str:
-        key = caches.account_keys.get(self._key_id)
+        """The training key, or :data:`ENTRA` when the resource is to be read with Microsoft Entra ID."""
+        key = ENTRA if self._entra_here else caches.account_keys.get(self._key_id)
         if key is None:
             with self._key_lock:  # facts fetched in parallel share one listKeys call
-                key = caches.account_keys.get(self._key_id)
+                key = ENTRA if self._entra_here else caches.account_keys.get(self._key_id)
                 if key is None:
-                    key = self.arm.training_key(self.account.name)
-                    caches.account_keys.set(self._key_id, key)
+                    key = self._fetch_key()
+                    if key == ENTRA:  # across validations, Entra ID is remembered once it has worked (_call)
+                        self._entra_here = True
+                    else:
+                        caches.account_keys.set(self._key_id, key)
         return key
+
+    def _fetch_key(self) -> str:
+        if self.account.disable_local_auth:
+            self._why_entra = "disabled"
+            return ENTRA
+        try:
+            return self.arm.training_key(self.account.name)
+        except AzureCallError as err:
+            if err.kind == "permission" or (err.status == 400 and "disablelocalauth" in err.detail.lower()):
+                # No key for us: the role lacks listKeys, or key access is off. Entra ID may still do.
+                self._why_entra = "disabled" if err.status == 400 else "listkeys"
+                self._key_error = err
+                return ENTRA
+            raise
 
     def _wait_slot(self) -> None:
         try:
@@ -133,24 +202,81 @@ class TrainingGateway:
             raise AzureCallError("busy", "rate-limit", "too many calls queued for this resource") from None
 
     def _call(self, operation: str, fn: Callable[[CustomVisionTrainingClient, dict], T]) -> T:
-        """Run ``fn(client, timeout_kwargs)``; on 401 re-read the key once (it may have been regenerated)."""
-        ca = self.arm.azure.profile.ca_bundle
-        for attempt in (1, 2):
-            client = _client(self.resource, self.account.endpoint or "", self._key(), ca)
+        """Run ``fn(client, timeout_kwargs)``; on 401 re-read the key once (it may have been regenerated);
+        when the key is refused because keys are disabled, sign in with Entra ID instead."""
+        azure = self.arm.azure
+        endpoint = self.account.endpoint or ""
+        for attempt in (1, 2, 3):
+            key = self._key()
+            if key == ENTRA:
+                return self._entra_call(operation, fn, endpoint)
+            client = _client(self.resource, endpoint, key, azure.profile.ca_bundle)
             try:
-                return self.retry.run(
-                    operation,
-                    lambda timeout, c=client: fn(c, {"timeout": timeout}),
-                    self.arm.deadline,
-                    self.arm.counter,
-                    before_call=self._wait_slot,
-                )
+                return self._run(operation, fn, client)
             except AzureCallError as err:
+                if err.code == "AuthenticationTypeDisabled":  # keys were switched off since we read them
+                    self._why_entra, self._entra_here = "disabled", True
+                    continue
                 if err.status == 401 and attempt == 1:
                     caches.account_keys.delete(self._key_id)
                     continue
                 raise
         raise AssertionError("unreachable")
+
+    def _run(self, operation: str, fn, client: CustomVisionTrainingClient):
+        return self.retry.run(
+            operation,
+            lambda timeout, c=client: fn(c, {"timeout": timeout}),
+            self.arm.deadline,
+            self.arm.counter,
+            before_call=self._wait_slot,
+        )
+
+    def _entra_call(self, operation: str, fn, endpoint: str):
+        azure = self.arm.azure
+        if not self.account.custom_subdomain:
+            # Entra ID reaches a resource only on its own (custom subdomain) endpoint.
+            caches.account_keys.delete(self._key_id)
+            raise self._no_way_in(operation, None)
+        try:
+            result = self._run(operation, fn, _entra_client(self.resource, endpoint, azure))
+        except AzureCallError as err:
+            token_trouble = err.detail.startswith("Entra ID token request")  # the sign-in itself, not the resource
+            if not token_trouble and (err.kind == "permission" or err.status == 401):
+                caches.account_keys.delete(self._key_id)
+                raise self._no_way_in(operation, err) from None
+            raise
+        caches.account_keys.set(self._key_id, ENTRA)
+        return result
+
+    def _no_way_in(self, operation: str, err: AzureCallError | None) -> AzureCallError:
+        """The ``permission`` error when neither a key nor Entra ID gets labgrader in: what to grant, or
+        the setting in the way, for the proctor."""
+        name = self.account.name
+        data_action = grants.data_action(operation) or f"{grants.CV}/*/read"
+        scope = (self.account.resource_id or "").rsplit("/providers/", 1)[0] or None
+        why = self._why_entra
+        detail = f"{operation}: " + (err.detail if err else "no custom subdomain for Microsoft Entra ID")
+        if why == "disabled" and not self.account.custom_subdomain:
+            return AzureCallError(
+                "permission", operation, detail, status=err.status if err else None, action=None, remedy=(
+                    f"Key access is disabled on the Custom Vision resource '{name}' (disableLocalAuth), and it "
+                    "has no custom subdomain, which Microsoft Entra ID sign-in needs, so labgrader cannot read "
+                    "it at all. Turn key access back on (disableLocalAuth: false) or give the resource a custom "
+                    "subdomain, then validate again."))
+        if why == "disabled":
+            remedy = (f"Key access is disabled on the Custom Vision resource '{name}' (disableLocalAuth), so "
+                      "labgrader reads it with Microsoft Entra ID and needs the data action "
+                      f"{data_action}. " + grants.remedy(data_action, scope))
+            return AzureCallError("permission", operation, detail, status=err.status if err else None,
+                                  code=err.code if err else None, action=data_action, remedy=remedy)
+        key_error = self._key_error
+        return AzureCallError(
+            "permission", operation, (key_error.detail if key_error else detail)[:300],
+            status=key_error.status if key_error else None, code=key_error.code if key_error else None,
+            action=grants.LIST_KEYS, scope=key_error.scope if key_error else scope,
+            remedy=grants.remedy(grants.LIST_KEYS, (key_error.scope if key_error else None) or scope,
+                                 alternative=data_action if self.account.custom_subdomain else None))
 
     # -- facts -----------------------------------------------------------------------------------------
     def domains(self) -> list[DomainFact]:
@@ -244,3 +370,49 @@ def _prediction(p) -> PredictionFact:
         id=p.id, iteration_id=p.iteration, created=p.created,
         top_tag=top.tag_name if top else None, top_probability=top.probability if top else None,
     )
+
+
+# -- proving the data actions (labgrader doctor) --------------------------------------------------------
+_PROBES: dict[str, Callable] = {
+    "GetDomains": lambda c, p, i, kw: c.get_domains(**kw),
+    "GetProjects": lambda c, p, i, kw: [_project(x) for x in c.get_projects(**kw)],
+    "GetTags": lambda c, p, i, kw: c.get_tags(p, **kw),
+    "GetUntaggedImageCount": lambda c, p, i, kw: c.get_untagged_image_count(p, **kw),
+    "GetIterations": lambda c, p, i, kw: [_iteration(x) for x in c.get_iterations(p, **kw)],
+    "GetIterationPerformance": lambda c, p, i, kw: c.get_iteration_performance(p, i, threshold=0.5, **kw),
+    "QueryPredictions": lambda c, p, i, kw: c.query_predictions(p, PredictionQueryToken(max_count=1), **kw),
+}
+PROJECT_LEVEL = frozenset(set(_PROBES) - {"GetDomains", "GetProjects"})
+
+
+def probe_entra(arm: ArmGateway, account: AccountFact, operations: list[str],
+                pick_project: Callable[[list[ProjectFact]], ProjectFact | None],
+                pick_iteration: Callable[[list[IterationFact]], IterationFact | None],
+                ) -> dict[str, AzureCallError | None]:
+    """Call each read-only Training operation in ``operations`` once, in order, with a Microsoft Entra ID token
+    (never a key): operation -> None when it answered, or the error. The project (and trained iteration)
+    the later calls read are picked from what GetProjects (GetIterations) answered; calls that need one are
+    left out while there is none yet."""
+    client = _entra_client(resource_key(account, arm.azure), account.endpoint or "", arm.azure)
+    out: dict[str, AzureCallError | None] = {}
+    project_id = iteration_id = None
+    for op in operations:
+        if op not in _PROBES or (op in PROJECT_LEVEL and not project_id) or (
+                op == "GetIterationPerformance" and not iteration_id):
+            continue
+        probe = _PROBES[op]
+        try:
+            answer = arm.retry.run(
+                op, lambda timeout, f=probe, p=project_id, i=iteration_id: f(client, p, i, {"timeout": timeout}),
+                arm.deadline, arm.counter)
+        except AzureCallError as err:
+            out[op] = err
+            continue
+        out[op] = None
+        if op == "GetProjects":
+            project = pick_project(answer)
+            project_id = project.id if project else None
+        elif op == "GetIterations":
+            iteration = pick_iteration(answer)
+            iteration_id = iteration.id if iteration else None
+    return out

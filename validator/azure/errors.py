@@ -40,6 +40,8 @@ _REJECTING_AADSTS = {
     "50020", "50034", "50053", "50057", "50126",  # account missing, locked, disabled, wrong password
 }
 _AADSTS = re.compile(r"AADSTS(\d+)")
+# ARM's AuthorizationFailed: "... does not have authorization to perform action 'X' over scope 'Y' ..."
+_REFUSED = re.compile(r"perform action '([^']+)' over scope '([^']+)'")
 
 
 class AzureCallError(Exception):
@@ -54,6 +56,9 @@ class AzureCallError(Exception):
         status: int | None = None,
         code: str | None = None,
         retry_after: float | None = None,
+        action: str | None = None,
+        scope: str | None = None,
+        remedy: str | None = None,
     ) -> None:
         assert kind in KINDS, kind
         super().__init__(f"{operation}: {kind}: {detail}")
@@ -63,6 +68,10 @@ class AzureCallError(Exception):
         self.status = status
         self.code = code
         self.retry_after = retry_after
+        # For ``permission``: the action (or data action) refused, where, and what the proctor should grant.
+        self.action = action
+        self.scope = scope
+        self.remedy = remedy
 
     @property
     def retryable(self) -> bool:
@@ -140,9 +149,11 @@ def translate(exc: BaseException, operation: str) -> AzureCallError:
         kind = _kind_for_status(exc.status_code)
         if kind == "permission" and "quota" in str(exc).lower():
             kind = "quota"
+        refused = _REFUSED.search(str(exc)) if kind == "permission" else None
         return AzureCallError(
             kind, operation, _first_line(exc), status=exc.status_code, code=code,
             retry_after=_retry_after(getattr(resp, "headers", None)),
+            action=refused.group(1) if refused else None, scope=refused.group(2) if refused else None,
         )
     if isinstance(exc, (core_exc.ServiceRequestError, core_exc.ServiceResponseError)):
         kind = "timeout" if _is_timeout(exc) else "unavailable"
@@ -152,11 +163,14 @@ def translate(exc: BaseException, operation: str) -> AzureCallError:
     if isinstance(exc, msrest_exc.HttpOperationError) and response is not None:
         status = response.status_code
         error = getattr(exc, "error", None)
-        code = getattr(error, "code", None)
+        code = getattr(error, "code", None) or _gateway_code(response)
         message = getattr(error, "message", None) or _gateway_message(response) or _first_line(exc)
         kind = _kind_for_status(status)
-        if status == 403:
-            # Custom Vision is reached with a key, not RBAC: its gateway's 403 is "Out of call volume quota".
+        if code in ("PermissionDenied", "AuthenticationTypeDisabled"):
+            # Entra ID caller without the data action (401), or a key where keys are disabled (403).
+            kind = "permission"
+        elif status == 403:
+            # Otherwise the gateway's 403 on a key is "Out of call volume quota".
             kind = "quota"
         return AzureCallError(
             kind, operation, message, status=status, code=code,
@@ -179,6 +193,16 @@ def _gateway_message(response) -> str | None:
         return None
     message = error.get("message") if isinstance(error, dict) else None
     return message[:300] if isinstance(message, str) else None
+
+
+def _gateway_code(response) -> str | None:
+    """The code of the API gateway's ``{"error": {"code", "message"}}`` body, if that is its shape."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) and not code.isdigit() else None  # "401": only the status again
 
 
 def _first_line(exc: BaseException) -> str:

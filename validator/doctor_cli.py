@@ -1,0 +1,57 @@
+"""``labgrader doctor``: check labgrader's Azure access for one attendee before class."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+_MARK = {"PASS": "PASS", "FAIL": "FAIL", "WARN": "WARN", "SKIP": "SKIP"}
+
+
+@click.command("doctor")
+@click.option("--attendee", "attendee_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Credentials JSON of the attendee (as the lab platform or azuresim gives it).")
+@click.option("--lab", "lab_name", default="spot-the-flaw", show_default=True, help="Lab pack name or folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--budget", type=float, default=45.0, show_default=True,
+              help="Seconds the whole check may take, retries included.")
+@click.option("--print-role", is_flag=True, help="Print the minimal custom role's JSON definition and exit.")
+def doctor_command(attendee_file, lab_name, as_json, budget, print_role):
+    """Prove that labgrader can grade this attendee's lab: sign-in, subscription, resource group, and every
+    permission the lab's checks need, each with PASS/FAIL and the fix.
+
+    Exit status: 0 when nothing failed (warnings allowed), 1 when something did, 2 on bad input.
+    """
+    from checks import grants
+    from labguide.packs import PackError, load_pack
+
+    from . import Attendee
+    from .azure.cloud import CredentialsError
+    from .doctor import run
+
+    if print_role:
+        click.echo(json.dumps(grants.MINIMAL_ROLE, indent=2))
+        return
+    try:
+        lab = load_pack(lab_name)
+    except (PackError, FileNotFoundError, KeyError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--lab") from exc
+    try:
+        data = json.loads(Path(attendee_file).read_text(encoding="utf-8"))
+        attendee = Attendee.from_json(data, lab)
+    except (OSError, json.JSONDecodeError, CredentialsError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--attendee") from exc
+    report = run(attendee, lab, budget_seconds=budget)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        width = max(len(i.title) for i in report.items)
+        for item in report.items:
+            click.echo(f"{_MARK[item.status]:<5} {item.title:<{width}}  {item.message}")
+            if item.fix and item.status != "PASS":
+                click.echo(f"{'':<5} {'':<{width}}  Fix: {item.fix}")
+        click.echo(f"\n{report.status}: {report.summary()}")
+    sys.exit(0 if report.ok else 1)
