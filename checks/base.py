@@ -218,6 +218,12 @@ def unavailable_outcome(check_id: str, fu: F.FactUnavailable, resource_group: st
     if fu.kind == "not_found" and resource_group:
         message = f"labgrader cannot find your lab's resource group '{resource_group}' or its subscription."
     evidence = {"fact": fu.fact, "kind": fu.kind, "detail": _SECRETISH.sub("***", fu.detail or "")}
+    if fu.kind == "permission" and (fu.action or fu.remedy):
+        # Worded for the proctor, who can fix it: the action refused and the role that grants it.
+        if fu.action:
+            message = f"labgrader's Azure identity is not allowed to perform {fu.action} on your lab's resources."
+            evidence["action"] = fu.action
+        hint = f"{hint} For the proctor: {fu.remedy}" if fu.remedy else hint
     return Outcome(check_id, Status.ERROR, message, hint, evidence)
 
 
