@@ -112,8 +112,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("STUCK_AFTER_MINUTES", 20, "Minutes on one unfinished step after which an attendee shows as stuck.",
            int),
     Option("BASE_URL", "",
-           "Public base URL of this service, for launch links (https://labs.example.com). "
-           "Unset: the URL of the current request, or http://127.0.0.1:8000 outside one."),
+           "Public base URL of this service, for launch links (https://labs.example.com); with https, session "
+           "cookies are Secure and answers carry Strict-Transport-Security. Unset: the current request's URL when "
+           "its host is a loopback name or one of TRUSTED_HOSTS (otherwise no launch link is made), or "
+           "http://127.0.0.1:8000 outside a request."),
     Option("AUTO_MIGRATE", False,
            "Upgrade the database schema on start instead of refusing an un-migrated database.", _bool),
     Option("JOB_WORKERS", 4, "Threads per process for background work (re-validating a class) when REDIS_URL is "
