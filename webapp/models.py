@@ -145,6 +145,10 @@ class StepSummary(db.Model):
     last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     passed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failing_checks: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON, default=list)
+    # What verdicts rest on (``StepResult.observed``: fact -> identity of the training resource, project,
+    # iterations), so a PASS whose resources have changed since stops counting (services.progress).
+    judged_on: Mapped[dict[str, str | None] | None] = mapped_column(sa.JSON)  # of the result that set ``status``
+    observed: Mapped[dict[str, list] | None] = mapped_column(sa.JSON)  # fact -> [identity, when]: newest seen
 
     attendee: Mapped[Attendee] = relationship()
 

@@ -137,7 +137,9 @@ def test_validation_by_task_number_and_id_and_progress(api, lab_id, attendee, se
     assert step["status"] == "PASS" and step["attempts"] == 2 and step["passed_at"] and step["last_attempt_at"]
     assert step["task"] == "1" and step["title"] == "Create a Custom Vision resource"
     assert prog["steps"][STEP2] == {"task": "2", "title": "Create the Custom Vision project", "status": None,
-                                    "attempts": 0, "last_message": "", "last_attempt_at": None, "passed_at": None}
+                                    "attempts": 0, "last_message": "", "last_attempt_at": None, "passed_at": None,
+                                    "out_of_date": False}
+    assert step["out_of_date"] is False
     assert prog["totals"]["passed"] == 1 and prog["totals"]["steps"] == len(prog["steps"])
     assert prog["totals"]["by_status"]["NOT_STARTED"] == len(prog["steps"]) - 1
     assert set(prog["steps"]) == {s["id"] for s in api.get(f"/api/v1/labs/{lab_id}").get_json()["steps"]}

@@ -68,15 +68,16 @@ def lab(pack: LabPack) -> dict[str, Any]:
     }
 
 
-def _totals(statuses: list[str | None]) -> dict[str, Any]:
-    counts = Counter(s or "NOT_STARTED" for s in statuses)
-    return {"steps": len(statuses), "passed": counts.get("PASS", 0),
+def _totals(cells: list[StepProgress]) -> dict[str, Any]:
+    counts = Counter(c.status or "NOT_STARTED" for c in cells)
+    return {"steps": len(cells), "passed": sum(c.done for c in cells),
             "by_status": {k: counts.get(k, 0) for k in STATUSES}}
 
 
 def _step(cell: StepProgress) -> dict[str, Any]:
     return {"task": cell.task, "title": cell.title, "status": cell.status, "attempts": cell.attempts,
-            "last_message": cell.message, "last_attempt_at": cell.last_attempt_at, "passed_at": cell.passed_at}
+            "last_message": cell.message, "last_attempt_at": cell.last_attempt_at, "passed_at": cell.passed_at,
+            "out_of_date": cell.stale}
 
 
 def attendee_progress(who: Attendee, progress: AttendeeProgress) -> dict[str, Any]:
@@ -86,7 +87,7 @@ def attendee_progress(who: Attendee, progress: AttendeeProgress) -> dict[str, An
         "display_name": who.display_name,
         "cohort": who.cohort.name if who.cohort else None,
         "steps": {cell.step_id: _step(cell) for cell in progress.steps},
-        "totals": _totals([cell.status for cell in progress.steps]),
+        "totals": _totals(progress.steps),
     }
 
 
@@ -102,7 +103,8 @@ def class_progress(progress: CohortProgress) -> dict[str, Any]:
             {"attendee": row.external_id, "display_name": row.display_name, "cohort": row.cohort,
              "passed": row.done,
              "steps": {step_id: {"status": c.status, "attempts": c.attempts, "last_attempt_at": c.last_attempt_at,
-                                 "passed_at": c.passed_at} for step_id, c in row.cells.items()}}
+                                 "passed_at": c.passed_at, "out_of_date": c.stale}
+                       for step_id, c in row.cells.items()}}
             for row in progress.rows
         ],
         "steps": [
@@ -112,5 +114,5 @@ def class_progress(progress: CohortProgress) -> dict[str, Any]:
              "stuck": stuck_by_step.get(st.step_id, [])}
             for st in progress.steps
         ],
-        "totals": _totals([c.status for row in progress.rows for c in row.cells.values()]),
+        "totals": _totals([c for row in progress.rows for c in row.cells.values()]),
     }

@@ -212,11 +212,14 @@ class StepProgressSchema(Schema):
     last_message = fields.String(required=True)
     last_attempt_at = fields.DateTime(required=True, allow_none=True)
     passed_at = fields.DateTime(required=True, allow_none=True)
+    out_of_date = fields.Boolean(metadata={
+        "description": "True for a PASS judged on resources that have changed since (a retrain made a newer "
+                       "trained iteration, the project was made again): it does not count until validated again."})
 
 
 class TotalsSchema(Schema):
     steps = fields.Integer(required=True)
-    passed = fields.Integer(required=True)
+    passed = fields.Integer(required=True, metadata={"description": "Steps passed and not out of date."})
     by_status = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
                             metadata={"description": "PASS/FAIL/PENDING/ERROR/NOT_STARTED -> count."})
 
@@ -241,6 +244,9 @@ class GridCellSchema(Schema):
     attempts = fields.Integer(required=True)
     last_attempt_at = fields.DateTime(required=True, allow_none=True)
     passed_at = fields.DateTime(required=True, allow_none=True)
+    out_of_date = fields.Boolean(metadata={
+        "description": "True for a PASS judged on resources that have changed since (a retrain made a newer "
+                       "trained iteration, the project was made again): it does not count until validated again."})
 
 
 class GridRowSchema(Schema):

@@ -7,6 +7,7 @@ attempts there were.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +35,12 @@ class StepProgress:
     last_attempt_at: datetime | None = None
     passed_at: datetime | None = None
     seconds_on_step: int | None = None  # since the first attempt, while its status is not PASS
+    stale: bool = False  # a PASS judged on resources that have changed since (see ``out_of_date``)
+
+    @property
+    def done(self) -> bool:
+        """Whether the step counts as done: it passed, on what exists now."""
+        return self.status == Status.PASS and not self.stale
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ class StepStats:
     counts: dict[str, int]  # PASS/FAIL/PENDING/ERROR/NOT_STARTED -> attendees
     failures: list[FailureReason]  # most common first
     started: int
-    passed: int
+    passed: int  # attendees whose PASS counts (not out of date)
 
 
 @dataclass(frozen=True)
@@ -105,24 +112,49 @@ class CohortProgress:
         return data
 
 
-def _cell(spec: Any, summary: StepSummary | None, now: datetime) -> StepProgress:
+def newest_observations(summaries: Iterable[StepSummary]) -> dict[str, Any]:
+    """fact -> identity, as last observed by any of one attendee's validations (``StepSummary.observed``)."""
+    newest: dict[str, tuple[str, Any]] = {}
+    for s in summaries:
+        for fact, (identity, when) in (s.observed or {}).items():
+            if fact not in newest or when > newest[fact][0]:
+                newest[fact] = (when, identity)
+    return {fact: identity for fact, (_, identity) in newest.items()}
+
+
+def out_of_date(summary: StepSummary, newest: dict[str, Any]) -> bool:
+    """Whether ``summary``'s PASS was judged on resources that are no longer the ones labgrader sees.
+
+    A PASS rests on the identities of what it judged (``judged_on``: the training resource, the project,
+    the newest and the newest trained iteration). When a later validation of any step observed another
+    identity for one of them (a retrain made a new trained iteration; the project was made again), the PASS
+    is about something that has been replaced: it stops counting until the step is validated again.
+    """
+    if summary.status != Status.PASS:
+        return False
+    return any(fact in newest and newest[fact] != identity for fact, identity in (summary.judged_on or {}).items())
+
+
+def _cell(spec: Any, summary: StepSummary | None, now: datetime, newest: dict[str, Any]) -> StepProgress:
     if summary is None:
         return StepProgress(spec.id, spec.task, spec.title, None)
     on_step = None if summary.status == Status.PASS else int((now - summary.first_attempt_at).total_seconds())
     return StepProgress(
         spec.id, spec.task, spec.title, summary.status, summary.attempts, summary.fails, summary.message,
         summary.first_attempt_at, summary.last_attempt_at, summary.passed_at, on_step,
+        out_of_date(summary, newest),
     )
 
 
 def attendee(who: Attendee) -> AttendeeProgress:
-    """Per step (lab order): status, attempts, last message, time on it; and steps passed / total."""
+    """Per step (lab order): status, attempts, last message, time on it, whether a PASS is out of date; and
+    steps done (passed and not out of date) / total."""
     pack = labs.pack(who.lab_id)
     summaries = {s.step_id: s for s in db.session.scalars(select(StepSummary).filter_by(attendee_id=who.id))}
     now = utcnow()
-    steps = [_cell(spec, summaries.get(spec.id), now) for spec in pack.steps]
-    return AttendeeProgress(who.lab_id, who.external_id, steps, sum(s.status == Status.PASS for s in steps),
-                            len(steps))
+    newest = newest_observations(summaries.values())
+    steps = [_cell(spec, summaries.get(spec.id), now, newest) for spec in pack.steps]
+    return AttendeeProgress(who.lab_id, who.external_id, steps, sum(s.done for s in steps), len(steps))
 
 
 def cohort(lab_id: str, cohort_name: str | None = None) -> CohortProgress:
@@ -151,15 +183,18 @@ def cohort(lab_id: str, cohort_name: str | None = None) -> CohortProgress:
     stuck: list[Stuck] = []
     counts = {s.id: Counter() for s in pack.steps}
     reasons: dict[str, Counter] = {s.id: Counter() for s in pack.steps}
+    done = Counter()
     examples: dict[tuple[str, str], str] = {}
     for who, cohort_label, summaries in by_attendee.values():
-        cells = {spec.id: _cell(spec, summaries.get(spec.id), now) for spec in pack.steps}
+        newest = newest_observations(summaries.values())
+        cells = {spec.id: _cell(spec, summaries.get(spec.id), now, newest) for spec in pack.steps}
         rows.append(GridRow(who.id, who.external_id, who.display_name, cohort_label, cells,
-                            sum(c.status == Status.PASS for c in cells.values())))
+                            sum(c.done for c in cells.values())))
         flagged = False
         for spec in pack.steps:
             cell, summary = cells[spec.id], summaries.get(spec.id)
             counts[spec.id][cell.status or "NOT_STARTED"] += 1
+            done[spec.id] += cell.done
             if summary is None:
                 continue
             if summary.status == Status.FAIL:
@@ -178,7 +213,7 @@ def cohort(lab_id: str, cohort_name: str | None = None) -> CohortProgress:
             [FailureReason(check_id, n, examples[(spec.id, check_id)])
              for check_id, n in sorted(reasons[spec.id].items(), key=lambda kv: (-kv[1], kv[0]))],
             started=sum(n for k, n in counts[spec.id].items() if k != "NOT_STARTED"),
-            passed=counts[spec.id].get(Status.PASS.value, 0),
+            passed=done[spec.id],
         )
         for spec in pack.steps
     ]

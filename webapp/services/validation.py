@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -129,6 +129,7 @@ def _fold(attendee_id: int, result: validator.StepResult) -> None:
     if status is Status.FAIL:
         summary.fails += 1
     summary.first_attempt_at = min(summary.first_attempt_at, at)
+    summary.observed = merge_observations(summary.observed, result.observed, at)
     if at < summary.last_attempt_at:
         # Overtaken: a newer result already decided what the step shows. A FAIL among FAILs still
         # lengthens the run of fails that flags a stuck attendee.
@@ -141,6 +142,7 @@ def _fold(attendee_id: int, result: validator.StepResult) -> None:
         return  # labgrader's trouble says nothing new about the student's work
     summary.status = status.value
     summary.message = result.message
+    summary.judged_on = dict(result.observed)
     if status is Status.FAIL:
         summary.consecutive_fails += 1
         # Failures that only follow from another ("no project, so its domain cannot be checked") are left out:
@@ -156,6 +158,24 @@ def _fold(attendee_id: int, result: validator.StepResult) -> None:
     # PENDING (training running) neither counts as a fail nor clears one.
     if status is not Status.PASS:
         summary.passed_at = None  # broken (or retraining) since: the step is not passed now
+
+
+def observed_at(at: datetime) -> str:
+    """``at`` as the sortable text stored beside an observation (UTC, microseconds always written)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def merge_observations(stored: dict | None, seen: dict, at: datetime) -> dict:
+    """``stored`` (fact -> [identity, when]) with what a result started at ``at`` observed (fact ->
+    identity), keeping for each fact the newest observation (a slow result never overwrites a newer one)."""
+    merged = {k: list(v) for k, v in (stored or {}).items()}
+    when = observed_at(at)
+    for fact, identity in (seen or {}).items():
+        if fact not in merged or merged[fact][1] <= when:
+            merged[fact] = [identity, when]
+    return merged
 
 
 def _azure_secrets(creds: dict) -> set[str]:
