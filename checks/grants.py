@@ -54,7 +54,7 @@ MINIMAL_ROLE: dict = {
     "Name": ROLE_NAME,
     "IsCustom": True,
     "Description": ROLE_DESCRIPTION,
-    "Actions": [GROUP_READ, ACCOUNTS_READ, LIST_KEYS, DELETED_READ],
+    "Actions": [ACCOUNTS_READ, LIST_KEYS, DELETED_READ],
     "NotActions": [],
     "DataActions": sorted(set(DATA_ACTIONS.values())),
     "NotDataActions": [],

@@ -158,3 +158,12 @@ def test_the_report_round_trips_through_json(sim, small_lab, status):
     report = _doctor(_creds(sim, grants.MINIMAL_ROLE if status == "PASS" else "Reader"), small_lab)
     again = DoctorReport.from_json(json.loads(json.dumps(report.to_json())))
     assert again.status == status and again.items == report.items
+
+
+def test_the_readme_shows_the_role_doctor_prints():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## The grader's Azure role", 1)[1]
+    block = section.split("```json", 1)[1].split("```", 1)[0]
+    assert json.loads(block) == grants.MINIMAL_ROLE

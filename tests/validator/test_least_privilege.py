@@ -135,3 +135,11 @@ def test_keys_refused_on_the_data_plane_switch_to_entra_id(sim, small_lab):
     acct.disable_local_auth = True  # as a policy remediation would, behind labgrader's back
     result = validate(who, "2", small_lab)
     assert result.status is Status.PASS, (result.message, result.hint)
+
+
+def test_custom_vision_reader_alone_reads_through_entra_id(sim, small_lab):
+    """The built-in read-only Custom Vision role has no listKeys: the resource (custom subdomain, as the portal
+    makes it) is read with an Entra ID token."""
+    creds = _grader(sim, "Cognitive Services Custom Vision Reader")
+    results = _walk(sim, creds, small_lab, tasks={"1", "2"})
+    assert results["2"].status is Status.PASS, (results["2"].message, results["2"].hint)
