@@ -204,3 +204,19 @@ class Proctor(db.Model):
 
     def __repr__(self) -> str:
         return f"<Proctor {self.id} {self.email}>"
+
+
+class DoctorCheck(db.Model):
+    """The last ``labgrader doctor`` run for one attendee (``validator.doctor.DoctorReport`` as JSON): whether
+    labgrader's Azure identity can grade their lab. The class grid marks attendees whose check failed."""
+
+    __tablename__ = "doctor_checks"
+
+    attendee_id: Mapped[int] = mapped_column(sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(10))  # PASS or FAIL
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    report: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checked_by: Mapped[str | None] = mapped_column(sa.String(200))  # who asked: a proctor's email, an API key's name
+
+    attendee: Mapped[Attendee] = relationship()

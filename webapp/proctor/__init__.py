@@ -1,11 +1,12 @@
 """The proctor pages (blueprint ``proctor``): sign in, class grid with live updates, attendee timeline,
-re-validate, CSV exports."""
+re-validate, CSV exports, check before class (``labgrader doctor`` per attendee)."""
 
 from __future__ import annotations
 
 from flask import Flask
 
 from ..student import badges
+from . import doctor
 from .views import bp
 
 __all__ = ["bp", "init_app"]
@@ -13,3 +14,4 @@ __all__ = ["bp", "init_app"]
 
 def init_app(app: Flask) -> None:
     badges.register(app)  # the grid shows statuses exactly as the student badges do
+    app.add_template_global(doctor.doctor_for, "doctor_for")
