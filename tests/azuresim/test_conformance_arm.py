@@ -78,6 +78,28 @@ def _raw_calls(s: SimSession, version: str, tag: str) -> None:
                                       "location": s.creds["region"]})         # 409 FlagMustBeSetForRestore
     s.wait(s.arm("DELETE", f"{deleted}/{name}", version))                     # 202: purge
     s.arm("GET", f"{deleted}/{name}", version)                                # 404: purged
+    # Key access disabled: shown on the account, and listKeys refuses.
+    local = s.account_path(f"{name}-nl")
+    s.wait(s.arm("PUT", local, version, json={
+        "kind": "CustomVision.Training", "sku": {"name": "S0"}, "location": s.creds["region"],
+        "properties": {"customSubDomainName": f"{name}-nl", "disableLocalAuth": True}}))  # 201
+    s.arm("GET", local, version)
+    s.arm("POST", local + "/listKeys", version)                                # 400 disableLocalAuth
+    s.wait(s.arm("PATCH", local, version, json={"properties": {"disableLocalAuth": False}}))
+    s.arm("POST", local + "/listKeys", version)                                # 200 again
+    s.wait(s.arm("DELETE", local, version))
+    s.wait(s.arm("DELETE", f"{deleted}/{name}-nl", version))
+
+
+def _refused_calls(s: SimSession, version: str) -> None:
+    """As a grader holding only Reader at the resource group: reads answer, the rest is AuthorizationFailed."""
+    s.arm("GET", s.account_path(), version)                                    # 200
+    s.arm("POST", s.account_path("anything") + "/listKeys", version)           # 403 (before existence)
+    s.arm("PUT", s.account_path("anything"), version, json={
+        "kind": "CustomVision.Training", "sku": {"name": "S0"}, "location": s.creds["region"]})  # 403
+    s.arm("GET", f"/subscriptions/{s.creds['subscription_id']}/providers/Microsoft.CognitiveServices/"
+          "deletedAccounts", version)                                          # 403: not at subscription scope
+    s.arm("GET", s.account_path(), version, token=s.cognitive_token)          # 401 wrong audience
 
 
 def _sdk_calls(creds: dict, hook) -> None:
@@ -108,9 +130,18 @@ def _sdk_calls(creds: dict, hook) -> None:
 def recorded(_session_sim, specs) -> list[Exchange]:
     creds = _session_sim.create_attendee(f"conf-arm-{uuid.uuid4().hex[:6]}")
     s = SimSession(creds)
+    reader_creds = _session_sim.create_attendee(f"conf-rdr-{uuid.uuid4().hex[:6]}", grader_role="Reader",
+                                                grader_scope="resource_group")
+    reader = SimSession(reader_creds, recorder=s.recorder)
+    cred = ClientSecretCredential(reader_creds["tenant_id"], reader_creds["client_id"],
+                                  reader_creds["client_secret"], authority=reader_creds["authority_host"],
+                                  disable_instance_discovery=True, connection_verify=reader_creds["ca_bundle"])
+    reader.cognitive_token = cred.get_token("https://cognitiveservices.azure.com/.default").token
+    cred.close()
     try:
         for version in VERSIONS:
             _raw_calls(s, version, version[:4])
+            _refused_calls(reader, version)
 
         seen = []  # the SDK may still stream a body when the hook runs: read it once the call is done
         _sdk_calls(creds, lambda pipeline_response: seen.append(pipeline_response.http_response))
@@ -121,6 +152,7 @@ def recorded(_session_sim, specs) -> list[Exchange]:
                                                  http.headers.get("Content-Type", "")))
     finally:
         s.close()
+        reader.close()
     return s.recorder.exchanges
 
 
@@ -162,8 +194,10 @@ def test_every_recorded_answer_conforms(recorded, specs):
 
 
 @pytest.mark.parametrize(("status", "codes"), [
-    (400, {"InvalidSkuId", "InvalidApiSetId", "LocationNotAvailableForResourceType", "InvalidRequestContent"}),
-    (401, {"AuthenticationFailed", "InvalidAuthenticationToken"}),
+    (400, {"InvalidSkuId", "InvalidApiSetId", "LocationNotAvailableForResourceType", "InvalidRequestContent",
+           "BadRequest"}),
+    (401, {"AuthenticationFailed", "InvalidAuthenticationToken", "InvalidAuthenticationTokenAudience"}),
+    (403, {"AuthorizationFailed"}),
     (404, {"ResourceNotFound", "ResourceGroupNotFound"}),
     (409, {"FlagMustBeSetForRestore"}),
 ])
