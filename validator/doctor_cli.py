@@ -12,8 +12,9 @@ _MARK = {"PASS": "PASS", "FAIL": "FAIL", "WARN": "WARN", "SKIP": "SKIP"}
 
 
 @click.command("doctor")
-@click.option("--attendee", "attendee_file", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Credentials JSON of the attendee (as the lab platform or azuresim gives it).")
+@click.option("--attendee", "attendee_file", type=click.Path(exists=True, dir_okay=False),
+              help="Credentials JSON of the attendee (as the lab platform or azuresim gives it). Required unless "
+                   "--print-role.")
 @click.option("--lab", "lab_name", default="spot-the-flaw", show_default=True, help="Lab pack name or folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--budget", type=float, default=45.0, show_default=True,
@@ -35,6 +36,8 @@ def doctor_command(attendee_file, lab_name, as_json, budget, print_role):
     if print_role:
         click.echo(json.dumps(grants.MINIMAL_ROLE, indent=2))
         return
+    if not attendee_file:
+        raise click.UsageError("give --attendee FILE (or --print-role)")
     try:
         lab = load_pack(lab_name)
     except (PackError, FileNotFoundError, KeyError) as exc:
