@@ -120,8 +120,8 @@ def _tag_untagged(want: str, need: int, have: int, untagged: int) -> str:
 
 @check("project_untagged_images", title="Images are tagged and no unexpected tags exist",
        reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.UNTAGGED_COUNT, F.TAGS), severity="advice",
-       unobserved_advice="labgrader could not count untagged images this time; it counts them again when you "
-                         "press Validate.")
+       unobserved_advice="labgrader could not check this time for untagged images or tags the lab does not "
+                         "use; it checks again when you press Validate.")
 def project_untagged_images(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     """Untagged images and tags outside ``expect['tags']`` (when given) are advice, FAIL if ``fail: true``.
 

@@ -130,8 +130,8 @@ def test_untagged_images_never_decide_the_step(raw, run, ctx):
     raw[F.UNTAGGED_COUNT] = F.FactUnavailable(F.UNTAGGED_COUNT, "throttled", "HTTP 429")
     out = run("project_untagged_images", raw)
     assert out.status is Status.ERROR and out.advisory
-    assert out.advice == ("labgrader could not count untagged images this time; it counts them again when you "
-                          "press Validate.",)
+    assert out.advice == ("labgrader could not check this time for untagged images or tags the lab does not "
+                          "use; it checks again when you press Validate.",)
     s = summarize([tags, out], "Upload and tag the defective images")
     assert s.status is Status.PASS and s.hint is None
     # With `fail: true` the lab makes it a requirement: its ERROR and FAIL decide the step again.

@@ -28,7 +28,7 @@ CALLS = {
     "QueryPredictions": "5.1",
 }
 # Facts only advisory checks read: their outage is advice on a PASS, never the step's status.
-ADVISORY = {"GetUntaggedImageCount": "could not count untagged images"}
+ADVISORY = {"GetUntaggedImageCount": "could not check this time for untagged images"}
 BUDGET = 3.0
 FAST = Options(budget_seconds=BUDGET, retry=RetryPolicy(attempts=3, backoff=0.05, call_timeout=1.0))
 
