@@ -42,7 +42,7 @@ TASKS = ("1", "2", "3.1", "3.2", "4", "5.1", "5.2", "6")
 # labgrader gives it (some of these pass, with advice). Ids are stable: tests and the demo name them.
 MISTAKES: dict[str, dict[str, str]] = {
     "1": {
-        "wrong-name": "names the resource 'cv-casting' instead of customvision-casting-<DeploymentID>",
+        "wrong-name": "names the resource 'cv-casting-<DeploymentID>' instead of customvision-casting-<DeploymentID>",
         "wrong-region": "creates the resource in a region other than the lab's",
         "wrong-tier": "picks the Standard S0 training tier instead of Free F0",
         "wrong-kind": "creates a multi-service Azure AI services resource instead of Custom Vision",
@@ -156,7 +156,8 @@ class Student:
 
     # -- Task 1: the Custom Vision resources (the portal's "Both" makes two accounts) -------------------
     def task1(self, mistake: str | None) -> str:
-        name = "cv-casting" if mistake == "wrong-name" else self.account_name
+        # Still unique across Azure (its subdomain is a DNS name), as a name a real student picks must be.
+        name = f"cv-casting-{self.deployment_id}" if mistake == "wrong-name" else self.account_name
         region = _other_region(self.region) if mistake == "wrong-region" else self.region
         training_sku = "S0" if mistake == "wrong-tier" else "F0"
         if mistake is None:

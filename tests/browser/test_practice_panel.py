@@ -121,8 +121,8 @@ def test_correctly_names_the_mistaken_resource_it_deletes(site, watched):
     page.get_by_test_id(f"validate-{STEP1}").click()
     expect(page.get_by_test_id(f"badge-{STEP1}").get_by_test_id("status")).to_have_text("FAIL")
     text = do(page, "1")
-    assert text.startswith("Deleted and purged 'cv-casting' (not the lab's name); deleted and purged "
-                           "'cv-casting-Prediction' (not the lab's name); created Custom Vision "), text
+    assert re.match(r"Deleted and purged 'cv-casting-\w+' \(not the lab's name\); deleted and purged "
+                    r"'cv-casting-\w+-Prediction' \(not the lab's name\); created Custom Vision ", text), text
     page.get_by_test_id(f"validate-{STEP1}").click()
     expect(page.get_by_test_id(f"badge-{STEP1}").get_by_test_id("status")).to_have_text("PASS")
     assert errors == []

@@ -94,9 +94,11 @@ def test_correctly_names_the_resource_it_deletes_and_purges(demo_app, me):
     assert outcome(practice(client, token, "1", "wrong-name"))[0] == "done"
     kind, text = outcome(practice(client, token, "1"))
     assert kind == "done"
-    assert text.startswith("Deleted and purged 'cv-casting' (not the lab's name); deleted and purged "
-                           "'cv-casting-Prediction' (not the lab's name); created Custom Vision "
-                           f"'{views.student_for(me).account_name}' (F0) in eastus.")
+    student = views.student_for(me)
+    wrong = f"cv-casting-{student.deployment_id}"
+    assert text.startswith(f"Deleted and purged '{wrong}' (not the lab's name); deleted and purged "
+                           f"'{wrong}-Prediction' (not the lab's name); created Custom Vision "
+                           f"'{student.account_name}' (F0) in eastus.")
     assert status_of(validate(client, token, STEP1).get_data(as_text=True)) == "PASS"
 
 
