@@ -29,7 +29,7 @@ def validate_command(attendee_file, step, task, all_steps, lab_name, as_json, bu
     """
     from labguide.packs import PackError, load_pack
 
-    from . import Attendee, Options, UnknownStep, validate
+    from . import Attendee, Options, UnknownStep, validate_many
     from .azure.cloud import CredentialsError
 
     chosen = [x for x in (step, task, all_steps or None) if x]
@@ -44,14 +44,12 @@ def validate_command(attendee_file, step, task, all_steps, lab_name, as_json, bu
         attendee = Attendee.from_json(data, lab)
     except (OSError, json.JSONDecodeError, CredentialsError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--attendee") from exc
-    targets = [s.id for s in lab.steps] if all_steps else [step or task]
     options = Options(budget_seconds=budget)
-    results = []
-    for target in targets:
-        try:
-            results.append(validate(attendee, target, lab, options))
-        except UnknownStep as exc:
-            raise click.BadParameter(str(exc), param_hint="--step/--task") from exc
+    try:
+        # The whole lab from one snapshot: each fact fetched once for every step that reads it.
+        results = validate_many(attendee, None if all_steps else [step or task], lab, options)
+    except UnknownStep as exc:
+        raise click.BadParameter(str(exc), param_hint="--step/--task") from exc
     if as_json:
         click.echo(json.dumps([r.to_json() for r in results], indent=2))
     else:

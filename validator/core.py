@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from checks import registry, summarize
-from checks.base import Context, internal_error, run_check
+from checks.base import Context, closure, internal_error, run_check
 from checks.expect import ExpectationError
 from checks.found import describe, identities
 from checks.outcome import Outcome, Status
@@ -95,42 +96,62 @@ def validate(attendee: Attendee, step: str, lab: LabPack, options: Options | Non
 
     Raises :class:`UnknownStep` for a step the lab does not define (and nothing else).
     """
+    return validate_many(attendee, [step], lab, options)[0]
+
+
+def validate_many(attendee: Attendee, steps: Sequence[str] | None, lab: LabPack,
+                  options: Options | None = None) -> list[StepResult]:
+    """Validate several steps (``None``: every step of the lab, in order) for one attendee from one snapshot.
+
+    The facts every step reads are gathered once (each fact at most once, independent ones concurrently),
+    and each step is judged from the part of the snapshot it would have gathered alone, so its result is
+    the one :func:`validate` gives for it. A step's ``azure_calls`` counts the calls made for the facts it
+    reads (a call serving several steps counts in each); ``duration_ms`` is the whole run's.
+    Raises :class:`UnknownStep` for a step the lab does not define, before any call to Azure.
+    """
     options = options or Options()
-    spec = step_for(lab, step)
+    specs = list(lab.steps) if steps is None else [step_for(lab, s) for s in steps]
     started, t0 = now(), time.monotonic()
     counter = CallCounter()
-    checks = [(registry.get(c.id), c.expect) for c in spec.checks]
-    outcomes: list[Outcome]
-    seen = Seen()
+    per_step: list[list[tuple[Any, Any]]] = [[(registry.get(c.id), c.expect) for c in s.checks] for s in specs]
+    judged: list[tuple[list[Outcome], Seen, tuple[str, ...]]]
     try:
         params = lab_parameters(((c.id, c.expect) for s in lab.steps for c in s.checks), attendee.injects)
     except ExpectationError as exc:
-        log.error("lab %s step %s: %s", lab.id, spec.id, exc)
-        outcomes = [_lab_misconfigured(str(exc))]
+        log.error("lab %s steps %s: %s", lab.id, ",".join(s.id for s in specs), exc)
+        judged = [([_lab_misconfigured(str(exc))], Seen(), ()) for _ in specs]
     else:
         try:
-            outcomes = _observe_and_judge(attendee, lab, checks, params, options, counter, seen)
+            judged = _observe_and_judge(attendee, lab, per_step, params, options, counter)
         except Exception as exc:  # noqa: BLE001 - an ERROR result, never a crash of the caller
-            log.exception("lab %s step %s: validation failed", lab.id, spec.id)
-            outcomes = [internal_error("validator", f"{type(exc).__name__}: {exc}"[:300])]
-    status, message, hint = summarize(outcomes, spec.title)
-    advice = step_advice(outcomes, status)
-    return StepResult(
-        lab=lab.id, step=spec.id, task=spec.task, title=spec.title, status=status, message=message,
-        hint=hint, checks=tuple(outcomes), started_at=started,
-        duration_ms=int((time.monotonic() - t0) * 1000), azure_calls=counter.total,
-        calls_by_operation=dict(counter.by_operation), advice=advice, found=seen.found, observed=seen.observed,
-    )
+            log.exception("lab %s steps %s: validation failed", lab.id, ",".join(s.id for s in specs))
+            error = internal_error("validator", f"{type(exc).__name__}: {exc}"[:300])
+            judged = [([error], Seen(), ()) for _ in specs]
+    duration_ms = int((time.monotonic() - t0) * 1000)
+    results = []
+    for spec, (outcomes, seen, needed) in zip(specs, judged, strict=True):
+        status, message, hint = summarize(outcomes, spec.title)
+        if len(specs) == 1:
+            calls, by_operation = counter.total, dict(counter.by_operation)
+        else:
+            calls, by_operation = counter.for_facts(needed)
+        results.append(StepResult(
+            lab=lab.id, step=spec.id, task=spec.task, title=spec.title, status=status, message=message,
+            hint=hint, checks=tuple(outcomes), started_at=started, duration_ms=duration_ms, azure_calls=calls,
+            calls_by_operation=by_operation, advice=step_advice(outcomes, status), found=seen.found,
+            observed=seen.observed,
+        ))
+    return results
 
 
-def _observe_and_judge(attendee: Attendee, lab: LabPack, checks: list, params: dict[str, Any],
-                       options: Options, counter: CallCounter, seen: Seen) -> list[Outcome]:
+def _observe_and_judge(attendee: Attendee, lab: LabPack, per_step: list[list[tuple[Any, Any]]],
+                       params: dict[str, Any], options: Options,
+                       counter: CallCounter) -> list[tuple[list[Outcome], Seen, tuple[str, ...]]]:
     from .gather import FactGatherer
 
     arm = ArmGateway(attendee.azure, Deadline(options.budget_seconds), counter, options.retry)
-    reads = [name for check, _ in checks for name in check.reads]
-    facts = FactGatherer(arm, params).gather(reads)
-    seen.take(facts, reads, attendee.azure.resource_group)
+    all_reads = [name for checks in per_step for check, _ in checks for name in check.reads]
+    snapshot = FactGatherer(arm, params).gather(all_reads)
     ctx = Context(
         inject=attendee.injects,
         now=now(),
@@ -139,7 +160,16 @@ def _observe_and_judge(attendee: Attendee, lab: LabPack, checks: list, params: d
         check_tasks=_check_tasks(lab),
         params=params,
     )
-    return [run_check(check, facts, expect, ctx) for check, expect in checks]
+    judged = []
+    for checks in per_step:
+        reads = [name for check, _ in checks for name in check.reads]
+        needed = closure(tuple(reads))
+        # Only what this step would have gathered alone: Check.uses reads a fact only if the step has it.
+        facts = {name: snapshot[name] for name in needed if name in snapshot}
+        seen = Seen()
+        seen.take(facts, reads, attendee.azure.resource_group)
+        judged.append(([run_check(check, facts, expect, ctx) for check, expect in checks], seen, needed))
+    return judged
 
 
 def _check_tasks(lab: LabPack) -> dict[str, str]:

@@ -124,7 +124,8 @@ class FactGatherer:
 
     def _fetch(self, name: str) -> Any:
         try:
-            return self._fetchers()[name]()
+            with self.arm.counter.for_fact(name):
+                return self._fetchers()[name]()
         except AzureCallError as err:
             log.warning("fact %s unavailable: %s", name, err)
             detail = f"{err.operation}: HTTP {err.status or '-'} {err.code or ''} {err.detail}".strip()

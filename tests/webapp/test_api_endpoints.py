@@ -164,6 +164,37 @@ def test_step_result_has_the_cli_json_shape(api, lab_id, attendee, tmp_path):
         assert from_api[key] == from_cli[key], key
 
 
+def test_validating_several_steps_at_once(api, lab_id, attendee, sim, secrets_absent):
+    assert _put(api, lab_id, "student-1", attendee).status_code == 201
+    url = f"/api/v1/labs/{lab_id}/attendees/student-1"
+    Student(attendee).do("1")
+
+    r = api.post(url + "/validations/batch", {"steps": ["2", "1", STEP1]})
+    assert r.status_code == 200
+    results = r.get_json()["results"]
+    assert [(x["task"], x["status"]) for x in results] == [("2", "FAIL"), ("1", "PASS")]  # STEP1 is task 1
+    alone = api.post(url + "/validations", {"step": "2"}).get_json()
+    for key in ("status", "message", "hint", "checks", "found", "observed"):
+        assert results[0][key] == alone[key], key
+    prog = api.get(url + "/progress").get_json()
+    assert prog["steps"][STEP1]["attempts"] == 1 and prog["steps"][STEP2]["attempts"] == 2
+
+    # No steps named: the whole lab, in lab order, each fact fetched once.
+    before = sim.call_count()
+    r = api.post(url + "/validations/batch", {})
+    assert r.status_code == 200
+    whole = r.get_json()["results"]
+    steps = [s["id"] for s in api.get(f"/api/v1/labs/{lab_id}").get_json()["steps"]]
+    assert [x["step"] for x in whole] == steps
+    assert sim.call_count() - before <= 9
+
+    # An unknown step records nothing.
+    r = api.post(url + "/validations/batch", {"steps": ["1", "99"]})
+    assert r.status_code == 404
+    assert api.get(url + "/progress").get_json()["steps"][STEP1]["attempts"] == 2
+    assert api.post(url + "/validations/batch", {"steps": []}).status_code == 400  # the API envelope for bad input
+
+
 # -- class progress -------------------------------------------------------------------------------------
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -30,17 +31,46 @@ class Deadline:
 
 
 class CallCounter:
-    """Counts the HTTP calls a validation made to Azure (retries included), thread-safe."""
+    """Counts the HTTP calls a validation made to Azure (retries included), thread-safe.
+
+    Calls made while a thread works for a fact (:meth:`for_fact`) are also counted per fact, so a
+    snapshot shared by several steps can say which calls each step's facts cost (:meth:`for_facts`).
+    """
 
     def __init__(self) -> None:
         self._n = 0
         self._lock = threading.Lock()
+        self._current = threading.local()
         self.by_operation: dict[str, int] = {}
+        self.by_fact: dict[str, dict[str, int]] = {}
 
     def add(self, operation: str) -> None:
         with self._lock:
             self._n += 1
             self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
+            fact = getattr(self._current, "fact", None)
+            if fact is not None:
+                ops = self.by_fact.setdefault(fact, {})
+                ops[operation] = ops.get(operation, 0) + 1
+
+    @contextmanager
+    def for_fact(self, fact: str) -> Iterator[None]:
+        """Count the calls this thread makes inside the block for ``fact`` too."""
+        previous = getattr(self._current, "fact", None)
+        self._current.fact = fact
+        try:
+            yield
+        finally:
+            self._current.fact = previous
+
+    def for_facts(self, facts: Iterable[str]) -> tuple[int, dict[str, int]]:
+        """The calls made for ``facts``: their number and their count per operation."""
+        ops: dict[str, int] = {}
+        with self._lock:
+            for fact in facts:
+                for op, n in self.by_fact.get(fact, {}).items():
+                    ops[op] = ops.get(op, 0) + n
+        return sum(ops.values()), ops
 
     @property
     def total(self) -> int:

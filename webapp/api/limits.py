@@ -50,3 +50,12 @@ def rate_limited(limit: RequestLimit):
 
 
 validate_limit = limiter.limit(validate_rate, key_func=validate_key, on_breach=rate_limited)
+
+
+def validate_many_key() -> str:
+    view_args = request.view_args or {}
+    return f"api-validate-many:{current_key().name}:{view_args.get('lab', '')}:{view_args.get('attendee', '')}"
+
+
+# Validating several steps at once counts once per API key and attendee, apart from single steps.
+validate_many_limit = limiter.limit(validate_rate, key_func=validate_many_key, on_breach=rate_limited)

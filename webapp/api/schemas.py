@@ -3,7 +3,7 @@ document. Secrets appear only in request schemas (``load_only``); no response sc
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 # -- errors ---------------------------------------------------------------------------------------------
 
@@ -103,6 +103,14 @@ class ValidationInSchema(Schema):
         "example": "3.1"})
 
 
+class ValidationsInSchema(Schema):
+    steps = fields.List(fields.String(), load_default=None, allow_none=True, validate=validate.Length(1, 100),
+                        metadata={
+        "description": "The steps to validate, each by its id or task number ('1', '3.1'); absent or null: every "
+                       "step of the lab, in lab order. A step named twice is validated once.",
+        "example": ["1", "2", "3.1"]})
+
+
 class CheckOutcomeSchema(Schema):
     check_id = fields.String(required=True)
     status = fields.String(required=True, metadata={"enum": ["PASS", "FAIL", "PENDING", "ERROR"]})
@@ -150,6 +158,14 @@ class StepResultSchema(Schema):
         "description": "For PENDING: seconds after which validating again may find the work finished (the "
                        "hint never says when to retry; a platform's page can check again by itself after "
                        "this long). Null for every other status."})
+
+
+class StepResultsSchema(Schema):
+    results = fields.List(fields.Nested(StepResultSchema), required=True, metadata={
+        "description": "One result per step asked, in that order, each exactly what validating that step alone "
+                       "answers (``azure_calls`` counts the calls made for the facts the step reads; a call "
+                       "serving several steps counts in each). Credentials labgrader cannot use give one ERROR, "
+                       "for the first step."})
 
 
 # -- labs -----------------------------------------------------------------------------------------------

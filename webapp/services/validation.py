@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -58,6 +59,48 @@ def run(attendee: Attendee, step_id: str, *, trigger: str, triggered_by: str | N
              attendee.external_id, safe.step, safe.status.value, safe.duration_ms, safe.azure_calls, trigger,
              triggered_by or "-")
     return safe
+
+
+def run_many(attendee: Attendee, step_ids: Sequence[str] | None, *, trigger: str,
+             triggered_by: str | None = None) -> list[validator.StepResult]:
+    """Validate several steps (``None``: every step, in lab order; a step named twice runs once) for
+    ``attendee`` from one snapshot of their Azure resources, and record each as its own attempt, with the
+    result validating that step alone gives (:func:`validator.validate_many`).
+
+    Raises as :func:`run` does, before anything is recorded. Stored credentials labgrader cannot use give
+    one recorded ERROR, for the first step: every step would fail alike.
+    """
+    if trigger not in TRIGGERS:
+        raise InvalidInput("trigger", f"must be one of {', '.join(TRIGGERS)}")
+    pack = labs.pack(attendee.lab_id)
+    chosen: dict[str, object] = {}
+    for step_id in pack.steps if step_ids is None else step_ids:
+        spec = step_for(pack, step_id.id if step_ids is None else step_id)  # UnknownStep before any record
+        chosen.setdefault(spec.id, spec)
+    specs = list(chosen.values())
+    if not specs:
+        return []
+    try:
+        creds = attendees.credentials(attendee)
+        who = validator.Attendee.from_json(creds, pack)
+        secrets = attendees.secret_values(attendee) | _azure_secrets(creds)
+    except Exception as exc:  # as in run(): an ERROR result, not a 500 page
+        log.warning("attendee %s/%s: stored credentials unusable (%s: %s)", attendee.lab_id, attendee.external_id,
+                    type(exc).__name__, _problem(exc))
+        result = credentials_error(pack.id, specs[0], exc)
+        record(attendee, result, result.to_json(), trigger=trigger, triggered_by=triggered_by)
+        return [result]
+    options = validator.Options(budget_seconds=float(current_app.config["VALIDATE_BUDGET_SECONDS"]))
+    results = []
+    for result in validator.validate_many(who, [s.id for s in specs], pack, options):
+        data = redact(result.to_json(), secrets)
+        safe = validator.StepResult.from_json(data)
+        record(attendee, safe, data, trigger=trigger, triggered_by=triggered_by)
+        results.append(safe)
+    log.info("validated %s/%s steps %s from one snapshot: %s (%d ms, by %s %s)", attendee.lab_id,
+             attendee.external_id, ",".join(r.task for r in results), ",".join(r.status.value for r in results),
+             results[0].duration_ms, trigger, triggered_by or "-")
+    return results
 
 
 def credentials_error(lab_id: str, spec, exc: Exception) -> validator.StepResult:
