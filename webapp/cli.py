@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
@@ -25,7 +26,59 @@ def _create_app():
     return create_app(check_schema=False)
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+# Commands imported only when run (name -> module:attribute, and the line `labgrader --help` shows), so that
+# `--help` and `validate` import nothing they do not use. The app's own commands (Flask-Limiter's, flask-smorest's)
+# are listed here too and load the app only when run.
+LAZY_COMMANDS: dict[str, tuple[str | None, str]] = {
+    "sim": ("azuresim.cli:sim", "azuresim: a loopback Azure for tests, demos and dry runs."),
+    "guide": ("labguide.cli:guide", "Lab guides: lint a pack, render a guide."),
+    "db": ("flask_migrate.cli:db", "Perform database migrations."),
+    "validate": ("validator.cli:validate_command", "Validate one step, one task, or the whole lab for one attendee."),
+    "doctor": ("validator.doctor_cli:doctor_command",
+               "Prove that labgrader can grade this attendee's lab: sign-in, subscription, role, keys."),
+    "demo": ("webapp.demo:demo_command", "Run labgrader on azuresim with a seeded class: no configuration."),
+    "limiter": (None, "Flask-Limiter maintenance & utility commands"),
+    "openapi": (None, "OpenAPI commands."),
+}
+
+
+class LazyGroup(FlaskGroup):
+    """A FlaskGroup whose commands in :data:`LAZY_COMMANDS` are imported when run, and whose help lists
+    commands without building the app (FlaskGroup builds it to find the app's commands)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        target = LAZY_COMMANDS.get(name, ("", ""))[0]
+        if target:
+            module, attr = target.split(":")
+            command = getattr(importlib.import_module(module), attr)
+            self.add_command(command, name)
+            return command
+        return super().get_command(ctx, name)  # the app's own commands: builds the app
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.commands.get(name)
+            if command is not None and command.hidden:
+                continue
+            text = command.get_short_help_str(limit) if command is not None else LAZY_COMMANDS[name][1]
+            rows.append((name, _shorten(text, limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 3)].rsplit(" ", 1)[0] + "..."
+
+
+@click.group(cls=LazyGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
 def main() -> None:
     """labgrader: validate hands-on Azure labs task by task."""
 
@@ -367,20 +420,7 @@ def config_help(ctx: click.Context, show_encryption_key: bool) -> None:
 
 
 def _register() -> None:
-    from flask_migrate.cli import db
-
-    from azuresim.cli import sim
-    from labguide.cli import guide
-    from validator.cli import validate_command
-    from validator.doctor_cli import doctor_command
-    from webapp.demo import demo_command
-
-    main.add_command(sim)
-    main.add_command(guide)
-    main.add_command(db)
-    main.add_command(validate_command)
-    main.add_command(doctor_command)
-    main.add_command(demo_command)
+    """Add the commands imported with this module (most are in LAZY_COMMANDS)."""
 
 
 _register()
