@@ -37,6 +37,8 @@ LAZY_COMMANDS: dict[str, tuple[str | None, str]] = {
     "doctor": ("validator.doctor_cli:doctor_command",
                "Prove that labgrader can grade this attendee's lab: sign-in, subscription, role, keys."),
     "demo": ("webapp.demo:demo_command", "Run labgrader on azuresim with a seeded class: no configuration."),
+    "bench": ("validator.bench:bench_command",
+              "Measure labgrader against azuresim: per step, whole lab, per-check scripts, start-up, memory."),
     "limiter": (None, "Flask-Limiter maintenance & utility commands"),
     "openapi": (None, "OpenAPI commands."),
 }

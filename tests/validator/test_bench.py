@@ -1,0 +1,29 @@
+"""`labgrader bench --quick` runs end to end and reports every figure it measures (never its timings: those
+are the bench's business, not the tests')."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from validator.bench import bench_command
+
+
+def test_quick_bench_reports_every_figure(tmp_path):
+    out = tmp_path / "bench.json"
+    done = CliRunner().invoke(bench_command, ["--quick", "--json", str(out)])
+    assert done.exit_code == 0, done.output
+    f = json.loads(out.read_text())
+    assert {"machine", "latency_ms", "targets", "steps", "whole_lab", "per_check_script", "startup",
+            "memory"} <= set(f)
+    assert [r["task"] for r in f["steps"]] == ["1", "2", "3.1", "3.2", "4", "5.1", "5.2", "6"]
+    for row in f["steps"]:
+        for mode in ("warm", "cold"):
+            assert {"median_ms", "x_latency", "azure_calls"} <= set(row[mode])
+    assert {"median_ms", "azure_calls", "step_by_step_calls", "floor_ms", "x_floor"} <= set(f["whole_lab"])
+    assert f["per_check_script"] and all({"script_ms", "warm_ms", "speedup"} <= set(r) for r in f["per_check_script"])
+    assert {"help_seconds", "validate_imports_seconds"} <= set(f["startup"])
+    assert {"rss_before_mb", "rss_after_mb", "validations", "attendees"} <= set(f["memory"])
+    for figure in ("1. Per step", "2. Whole lab", "7. A fresh process", "8. labgrader --help"):
+        assert figure in done.output

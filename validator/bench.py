@@ -1,0 +1,263 @@
+"""``labgrader bench``: how fast labgrader grades, as ratios against the simulator's injected Azure latency.
+
+Everything runs against azuresim on this machine with a fault rule ``{"operation": "*", "latency_ms": L}``;
+ratios (wall / L, wall / floor) hold on a noisy machine where milliseconds do not. Figures (issue 9,
+section 4; the numbers are the issue's):
+
+1. per step, warm and cold (key and domain caches emptied): median wall / L and Azure calls;
+2. the whole lab for one attendee from one snapshot: wall / floor, floor = max(longest chain of dependent
+   calls x L, the F0 pacing of its Custom Vision calls), and Azure calls;
+7. a fresh process per check (``labgrader validate --task N``: imports, sign-in, calls) against the same
+   step validated warm in this process: the ratio per step;
+8. start-up: ``labgrader --help`` and the imports of ``labgrader validate`` (medians, whole process), and
+   resident memory after validations across many attendees.
+
+Figures 3 (through HTTP), 4 (burst), 5 (proctor scale) and 6 (class re-validation) are not measured yet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+SMALL = {"Non Defective": 30, "Defect": 40}  # images per tag: the verdicts do not matter here, the calls do
+TARGETS = {
+    "warm_step_x_latency": 2.5,
+    "whole_lab_x_floor": 1.3,
+    "whole_lab_calls": 9,
+    "per_check_script_speedup": 5.0,
+    "help_seconds": 0.35,
+    "validate_imports_seconds": 0.5,
+}
+
+
+@click.command("bench")
+@click.option("--quick", is_flag=True, help="Fewer repetitions and attendees: under 2 minutes.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, writable=True),
+              help="Also write every figure as JSON to this file.")
+@click.option("--latency-ms", type=float, default=50.0, show_default=True,
+              help="Latency L the simulator adds to every Azure call.")
+def bench_command(quick: bool, json_file: str | None, latency_ms: float) -> None:
+    """Measure labgrader against azuresim: per step, whole lab, per-check scripts, start-up, memory."""
+    from azuresim.server import Simulator
+    from azuresim.student import Student
+    from labguide.packs import load_pack
+
+    from . import Attendee
+
+    repeat = 2 if quick else 5
+    lab = load_pack("spot-the-flaw")
+    figures: dict[str, Any] = {
+        "machine": _machine(), "latency_ms": latency_ms, "quick": quick, "targets": TARGETS,
+    }
+    with Simulator(training_seconds=0.2) as sim:
+        creds = sim.create_attendee("bench")
+        Student(creds, counts=dict(SMALL)).do_all()
+        who = Attendee.from_json(creds, lab)
+        _warm_up(who, lab)
+        sim.faults.add({"operation": "*", "latency_ms": latency_ms})
+        click.echo(f"azuresim, injected latency L = {latency_ms:g} ms; {repeat} runs per figure", err=True)
+        figures["steps"] = _steps(sim, who, lab, latency_ms, repeat)
+        figures["whole_lab"] = _whole_lab(sim, who, lab, latency_ms, repeat)
+        figures["per_check_script"] = _per_check_script(creds, who, lab, latency_ms,
+                                                        ["1", "4"] if quick else [s.task for s in lab.steps])
+        sim.faults.clear()
+        figures["memory"] = _memory(sim, lab, attendees=20 if quick else 200, validations=100 if quick else 2000)
+    figures["startup"] = _startup(runs=3 if quick else 7)
+    _print(figures)
+    if json_file:
+        Path(json_file).write_text(json.dumps(figures, indent=2), encoding="utf-8")
+
+
+# -- figures --------------------------------------------------------------------------------------------
+
+
+def _warm_up(who, lab) -> None:
+    from . import validate
+
+    for step in lab.steps:  # the token, the clients, the key and domain caches
+        validate(who, step.id, lab)
+
+
+def _pause_for_pacing() -> None:
+    # A student's presses are seconds apart: the F0 pacing (2 calls/s, bursts of 2) starts each run full.
+    time.sleep(1.0)
+
+
+def _clear_caches() -> None:
+    from .azure import caches
+
+    caches.account_keys.clear()
+    caches.domains.clear()
+
+
+def _steps(sim, who, lab, latency_ms: float, repeat: int) -> list[dict]:
+    from . import validate
+
+    rows = []
+    for step in lab.steps:
+        row: dict[str, Any] = {"task": step.task}
+        for mode in ("cold", "warm"):
+            times, calls = [], 0
+            for _ in range(repeat):
+                if mode == "cold":
+                    _clear_caches()
+                _pause_for_pacing()
+                before = sim.call_count()
+                t0 = time.perf_counter()
+                validate(who, step.id, lab)
+                times.append((time.perf_counter() - t0) * 1000)
+                calls = sim.call_count() - before
+            row[mode] = {"median_ms": round(statistics.median(times), 1),
+                         "x_latency": round(statistics.median(times) / latency_ms, 2), "azure_calls": calls}
+        rows.append(row)
+    return rows
+
+
+def _whole_lab(sim, who, lab, latency_ms: float, repeat: int) -> dict:
+    from checks import facts as F
+    from checks.base import closure
+
+    from . import validate, validate_many
+    from .azure.customvision import limiters
+
+    reads = [r for s in lab.steps for c in s.checks for r in _reads(c.id)]
+    chain = _fetch_chain(closure(tuple(reads)), F)
+    times, calls, cv_calls = [], 0, 0
+    for _ in range(repeat):
+        _pause_for_pacing()
+        before, cv_before = sim.call_count(), _cv_calls(sim)
+        t0 = time.perf_counter()
+        validate_many(who, None, lab)
+        times.append((time.perf_counter() - t0) * 1000)
+        calls, cv_calls = sim.call_count() - before, _cv_calls(sim) - cv_before
+    free = limiters.free
+    pacing_ms = max(0.0, (cv_calls - free.burst) / free.rate * 1000)
+    floor_ms = max(chain * latency_ms, pacing_ms)
+    step_by_step_calls = 0
+    _pause_for_pacing()
+    before = sim.call_count()
+    for step in lab.steps:
+        validate(who, step.id, lab)
+    step_by_step_calls = sim.call_count() - before
+    median = statistics.median(times)
+    return {"median_ms": round(median, 1), "azure_calls": calls, "custom_vision_calls": cv_calls,
+            "step_by_step_calls": step_by_step_calls, "chain": chain, "pacing_ms": round(pacing_ms, 1),
+            "floor_ms": round(floor_ms, 1), "x_floor": round(median / floor_ms, 2) if floor_ms else None}
+
+
+def _reads(check_id: str) -> tuple[str, ...]:
+    from checks import registry
+
+    return registry.get(check_id).reads
+
+
+def _fetch_chain(names: tuple[str, ...], F) -> int:
+    """The longest chain of facts fetched one after another (derived facts cost no call)."""
+    depth: dict[str, int] = {}
+    for name in names:  # dependencies first
+        own = 0 if name in F.DERIVED or name == F.DELETED_ACCOUNTS else 1
+        depth[name] = own + max((depth.get(d, 0) for d in F.DEPENDS_ON.get(name, ())), default=0)
+    return max(depth.values(), default=0)
+
+
+def _cv_calls(sim) -> int:
+    return sum(c["count"] for c in sim.call_log() if c["account"])
+
+
+def _per_check_script(creds: dict, who, lab, latency_ms: float, tasks: list[str]) -> list[dict]:
+    from . import validate
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "attendee.json"
+        path.write_text(json.dumps(creds), encoding="utf-8")
+        for task in tasks:
+            _pause_for_pacing()
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "webapp.cli", "validate", "--attendee", str(path), "--task", task,
+                            "--json"], capture_output=True, timeout=120, check=False)
+            script_ms = (time.perf_counter() - t0) * 1000
+            _pause_for_pacing()
+            t0 = time.perf_counter()
+            validate(who, task, lab)
+            warm_ms = (time.perf_counter() - t0) * 1000
+            rows.append({"task": task, "script_ms": round(script_ms, 1), "warm_ms": round(warm_ms, 1),
+                         "speedup": round(script_ms / warm_ms, 1)})
+    return rows
+
+
+def _memory(sim, lab, attendees: int, validations: int) -> dict:
+    from . import Attendee, validate
+
+    people = [Attendee.from_json(sim.create_attendee(f"bench-mem-{i}"), lab) for i in range(attendees)]
+    before = _rss_mb()
+    t0 = time.perf_counter()
+    for i in range(validations):
+        validate(people[i % attendees], "1", lab)
+    return {"attendees": attendees, "validations": validations, "rss_before_mb": before, "rss_after_mb": _rss_mb(),
+            "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def _rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: kilobytes
+
+
+def _startup(runs: int) -> dict:
+    def median_wall(args: list[str]) -> float:
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run(args, capture_output=True, timeout=60, check=False)
+            times.append(time.perf_counter() - t0)
+        return round(statistics.median(times), 3)
+
+    imports = "import webapp.cli, validator.cli, validator, validator.gather, labguide.packs"
+    return {
+        "help_seconds": median_wall([sys.executable, "-m", "webapp.cli", "--help"]),
+        "validate_imports_seconds": median_wall([sys.executable, "-c", imports]),
+        "python_seconds": median_wall([sys.executable, "-c", "pass"]),
+    }
+
+
+def _machine() -> dict:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine()}
+
+
+# -- output ---------------------------------------------------------------------------------------------
+
+
+def _print(f: dict) -> None:
+    t = f["targets"]
+    echo = click.echo
+    echo(f"\n1. Per step (x L = median wall / {f['latency_ms']:g} ms; target warm <= {t['warm_step_x_latency']})")
+    echo(f"   {'task':<5} {'warm xL':>8} {'calls':>6} {'cold xL':>8} {'calls':>6}")
+    for r in f["steps"]:
+        echo(f"   {r['task']:<5} {r['warm']['x_latency']:>8} {r['warm']['azure_calls']:>6} "
+             f"{r['cold']['x_latency']:>8} {r['cold']['azure_calls']:>6}")
+    w = f["whole_lab"]
+    echo(f"2. Whole lab, one snapshot: {w['median_ms']} ms = {w['x_floor']} x floor ({w['floor_ms']} ms: chain "
+         f"{w['chain']} x L, F0 pacing {w['pacing_ms']} ms; target <= {t['whole_lab_x_floor']}); "
+         f"{w['azure_calls']} Azure calls (target <= {t['whole_lab_calls']}; step by step {w['step_by_step_calls']})")
+    echo(f"7. A fresh process per check vs a warm validation (target >= {t['per_check_script_speedup']}x):")
+    for r in f["per_check_script"]:
+        echo(f"   Task {r['task']:<4} script {r['script_ms']} ms, warm {r['warm_ms']} ms: {r['speedup']}x")
+    s, m = f["startup"], f["memory"]
+    echo(f"8. labgrader --help {s['help_seconds']} s (target <= {t['help_seconds']}); imports of labgrader validate "
+         f"{s['validate_imports_seconds']} s (target <= {t['validate_imports_seconds']}); bare python "
+         f"{s['python_seconds']} s")
+    echo(f"   resident memory {m['rss_before_mb']} MB -> {m['rss_after_mb']} MB after {m['validations']} validations "
+         f"across {m['attendees']} attendees")
+    echo("3, 4, 5, 6: not measured yet.")
