@@ -43,5 +43,7 @@ azcli:
 lint: install
 	$(BIN)/ruff check .
 
+# Tests run on TEST_WORKERS processes (pytest-xdist), a test file per worker at a time.
+TEST_WORKERS ?= 2
 test: install browser lint azcli
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)

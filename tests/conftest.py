@@ -16,6 +16,20 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 _names = itertools.count(1)
 
+# Under pytest-xdist each worker ("gw0", "gw1", ...) gets Redis databases of its own, so a test that
+# empties its database never pulls the rug from under a test running on another worker.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+def redis_url(db: int) -> str:
+    """``redis://127.0.0.1:6379/<n>`` for the test database ``db`` (14 or 15), private to this worker."""
+    if db not in (14, 15):
+        raise ValueError("tests use Redis databases 14 and 15 (each worker shifts them down by two)")
+    shifted = db - 2 * _WORKER
+    if shifted < 0:
+        raise RuntimeError("too many pytest-xdist workers for Redis' 16 databases")
+    return f"redis://127.0.0.1:6379/{shifted}"
+
 
 def require(condition: bool, reason: str) -> None:
     """Skip with ``reason`` when a service/browser/folder is missing, but fail under CI=true."""

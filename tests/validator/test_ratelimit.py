@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from checks.facts import AccountFact
-from tests.conftest import require
+from tests.conftest import redis_url, require
 from validator.azure import customvision
 from validator.azure.arm import ArmGateway
 from validator.azure.budget import CallCounter, Deadline
@@ -17,7 +17,7 @@ from validator.azure.customvision import TrainingGateway
 from validator.azure.errors import AzureCallError
 from validator.azure.ratelimit import RateLimiter, RateLimitTimeout, RedisRateLimiter
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = redis_url(15)
 
 
 def _reachable() -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import require
+from tests.conftest import redis_url, require
 from webapp.cli import main
 from webapp.config import ConfigError, derive_encryption_key
 from webapp.extensions import db
@@ -156,7 +156,7 @@ def _port_open(port: int) -> bool:
 
 def test_readyz_checks_redis(make_app, db_url):
     require(_port_open(6379), "Redis is not reachable at 127.0.0.1:6379")
-    app = make_app(DATABASE_URL=db_url, AUTO_MIGRATE=True, REDIS_URL="redis://127.0.0.1:6379/15")
+    app = make_app(DATABASE_URL=db_url, AUTO_MIGRATE=True, REDIS_URL=redis_url(15))
     ready = app.test_client().get("/readyz")
     assert ready.status_code == 200 and ready.json["checks"]["redis"] == "ok"
     with socket.socket() as s:

@@ -18,7 +18,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.conftest import require
+from tests.conftest import redis_url, require
 from webapp.extensions import db
 from webapp.models import Attempt
 from webapp.services import apikeys, attendees, labs, proctors
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 LAB = "spot-the-flaw"
 STEP1 = "d59e98f0-5614-4e26-b82c-18374ffffb6c"
 PASSWORD = "proctor-password-123"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = redis_url(14)
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ import socket
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import require
+from tests.conftest import redis_url, require
 from webapp.cli import main
 from webapp.extensions import db
 from webapp.models import Attendee
 from webapp.services import attendees, jobs
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = redis_url(15)
 LAB = "spot-the-flaw"
 
 

@@ -445,13 +445,13 @@ def test_rate_limits_are_shared_through_redis(make_app, tmp_path):
     import redis
     from limits import parse
 
-    from tests.conftest import require
+    from tests.conftest import redis_url, require
     from webapp.security import limiter
 
     with socket.socket() as s:
         s.settimeout(1)
         require(s.connect_ex(("127.0.0.1", 6379)) == 0, "Redis is not reachable at 127.0.0.1:6379")
-    url = "redis://127.0.0.1:6379/15"
+    url = redis_url(15)
     make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'rl.sqlite3'}", AUTO_MIGRATE=True, REDIS_URL=url)
     key = f"validate:shared-{datetime.now(UTC).timestamp()}"
     item = parse("2 per minute")
