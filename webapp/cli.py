@@ -39,6 +39,7 @@ LAZY_COMMANDS: dict[str, tuple[str | None, str]] = {
     "demo": ("webapp.demo:demo_command", "Run labgrader on azuresim with a seeded class: no configuration."),
     "bench": ("validator.bench:bench_command",
               "Measure labgrader against azuresim: per step, whole lab, per-check scripts, start-up, memory."),
+    "webhook": ("webapp.webhook_cli:webhook", "Webhook subscriptions of the platform API (list)."),
     "limiter": (None, "Flask-Limiter maintenance & utility commands"),
     "openapi": (None, "OpenAPI commands."),
 }
@@ -148,8 +149,11 @@ class _Gunicorn:
 
             def load(self):
                 from webapp import create_app
+                from webapp.services import webhooks
 
-                return create_app()
+                app = create_app()
+                webhooks.start_sweeper(app)  # each worker sends webhook retries and events a crash left unsent
+                return app
 
         self._app = App()
 
@@ -334,6 +338,10 @@ def worker(burst: bool, name: str | None) -> None:
         w = jobs.worker(app, name=name)
     except ImportError as exc:
         raise click.ClickException(f"{exc}: pip install 'labgrader[redis]'") from None
+    from webapp.services import webhooks
+
+    if not burst:
+        webhooks.start_sweeper(app)
     try:
         w.work(burst=burst)
     finally:

@@ -139,6 +139,22 @@ OPTIONS: tuple[Option, ...] = (
            "Accept cloud endpoints (authority_host, arm_endpoint, credential_scope, ca_bundle) in attendee "
            "credentials, for azuresim or sovereign clouds. Off by default: otherwise anyone holding an API key "
            "could point the grader at any host or make it read any file as a CA bundle.", _bool),
+    Option("WEBHOOK_ALLOW_PRIVATE_TARGETS", False,
+           "Let webhooks target http:// URLs and loopback, private or link-local addresses (cloud metadata "
+           "addresses stay refused). Off: "
+           "only https to public addresses, checked when the subscription is saved and again, resolved, at every "
+           "send (tests and single-host set-ups turn it on).", _bool),
+    Option("WEBHOOK_TIMEOUT_SECONDS", 10.0, "Seconds a webhook receiver has to answer one delivery.", float),
+    Option("WEBHOOK_RETRY_BASE_SECONDS", 10.0,
+           "First delay before retrying a failed delivery; each retry doubles it (with jitter) up to "
+           "WEBHOOK_RETRY_MAX_SECONDS.", float),
+    Option("WEBHOOK_RETRY_MAX_SECONDS", 3600.0, "Longest delay between two tries of one delivery.", float),
+    Option("WEBHOOK_RETRY_HOURS", 24.0, "Hours an event is retried before it is given up (state failed).", float),
+    Option("WEBHOOK_DISABLE_AFTER_FAILURES", 100,
+           "Failed tries in a row after which a subscription is disabled (with the reason); 0: never.", _count),
+    Option("WEBHOOK_SWEEP_SECONDS", 5.0,
+           "How often each web or worker process looks in the outbox for deliveries due (retries, and events a "
+           "crashed process left unsent).", float),
     Option("DEMO", False,
            "Demo mode (set by `labgrader demo`): the student page offers a practice panel that performs the "
            "next lab task in azuresim.", _bool),

@@ -220,3 +220,64 @@ class DoctorCheck(db.Model):
     checked_by: Mapped[str | None] = mapped_column(sa.String(200))  # who asked: a proctor's email, an API key's name
 
     attendee: Mapped[Attendee] = relationship()
+
+
+class WebhookSubscription(db.Model):
+    """A lab platform's webhook: where to send which events (optionally of one lab and class only). The
+    signing secret (``whsec_...``) is stored encrypted in ``secret_blob`` and shown once, at creation."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(sa.String(2000))
+    events: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    lab_id: Mapped[str | None] = mapped_column(sa.String(100))
+    cohort: Mapped[str | None] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.String(300), default="")
+    secret_blob: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(sa.Text)
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class WebhookEvent(db.Model):
+    """The outbox: one event for one subscription, written in the transaction of the attempt that caused it
+    and delivered afterwards (``webapp.services.webhooks``), in ``id`` order per subscription and attendee.
+    ``msg_id`` is the ``webhook-id`` every try of this event carries."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (sa.Index("ix_webhook_events_pending", "state", "next_attempt_at"),
+                      sa.Index("ix_webhook_events_sub_attendee", "subscription_id", "attendee_key", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    msg_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
+    attendee_key: Mapped[str] = mapped_column(sa.String(310))  # lab/external id: the unit of ordering
+    type: Mapped[str] = mapped_column(sa.String(50))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(sa.String(10), default="pending")  # pending, delivered, failed
+    tries: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retry_until: Mapped[datetime] = mapped_column(UTCDateTime)  # given up (state failed) after this
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a sender holds it until then
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookDelivery(db.Model):
+    """One try of sending one event: the subscription's delivery log."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (sa.Index("ix_webhook_deliveries_sub_at", "subscription_id", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("webhook_events.id", ondelete="CASCADE"), index=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ok: Mapped[bool] = mapped_column(default=False)
+    status_code: Mapped[int | None] = mapped_column()
+    latency_ms: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)

@@ -19,7 +19,7 @@ from validator.result import redact
 from ..crypto import DecryptError
 from ..extensions import db
 from ..models import Attempt, Attendee, StepSummary, utcnow
-from . import attendees, labs
+from . import attendees, labs, webhooks
 from .errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -141,8 +141,12 @@ def record(attendee: Attendee, result: validator.StepResult, data: dict, *, trig
         )
         db.session.add(attempt)
         try:
-            _fold(attendee.id, result)
+            previous, summary = _fold(attendee.id, result)
+            # The webhook outbox rows commit with the attempt: a crash after this loses no event.
+            events = webhooks.on_attempt(attendee, result, data, previous, summary, trigger)
             db.session.commit()
+            if events:
+                webhooks.kick(webhooks.attendee_key(attendee))
             return attempt
         except IntegrityError:
             # Two first attempts on one step at once both inserted a summary; the loser retries as an update.
@@ -152,9 +156,10 @@ def record(attendee: Attendee, result: validator.StepResult, data: dict, *, trig
     raise AssertionError("unreachable")
 
 
-def _fold(attendee_id: int, result: validator.StepResult) -> None:
-    """Fold ``result`` into the step's summary. A result older than the latest one folded (a slow
-    validation finishing after a quicker later one) only counts; the verdict shown stays the latest."""
+def _fold(attendee_id: int, result: validator.StepResult) -> tuple[str | None, StepSummary]:
+    """Fold ``result`` into the step's summary; returns the step's status before (None: first attempt) and the
+    summary. A result older than the latest one folded (a slow validation finishing after a quicker later
+    one) only counts; the verdict shown stays the latest."""
     at: datetime = result.started_at
     summary = db.session.scalar(
         select(StepSummary).filter_by(attendee_id=attendee_id, step_id=result.step).with_for_update()
@@ -168,6 +173,9 @@ def _fold(attendee_id: int, result: validator.StepResult) -> None:
         )
         db.session.add(summary)
         db.session.flush()
+        previous = None
+    else:
+        previous = summary.status
     summary.attempts += 1
     if status is Status.FAIL:
         summary.fails += 1
@@ -178,11 +186,11 @@ def _fold(attendee_id: int, result: validator.StepResult) -> None:
         # lengthens the run of fails that flags a stuck attendee.
         if status is Status.FAIL and summary.status == Status.FAIL.value:
             summary.consecutive_fails += 1
-        return
+        return previous, summary
     summary.last_status = status.value
     summary.last_attempt_at = at
     if status is Status.ERROR and summary.attempts > 1:
-        return  # labgrader's trouble says nothing new about the student's work
+        return previous, summary  # labgrader's trouble says nothing new about the student's work
     summary.status = status.value
     summary.message = result.message
     summary.judged_on = dict(result.observed)
@@ -201,6 +209,7 @@ def _fold(attendee_id: int, result: validator.StepResult) -> None:
     # PENDING (training running) neither counts as a fail nor clears one.
     if status is not Status.PASS:
         summary.passed_at = None  # broken (or retraining) since: the step is not passed now
+    return previous, summary
 
 
 def observed_at(at: datetime) -> str:
