@@ -72,6 +72,8 @@ class StepSpec:
     checks: tuple[CheckSpec, ...] = ()
     line: int = 0
     declared_title: str = ""
+    weight: float = 1.0
+    """The step's share of the lab's score (lab.yaml ``weight``, a positive number; default 1)."""
     note: str = ""
     """Shown with the step's Validate button, as written: what labgrader checks, where the task leaves
     nothing to validate by itself ("there is nothing to create here")."""
@@ -95,6 +97,10 @@ class LabPack:
     steps: list[StepSpec]
     yaml_path: Path | None = None
     problems: list[tuple[int, str]] = field(default_factory=list)  # lab.yaml shape problems for lint
+    # lab.yaml ``scoring``: the score (0-100) that passes the lab, if any, and whether a step that passed and
+    # later fails (the student deleted the resource) keeps its credit, like a checkpoint.
+    pass_mark: float | None = None
+    keep_credit: bool = True
 
     @cached_property
     def guide(self) -> Guide:
@@ -236,9 +242,11 @@ def load_pack(name_or_path: str | os.PathLike, extra_dirs: Iterable[str | os.Pat
                 tuple(checks),
                 step_line,
                 declared,
+                weight=_weight(raw.get("weight"), step_line, problems),
                 note=_note(raw.get("note"), step_line, problems),
             )
         )
+    pass_mark, keep_credit = _scoring(data.get("scoring"), problems)
 
     pack = LabPack(
         id=str(data.get("id") or (guide_path.stem if yaml_path is None else root.name)),
@@ -251,9 +259,42 @@ def load_pack(name_or_path: str | os.PathLike, extra_dirs: Iterable[str | os.Pat
         steps=steps,
         yaml_path=yaml_path,
         problems=problems,
+        pass_mark=pass_mark,
+        keep_credit=keep_credit,
     )
     pack.__dict__["guide"] = guide  # parsed once here for the titles: the cached property's value
     return pack
+
+
+def _weight(value: Any, line: int, problems: list[tuple[int, str]]) -> float:
+    """A step's ``weight``: a positive number, 1 when absent (a problem for lint when it is something else)."""
+    if value is None:
+        return 1.0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        problems.append((line, f"a step's weight must be a positive number, not {value!r}"))
+        return 1.0
+    return float(value)
+
+
+def _scoring(value: Any, problems: list[tuple[int, str]]) -> tuple[float | None, bool]:
+    """lab.yaml ``scoring: {pass_mark: 0-100, keep_credit: true|false}`` (both optional)."""
+    if value is None:
+        return None, True
+    if not isinstance(value, dict):
+        problems.append((0, "scoring must be a mapping (pass_mark, keep_credit)"))
+        return None, True
+    for key in value:
+        if key not in ("pass_mark", "keep_credit"):
+            problems.append((0, f"scoring has no setting {key!r} (pass_mark, keep_credit)"))
+    mark = value.get("pass_mark")
+    if mark is not None and (isinstance(mark, bool) or not isinstance(mark, int | float) or not 0 <= mark <= 100):
+        problems.append((0, f"scoring.pass_mark must be a number from 0 to 100, not {mark!r}"))
+        mark = None
+    keep = value.get("keep_credit", True)
+    if not isinstance(keep, bool):
+        problems.append((0, f"scoring.keep_credit must be true or false, not {keep!r}"))
+        keep = True
+    return (None if mark is None else float(mark)), keep
 
 
 def _note(value: Any, line: int, problems: list[tuple[int, str]]) -> str:

@@ -144,6 +144,7 @@ class StepSummary(db.Model):
     first_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     passed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_passed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # never cleared: the step's credit
     failing_checks: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON, default=list)
     # What verdicts rest on (``StepResult.observed``: fact -> identity of the training resource, project,
     # iterations), so a PASS whose resources have changed since stops counting (services.progress).

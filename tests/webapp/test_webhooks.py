@@ -422,3 +422,55 @@ def test_kill_9_between_the_attempt_and_the_delivery_loses_no_event(make_app, db
             with db.engine.begin() as conn:
                 conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
+
+# -- scores ------------------------------------------------------------------------------------------------------
+
+
+def test_score_in_progress_grid_csv_and_events(hapi, hook_app, attendee, receiver):
+    """Spot the Flaw: 8 steps, Task 4 weighs 2 (total 9), pass mark 70; a passed step keeps its credit."""
+    rec = receiver()
+    secret = _subscribe(hapi, rec.url, [webhooks.SCORE_CHANGED])["secret"]
+    url = _student(hapi, attendee)
+    assert hapi("GET", url + "/progress").get_json()["score"] == {"percent": 0.0, "pass_mark": 70.0,
+                                                                  "passes": False}
+    Student(attendee).do("1")
+    assert _validate(hapi, url, STEP1)["status"] == "PASS"
+    one = round(100 / 9, 1)
+    assert hapi("GET", url + "/progress").get_json()["score"]["percent"] == one
+    rec.wait(lambda r: len(r.accepted()) >= 1)
+    event = _verified(secret, rec)[0]
+    assert event["type"] == "score.changed" and event["data"]["previous_score"] == 0.0
+    assert event["data"]["score"] == one and event["data"]["passes"] is False
+
+    # The resource moves to the S0 tier: Task 1 FAILs now, but keeps its credit (keep_credit: true).
+    Student(attendee).do("1", "wrong-tier")
+    assert _validate(hapi, url, STEP1)["status"] == "FAIL"
+    assert hapi("GET", url + "/progress").get_json()["score"]["percent"] == one
+    rows = hapi("GET", "/labs/spot-the-flaw/progress?class=Monday").get_json()["attendees"]
+    assert rows[0]["score"] == {"percent": one, "pass_mark": 70.0, "passes": False}
+    time.sleep(0.3)
+    assert len(rec.accepted()) == 1  # the score did not change: no event
+
+
+def test_score_rule_weights_credit_and_pass_mark():
+    from webapp.services.progress import StepProgress, score
+
+    cells = [StepProgress("a", "1", "", "PASS", credited=True, weight=1),
+             StepProgress("b", "2", "", "FAIL", credited=True, weight=2),  # passed once: kept
+             StepProgress("c", "3", "", "FAIL", credited=False, weight=1)]
+    assert score(cells, 70) == (75.0, True)
+    assert score(cells, None) == (75.0, None)
+    assert score([], 50) == (0.0, False)
+
+
+def test_lab_yaml_weights_and_scoring_are_linted(tmp_path):
+    from labguide.packs import load_pack
+
+    (tmp_path / "lab.yaml").write_text(
+        "id: t\nscoring: {pass_mark: 120, keep_credit: maybe, extra: 1}\n"
+        "steps:\n  - id: s1\n    task: '1'\n    weight: 0\n  - id: s2\n    task: '2'\n    weight: 3\n")
+    pack = load_pack(tmp_path)
+    assert [s.weight for s in pack.steps] == [1.0, 3.0] and pack.pass_mark is None and pack.keep_credit
+    text = " ".join(m for _, m in pack.problems)
+    assert "weight must be a positive number" in text and "pass_mark" in text and "keep_credit" in text
+    assert "no setting 'extra'" in text

@@ -12,7 +12,7 @@ from labguide.packs import LabPack
 
 from .. import crypto
 from ..models import Attendee
-from ..services import launch
+from ..services import labs, launch
 from ..services.progress import AttendeeProgress, CohortProgress, StepProgress
 
 STATUSES = (*Status.__members__, "NOT_STARTED")
@@ -88,10 +88,12 @@ def attendee_progress(who: Attendee, progress: AttendeeProgress) -> dict[str, An
         "cohort": who.cohort.name if who.cohort else None,
         "steps": {cell.step_id: _step(cell) for cell in progress.steps},
         "totals": _totals(progress.steps),
+        "score": {"percent": progress.score, "pass_mark": progress.pass_mark, "passes": progress.passes},
     }
 
 
 def class_progress(progress: CohortProgress) -> dict[str, Any]:
+    pass_mark = labs.pack(progress.lab_id).pass_mark
     stuck_by_step: dict[str, list[dict[str, str]]] = {}
     for s in progress.stuck:
         stuck_by_step.setdefault(s.step_id, []).append(
@@ -102,6 +104,7 @@ def class_progress(progress: CohortProgress) -> dict[str, Any]:
         "attendees": [
             {"attendee": row.external_id, "display_name": row.display_name, "cohort": row.cohort,
              "passed": row.done,
+             "score": {"percent": row.score, "pass_mark": pass_mark, "passes": row.passes},
              "steps": {step_id: {"status": c.status, "attempts": c.attempts, "last_attempt_at": c.last_attempt_at,
                                  "passed_at": c.passed_at, "out_of_date": c.stale}
                        for step_id, c in row.cells.items()}}

@@ -240,6 +240,16 @@ class TotalsSchema(Schema):
                             metadata={"description": "PASS/FAIL/PENDING/ERROR/NOT_STARTED -> count."})
 
 
+class ScoreSchema(Schema):
+    percent = fields.Float(required=True, metadata={
+        "description": "0-100: the weighted share of the lab's steps credited (lab.yaml weights, default 1). A step "
+                       "is credited once it passed; unless the lab sets keep_credit: false, it keeps that credit "
+                       "when it fails later."})
+    pass_mark = fields.Float(required=True, allow_none=True, metadata={"description": "The lab's pass mark, if any."})
+    passes = fields.Boolean(required=True, allow_none=True, metadata={
+        "description": "percent >= pass_mark (null when the lab sets no pass mark)."})
+
+
 class AttendeeProgressSchema(Schema):
     lab = fields.String(required=True)
     attendee = fields.String(required=True)
@@ -248,6 +258,7 @@ class AttendeeProgressSchema(Schema):
     steps = fields.Dict(keys=fields.String(), values=fields.Nested(StepProgressSchema), required=True,
                         metadata={"description": "Step id -> progress, in lab order."})
     totals = fields.Nested(TotalsSchema, required=True)
+    score = fields.Nested(ScoreSchema, required=True)
 
 
 class ClassQuerySchema(Schema):
@@ -270,6 +281,7 @@ class GridRowSchema(Schema):
     display_name = fields.String(required=True)
     cohort = fields.String(data_key="class", allow_none=True)
     passed = fields.Integer(required=True)
+    score = fields.Nested(ScoreSchema, required=True)
     steps = fields.Dict(keys=fields.String(), values=fields.Nested(GridCellSchema), required=True)
 
 

@@ -153,12 +153,13 @@ def grid_csv(lab: str, name: str):
     cohort = _granted_cohort(lab, name)
     data = progress.cohort(cohort.lab_id, cohort.name)
     pack = labs.pack(cohort.lab_id)
-    header = ["external_id", "display_name", "done", "total", "current_task", "minutes_on_current_task", "stuck",
-              *[f"Task {s.task}" for s in pack.steps]]
+    header = ["external_id", "display_name", "done", "total", "score", "passes", "current_task",
+              "minutes_on_current_task", "stuck", *[f"Task {s.task}" for s in pack.steps]]
     table = []
     for r in grid.rows(data, grid.Filters()):
         table.append([
-            r.row.external_id, r.row.display_name, r.row.done, len(pack.steps), r.current.task if r.current else "",
+            r.row.external_id, r.row.display_name, r.row.done, len(pack.steps), r.row.score,
+            "" if r.row.passes is None else ("yes" if r.row.passes else "no"), r.current.task if r.current else "",
             "" if r.seconds_on_current is None else r.seconds_on_current // 60, r.stuck or "",
             *[(r.row.cells[s.id].status or "NOT_STARTED") for s in pack.steps],
         ])

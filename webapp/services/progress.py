@@ -36,6 +36,8 @@ class StepProgress:
     passed_at: datetime | None = None
     seconds_on_step: int | None = None  # since the first attempt, while its status is not PASS
     stale: bool = False  # a PASS judged on resources that have changed since (see ``out_of_date``)
+    credited: bool = False  # counts toward the score: done, or passed once and the lab keeps credit
+    weight: float = 1.0
 
     @property
     def done(self) -> bool:
@@ -50,6 +52,9 @@ class AttendeeProgress:
     steps: list[StepProgress]
     done: int
     total: int
+    score: float = 0.0  # 0-100: the weighted share of credited steps
+    pass_mark: float | None = None
+    passes: bool | None = None  # score >= pass_mark (None: the lab sets no pass mark)
 
     def to_json(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -91,6 +96,8 @@ class GridRow:
     cohort: str | None
     cells: dict[str, StepProgress]
     done: int
+    score: float = 0.0
+    passes: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -135,15 +142,26 @@ def out_of_date(summary: StepSummary, newest: dict[str, Any]) -> bool:
     return any(fact in newest and newest[fact] != identity for fact, identity in (summary.judged_on or {}).items())
 
 
-def _cell(spec: Any, summary: StepSummary | None, now: datetime, newest: dict[str, Any]) -> StepProgress:
+def _cell(spec: Any, summary: StepSummary | None, now: datetime, newest: dict[str, Any],
+          keep_credit: bool = True) -> StepProgress:
     if summary is None:
-        return StepProgress(spec.id, spec.task, spec.title, None)
+        return StepProgress(spec.id, spec.task, spec.title, None, weight=spec.weight)
     on_step = None if summary.status == Status.PASS else int((now - summary.first_attempt_at).total_seconds())
+    stale = out_of_date(summary, newest)
+    done = summary.status == Status.PASS and not stale
     return StepProgress(
         spec.id, spec.task, spec.title, summary.status, summary.attempts, summary.fails, summary.message,
-        summary.first_attempt_at, summary.last_attempt_at, summary.passed_at, on_step,
-        out_of_date(summary, newest),
+        summary.first_attempt_at, summary.last_attempt_at, summary.passed_at, on_step, stale,
+        credited=done or (keep_credit and summary.first_passed_at is not None), weight=spec.weight,
     )
+
+
+def score(cells: Iterable[StepProgress], pass_mark: float | None) -> tuple[float, bool | None]:
+    """(score 0-100, one decimal: the weighted share of credited steps; whether it reaches ``pass_mark``)."""
+    cells = list(cells)
+    total = sum(c.weight for c in cells)
+    value = round(100 * sum(c.weight for c in cells if c.credited) / total, 1) if total else 0.0
+    return value, (None if pass_mark is None else value >= pass_mark)
 
 
 def attendee(who: Attendee) -> AttendeeProgress:
@@ -153,8 +171,10 @@ def attendee(who: Attendee) -> AttendeeProgress:
     summaries = {s.step_id: s for s in db.session.scalars(select(StepSummary).filter_by(attendee_id=who.id))}
     now = utcnow()
     newest = newest_observations(summaries.values())
-    steps = [_cell(spec, summaries.get(spec.id), now, newest) for spec in pack.steps]
-    return AttendeeProgress(who.lab_id, who.external_id, steps, sum(s.done for s in steps), len(steps))
+    steps = [_cell(spec, summaries.get(spec.id), now, newest, pack.keep_credit) for spec in pack.steps]
+    value, passes = score(steps, pack.pass_mark)
+    return AttendeeProgress(who.lab_id, who.external_id, steps, sum(s.done for s in steps), len(steps), value,
+                            pack.pass_mark, passes)
 
 
 def cohort(lab_id: str, cohort_name: str | None = None) -> CohortProgress:
@@ -187,9 +207,9 @@ def cohort(lab_id: str, cohort_name: str | None = None) -> CohortProgress:
     examples: dict[tuple[str, str], str] = {}
     for who, cohort_label, summaries in by_attendee.values():
         newest = newest_observations(summaries.values())
-        cells = {spec.id: _cell(spec, summaries.get(spec.id), now, newest) for spec in pack.steps}
+        cells = {spec.id: _cell(spec, summaries.get(spec.id), now, newest, pack.keep_credit) for spec in pack.steps}
         rows.append(GridRow(who.id, who.external_id, who.display_name, cohort_label, cells,
-                            sum(c.done for c in cells.values())))
+                            sum(c.done for c in cells.values()), *score(cells.values(), pack.pass_mark)))
         flagged = False
         for spec in pack.steps:
             cell, summary = cells[spec.id], summaries.get(spec.id)

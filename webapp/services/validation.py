@@ -206,6 +206,7 @@ def _fold(attendee_id: int, result: validator.StepResult) -> tuple[str | None, S
         summary.consecutive_fails = 0
         summary.failing_checks = []
         summary.passed_at = summary.passed_at or at
+        summary.first_passed_at = min(summary.first_passed_at or at, at)
     # PENDING (training running) neither counts as a fail nor clears one.
     if status is not Status.PASS:
         summary.passed_at = None  # broken (or retraining) since: the step is not passed now

@@ -198,7 +198,43 @@ def on_attempt(attendee: Attendee, result: Any, data: dict, previous: str | None
                                                  f"{result.task}", "message": summary.message}))
     if summary.status == "PASS" and previous != "PASS" and _complete(attendee):
         found.append((ATTENDEE_COMPLETED, {**base, "completed_at": _iso(result.started_at)}))
+    change = _score_change(attendee, result, previous, summary)
+    if change is not None:
+        found.append((SCORE_CHANGED, {**base, "step": result.step, "task": result.task, **change}))
     return add_events(attendee, subs, found)
+
+
+def _score_change(attendee: Attendee, result: Any, previous: str | None, summary: StepSummary) -> dict | None:
+    """The score before and after this attempt, when it changed (``services.progress.score``'s rule, from the
+    summaries: a PASS, or a step that passed once when the lab keeps credit; out-of-date PASSes still count)."""
+    from . import labs
+
+    pack = labs.pack(attendee.lab_id)
+    rows = {s.step_id: s for s in db.session.scalars(select(StepSummary).filter_by(attendee_id=attendee.id))}
+    total = sum(spec.weight for spec in pack.steps)
+    if not total:
+        return None
+
+    def credited(status: str | None, first_passed: datetime | None) -> bool:
+        return status == "PASS" or (pack.keep_credit and first_passed is not None)
+
+    after = before = 0.0
+    for spec in pack.steps:
+        row = rows.get(spec.id)
+        now_credit = row is not None and credited(row.status, row.first_passed_at)
+        if spec.id == summary.step_id:
+            earlier = row.first_passed_at if row.first_passed_at and row.first_passed_at < result.started_at else None
+            then_credit = credited(previous, earlier)
+        else:
+            then_credit = now_credit
+        after += spec.weight * now_credit
+        before += spec.weight * then_credit
+    old, new = round(100 * before / total, 1), round(100 * after / total, 1)
+    if old == new:
+        return None
+    mark = pack.pass_mark
+    return {"previous_score": old, "score": new, "pass_mark": mark,
+            "passes": None if mark is None else new >= mark}
 
 
 def add_events(attendee: Attendee, subs: list[WebhookSubscription], found: list[tuple[str, dict]]) -> int:
