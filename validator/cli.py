@@ -27,23 +27,12 @@ def validate_command(attendee_file, step, task, all_steps, lab_name, as_json, bu
 
     Exit status: 0 when every step passed, 1 when any did not, 2 on bad input.
     """
-    from labguide.packs import PackError, load_pack
-
-    from . import Attendee, Options, UnknownStep, validate_many
-    from .azure.cloud import CredentialsError
+    from . import Options, UnknownStep, validate_many
 
     chosen = [x for x in (step, task, all_steps or None) if x]
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --step ID, --task N or --all")
-    try:
-        lab = load_pack(lab_name)
-    except (PackError, FileNotFoundError, KeyError) as exc:
-        raise click.BadParameter(str(exc), param_hint="--lab") from exc
-    try:
-        data = json.loads(Path(attendee_file).read_text(encoding="utf-8"))
-        attendee = Attendee.from_json(data, lab)
-    except (OSError, json.JSONDecodeError, CredentialsError, ValueError) as exc:
-        raise click.BadParameter(str(exc), param_hint="--attendee") from exc
+    lab, attendee = lab_and_attendee(lab_name, attendee_file)
     options = Options(budget_seconds=budget)
     try:
         # The whole lab from one snapshot: each fact fetched once for every step that reads it.
@@ -69,3 +58,21 @@ def _print_table(results) -> None:
             click.echo(f"          Still in progress: run this command again in {r.recheck_after} seconds.")
         for note in r.advice:
             click.echo(f"          Note: {note}")
+
+
+def lab_and_attendee(lab_name: str, attendee_file: str):
+    """The lab pack and the attendee of a credentials JSON file; click's BadParameter naming the bad option."""
+    from labguide.packs import PackError, load_pack
+
+    from . import Attendee
+    from .azure.cloud import CredentialsError
+
+    try:
+        lab = load_pack(lab_name)
+    except (PackError, FileNotFoundError, KeyError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--lab") from exc
+    try:
+        data = json.loads(Path(attendee_file).read_text(encoding="utf-8"))
+        return lab, Attendee.from_json(data, lab)
+    except (OSError, json.JSONDecodeError, CredentialsError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--attendee") from exc

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
@@ -27,10 +26,8 @@ def doctor_command(attendee_file, lab_name, as_json, budget, print_role):
     Exit status: 0 when nothing failed (warnings allowed), 1 when something did, 2 on bad input.
     """
     from checks import grants
-    from labguide.packs import PackError, load_pack
 
-    from . import Attendee
-    from .azure.cloud import CredentialsError
+    from .cli import lab_and_attendee
     from .doctor import run
 
     if print_role:
@@ -38,15 +35,7 @@ def doctor_command(attendee_file, lab_name, as_json, budget, print_role):
         return
     if not attendee_file:
         raise click.UsageError("give --attendee FILE (or --print-role)")
-    try:
-        lab = load_pack(lab_name)
-    except (PackError, FileNotFoundError, KeyError) as exc:
-        raise click.BadParameter(str(exc), param_hint="--lab") from exc
-    try:
-        data = json.loads(Path(attendee_file).read_text(encoding="utf-8"))
-        attendee = Attendee.from_json(data, lab)
-    except (OSError, json.JSONDecodeError, CredentialsError, ValueError) as exc:
-        raise click.BadParameter(str(exc), param_hint="--attendee") from exc
+    lab, attendee = lab_and_attendee(lab_name, attendee_file)
     report = run(attendee, lab, budget_seconds=budget)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
