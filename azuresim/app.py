@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from flask import Flask, Response, current_app, g, request
 
-from .errors import arm_error, gateway_error
+from .errors import ArmError, arm_error, gateway_error
 
 # Fixed ARM path segments, lower-cased -> canonical spelling used by the routes.
 _ARM_SEGMENTS = {
@@ -162,6 +162,8 @@ def create_sim_app(sim) -> Flask:
     app.before_request(lambda: sim.state.settle())
     app.before_request(_apply_faults)
     app.register_error_handler(ResetConnection, _dropped_connection)
+    # ARM's views (arm, arm_meta) raise ArmError anywhere; one handler answers in ARM's envelope.
+    app.register_error_handler(ArmError, ArmError.response)
 
     from .admin import bp as admin_bp
     from .arm import bp as arm_bp

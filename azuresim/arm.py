@@ -65,11 +65,6 @@ _ENDPOINT_NAMES = {"CustomVision.Training": "Custom Vision Training",
                    "CustomVision.Prediction": "Custom Vision Prediction"}
 
 
-@bp.errorhandler(ArmError)
-def _arm_error(exc: ArmError):
-    return exc.response()
-
-
 def _sim():
     return current_app.config["SIM"]
 

@@ -14,16 +14,18 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from . import apiversions
 from .app import operation
 from .arm import (
+    _SUBDOMAIN,
     ACCOUNT_TYPE,
     KIND_SKUS,
     _authorize,
     _principal,
     _resource_group,
+    _sim,
     _sku_json,
     authorization_failed,
     readable,
@@ -34,20 +36,10 @@ from .state import REGIONS, Account, Subscription, normalize_region, utcnow
 bp = Blueprint("arm_meta", __name__)
 
 _CS = "providers/Microsoft.CognitiveServices"
-_SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])$")
 # Prediction operations a Custom Vision Prediction account counts as transactions.
 _PREDICTIONS = ("ClassifyImage", "ClassifyImageWithNoStore", "ClassifyImageUrl", "ClassifyImageUrlWithNoStore")
 # Free tier: 10,000 prediction transactions a month (Custom Vision "Limits and quotas").
 _FREE_PREDICTIONS = 10000
-
-
-@bp.errorhandler(ArmError)
-def _arm_error(exc: ArmError):
-    return exc.response()
-
-
-def _sim():
-    return current_app.config["SIM"]
 
 
 def _version() -> str:
