@@ -18,7 +18,10 @@ _names = itertools.count(1)
 
 # Under pytest-xdist each worker ("gw0", "gw1", ...) gets Redis databases of its own, so a test that
 # empties its database never pulls the rug from under a test running on another worker.
-_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+# TEST_REDIS_SLOT=k (k >= 1) instead gives a serial run its own pair, for several checkouts testing at once on
+# one machine (slot k uses databases 14-2k and 15-2k; slot 0 and the xdist workers start from the top).
+_WORKER = int(os.environ.get("TEST_REDIS_SLOT")
+              or os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 
 
 def redis_url(db: int) -> str:
