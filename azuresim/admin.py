@@ -1,7 +1,8 @@
 """The simulator's own control API under ``/_sim`` (loopback callers only).
 
 Attendees, a state overview without secrets, reset, fault rules and the call log; custom roles, a
-principal's role assignments and its secret's expiry. Errors use one envelope: ``{"error": {"code", "message"}}``.
+principal's role assignments and its secret's expiry; generic resource types and resources
+(``azuresim.generic``). Errors use one envelope: ``{"error": {"code", "message"}}``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .errors import arm_error
+from .errors import ArmError, arm_error
 from .faults import FaultRuleError
+from .generic import RegistrationError
 from .rbac import RoleError
 from .state import AttendeeError, ServicePrincipal
 
@@ -126,6 +128,84 @@ def set_roles(client_id: str):
             state.unassign_roles(principal)
             return _bad_request(str(exc))
     return jsonify({"assignments": [{"role": a.role, "scope": a.scope} for a in state.assignments_of(principal)]})
+
+
+def _split_type(full) -> tuple[str, str]:
+    if not isinstance(full, str) or full.count("/") != 1:
+        raise RegistrationError(f"'type' must be NAMESPACE/TYPE such as 'Microsoft.Storage/storageAccounts', "
+                                f"not {full!r}.")
+    ns, rtype = full.split("/")
+    return ns, rtype
+
+
+@bp.post("/resource-types")
+def register_resource_type():
+    """Register a generic resource type: ``{"type": "Microsoft.Storage/storageAccounts", "api_versions":
+    ["2023-05-01"], "locations": [...]}`` (locations: default every region of the simulator)."""
+    body = _json_object()
+    if body is None or not {"type", "api_versions"} <= set(body) or set(body) - {"type", "api_versions", "locations"}:
+        return _bad_request('Send {"type": "Microsoft.Storage/storageAccounts", "api_versions": ["2023-05-01"]} '
+                            '(and optionally "locations").')
+    state = _sim().state
+    try:
+        ns, rtype = _split_type(body["type"])
+        with state.lock:
+            found = state.generic.register(ns, rtype, body["api_versions"], body.get("locations"))
+            state.changed()
+    except RegistrationError as exc:
+        return _bad_request(str(exc))
+    resp = jsonify(found.to_json())
+    resp.status_code = 201
+    return resp
+
+
+@bp.get("/resource-types")
+def resource_types():
+    with _sim().state.lock:
+        return jsonify({"value": [t.to_json() for t in _sim().state.generic.types.values()]})
+
+
+_RESOURCE_FIELDS = {"subscription_id", "resource_group", "type", "name", "location", "kind", "sku", "tags",
+                    "properties"}
+
+
+@bp.post("/resources")
+def create_resource():
+    """Create a generic resource in an attendee's resource group at once (provisioning Succeeded), as if
+    the student had: ``{"subscription_id", "resource_group", "type", "name", "location", "kind", "sku",
+    "tags", "properties"}`` (location: the resource group's by default)."""
+    body = _json_object()
+    if body is None or not {"subscription_id", "resource_group", "type", "name"} <= set(body):
+        return _bad_request('Send {"subscription_id", "resource_group", "type": "NAMESPACE/TYPE", "name", ...}.')
+    unknown = set(body) - _RESOURCE_FIELDS
+    if unknown:
+        return _bad_request(f"Unknown field(s): {', '.join(sorted(unknown))}. Allowed: "
+                            f"{', '.join(sorted(_RESOURCE_FIELDS))}.")
+    state = _sim().state
+    try:
+        ns, rtype = _split_type(body["type"])
+        with state.lock:
+            found = state.generic.type_of(ns, rtype)
+            if found is None:
+                raise RegistrationError(f"Resource type '{body['type']}' is not registered: POST /_sim/resource-types "
+                                        "first.")
+            rg = state.resource_group(str(body["subscription_id"]), str(body["resource_group"]))
+            if rg is None:
+                raise RegistrationError(f"No resource group '{body['resource_group']}' in subscription "
+                                        f"'{body['subscription_id']}'.")
+            definition = {k: body[k] for k in ("kind", "sku", "tags", "properties") if k in body}
+            definition["location"] = body.get("location") or rg.location
+            res, _ = state.generic.put(rg.subscription_id, rg.name, found, str(body["name"]), definition,
+                                       "azuresim-admin", 0)
+            state.changed()
+            answer = res.to_json()
+    except RegistrationError as exc:
+        return _bad_request(str(exc))
+    except ArmError as exc:
+        return _bad_request(exc.message)
+    resp = jsonify(answer)
+    resp.status_code = 201
+    return resp
 
 
 @bp.patch("/principals/<client_id>")

@@ -106,16 +106,17 @@ def supported(ns: str, rtype: str) -> tuple[str, ...]:
 
 
 def check(version: str | None, ns: str, rtype: str, location: str | None = None,
-          locations: Iterable[str] = ()) -> str:
+          locations: Iterable[str] = (), versions: Iterable[str] | None = None) -> str:
     """Validate ``version`` for ``ns``/``rtype``; returns it, or raises ARM's :class:`ArmError`.
 
     ``location`` is the one ARM names in ``NoRegisteredProviderFound`` (the resource's or the request's),
-    ``locations`` the type's supported locations, which that message lists too.
+    ``locations`` the type's supported locations, which that message lists too. ``versions``: the type's
+    api-versions when it is not one of this module's (a generic type registered in ``azuresim.generic``).
     """
     if not version:
         raise ArmError(400, "MissingApiVersionParameter",
                        "The api-version query parameter (?api-version=) is required for all requests.")
-    versions = supported(ns, rtype)
+    versions = tuple(versions) if versions is not None else supported(ns, rtype)
     if not _VERSION.match(version):
         raise ArmError(400, "InvalidApiVersionParameter",
                        f"The api-version '{version}' is invalid. The supported versions are "
@@ -126,7 +127,7 @@ def check(version: str | None, ns: str, rtype: str, location: str | None = None,
         raise ArmError(400, "InvalidApiVersionParameter",
                        f"The api-version '{version}' is invalid. The supported versions are "
                        f"'{','.join(reversed(versions))}'.")
-    short = resource_type(ns, rtype) or rtype
+    short = (resource_type(ns, rtype) if namespace(ns) else None) or rtype
     raise ArmError(
         400, "NoRegisteredProviderFound",
         f"No registered resource provider found for location '{location or 'global'}' and API version "

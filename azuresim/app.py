@@ -171,8 +171,11 @@ def create_sim_app(sim) -> Flask:
     from .customvision.prediction import bp as prediction_bp
     from .customvision.training import bp as training_bp
     from .entra import bp as entra_bp
+    from .generic_arm import bp as generic_bp
 
-    for bp in (admin_bp, arm_bp, arm_meta_bp, training_bp, prediction_bp, entra_bp):
+    # Generic resources' routes are variable where the others are fixed: Werkzeug matches fixed segments
+    # first, so Microsoft.CognitiveServices keeps its own views.
+    for bp in (admin_bp, arm_bp, arm_meta_bp, training_bp, prediction_bp, entra_bp, generic_bp):
         app.register_blueprint(bp)
 
     @app.errorhandler(404)

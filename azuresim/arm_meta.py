@@ -31,6 +31,7 @@ from .arm import (
     readable,
 )
 from .errors import ArmError, arm_error
+from .rbac import resource_action
 from .state import REGIONS, Account, Subscription, normalize_region, utcnow
 
 bp = Blueprint("arm_meta", __name__)
@@ -282,7 +283,8 @@ def _resource_filter(text: str | None):
             tests.append(lambda a, p=part: p in a.name.lower())
             continue
         field, value = m.group("field").lower(), m.group("value").lower()
-        get = {"resourcetype": lambda a: ACCOUNT_TYPE, "name": lambda a: a.name,
+        # Accounts are Cognitive Services accounts; generic resources (azuresim.generic) say their type.
+        get = {"resourcetype": lambda a: getattr(a, "resource_type", ACCOUNT_TYPE), "name": lambda a: a.name,
                "location": lambda a: a.location, "resourcegroup": lambda a: a.resource_group}[field]
         if field == "location":
             value = normalize_region(value)
@@ -317,13 +319,16 @@ def _resources(subscription_id: str, rg: str | None, principal) -> Response:
     keep = _resource_filter(request.args.get("$filter"))
     sub = subscription_id.lower()
     state = _sim().state
+    expand = {e.strip().lower() for e in (request.args.get("$expand") or "").split(",")}
     with state.lock:
-        found = sorted((a for a in state.accounts.values()
-                        if a.subscription_id.lower() == sub
-                        and (rg is None or a.resource_group.lower() == rg.lower()) and keep(a)),
-                       key=lambda a: (a.resource_group.lower(), a.name.lower()))
+        found = [a for a in state.accounts.values()
+                 if a.subscription_id.lower() == sub and (rg is None or a.resource_group.lower() == rg.lower())]
         found = readable(principal, f"{ACCOUNT_TYPE}/read", found, Account.resource_id)
-        return _paged([generic_resource_json(a) for a in found])
+        found += [r for r in state.generic.where(subscription_id, rg)
+                  if state.permitted(principal, resource_action(r.resource_type, "read"), r.resource_id())]
+        found = sorted((a for a in found if keep(a)), key=lambda a: (a.resource_group.lower(), a.name.lower()))
+        return _paged([generic_resource_json(a) if isinstance(a, Account) else a.to_expanded_json(expand)
+                       for a in found])
 
 
 @bp.get("/subscriptions/<subscription_id>/resources")

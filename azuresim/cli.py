@@ -161,3 +161,100 @@ def act(attendee_file: str, task: str | None, mistake: str | None, list_mistakes
         raise click.ClickException(str(exc)) from exc
     except (AzureError, HttpOperationError) as exc:  # Azure refused what the student did: say what it said
         raise click.ClickException(f"Azure refused: {str(exc).splitlines()[0]}") from exc
+
+
+def _admin_post(admin_url: str, ca_bundle: str, path: str, body: dict) -> dict:
+    """POST to the admin API; the simulator's refusal becomes a ClickException naming its message."""
+    import requests
+
+    try:
+        resp = requests.post(f"{admin_url}{path}", json=body, verify=ca_bundle, timeout=30)
+    except requests.RequestException as exc:
+        raise click.ClickException(f"Could not reach the simulator at {admin_url}: {exc}") from exc
+    if resp.status_code != 201:
+        try:
+            message = resp.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = resp.text[:300]
+        raise click.ClickException(f"The simulator refused (HTTP {resp.status_code}): {message}")
+    return resp.json()
+
+
+_CONNECTION = [
+    click.option("--admin-url", help="The simulator's admin URL. Default: $LABGRADER_SIM_ADMIN_URL."),
+    click.option("--ca-bundle", type=click.Path(dir_okay=False, exists=True),
+                 help="The simulator's CA certificate. Default: $LABGRADER_SIM_CA."),
+    click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
+                 help="The --state DIR of a running 'sim serve' (supplies admin URL and CA)."),
+]
+
+
+def _with_connection(fn):
+    for option in reversed(_CONNECTION):
+        fn = option(fn)
+    return fn
+
+
+@sim.group("resource-type")
+def resource_type() -> None:
+    """Generic resource types the simulator serves (any provider namespace but Cognitive Services)."""
+
+
+@resource_type.command("register")
+@click.argument("type_name", metavar="NAMESPACE/TYPE")
+@click.option("--api-version", "api_versions", multiple=True, required=True,
+              help="An api-version ARM accepts for the type (repeat for several), e.g. 2023-05-01.")
+@click.option("--location", "locations", multiple=True,
+              help="A region the type is offered in (repeat for several). Default: every simulator region.")
+@_with_connection
+def register_type(type_name: str, api_versions: tuple[str, ...], locations: tuple[str, ...],
+                  admin_url: str | None, ca_bundle: str | None, state_dir: Path | None) -> None:
+    """Register NAMESPACE/TYPE (e.g. Microsoft.Storage/storageAccounts) so ARM serves resources of it."""
+    admin_url, ca_bundle = _connection(admin_url, ca_bundle, state_dir)
+    body: dict = {"type": type_name, "api_versions": list(api_versions)}
+    if locations:
+        body["locations"] = list(locations)
+    click.echo(json.dumps(_admin_post(admin_url, ca_bundle, "/resource-types", body), indent=2))
+
+
+@sim.group("resource")
+def resource() -> None:
+    """Generic resources in an attendee's resource group."""
+
+
+@resource.command("create")
+@click.option("--attendee", "attendee_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The attendee's credentials JSON file (what `labgrader sim attendee create` prints).")
+@click.argument("type_name", metavar="NAMESPACE/TYPE")
+@click.argument("name")
+@click.option("--location", help="Region (default: the attendee's resource group's).")
+@click.option("--kind", help="The resource's kind, e.g. StorageV2.")
+@click.option("--sku", help="The resource's SKU name, e.g. Standard_LRS.")
+@click.option("--tag", "tags", multiple=True, metavar="NAME=VALUE", help="A tag (repeat for several).")
+@click.option("--properties", help="The resource's properties as a JSON object.")
+@_with_connection
+def create_resource(attendee_file: str, type_name: str, name: str, location: str | None, kind: str | None,
+                    sku: str | None, tags: tuple[str, ...], properties: str | None, admin_url: str | None,
+                    ca_bundle: str | None, state_dir: Path | None) -> None:
+    """Create resource NAME of a registered NAMESPACE/TYPE for an attendee, deployed at once."""
+    admin_url, ca_bundle = _connection(admin_url, ca_bundle, state_dir)
+    try:
+        creds = json.loads(Path(attendee_file).read_text(encoding="utf-8"))
+        body: dict = {"subscription_id": creds["subscription_id"], "resource_group": creds["resource_group"],
+                      "type": type_name, "name": name}
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise click.BadParameter(f"not an attendee's credentials file: {exc}", param_hint="--attendee") from exc
+    if properties is not None:
+        try:
+            body["properties"] = json.loads(properties)
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(str(exc), param_hint="--properties") from exc
+    for tag in tags:
+        key, sep, value = tag.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{tag!r} is not NAME=VALUE", param_hint="--tag")
+        body.setdefault("tags", {})[key] = value
+    body.update({k: v for k, v in (("location", location), ("kind", kind)) if v})
+    if sku:
+        body["sku"] = {"name": sku}
+    click.echo(json.dumps(_admin_post(admin_url, ca_bundle, "/resources", body), indent=2))

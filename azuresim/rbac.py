@@ -99,6 +99,12 @@ def matches(pattern: str, action: str) -> bool:
     return bool(_pattern(pattern).match(action))
 
 
+def resource_action(resource_type: str, verb: str) -> str:
+    """The action ARM checks for ``verb`` (read, write, delete) on a resource of ``resource_type``
+    (``Microsoft.Storage/storageAccounts`` -> ``Microsoft.Storage/storageAccounts/read``)."""
+    return f"{resource_type.strip('/')}/{verb}"
+
+
 def normalize_scope(scope: str) -> str:
     """A scope as compared: lower case, no trailing slash (ARM ids are case-insensitive)."""
     return "/" + scope.strip().strip("/").lower()

@@ -229,6 +229,12 @@ def account_key(subscription_id: str, resource_group: str, name: str) -> str:
     return f"/subscriptions/{subscription_id}/resourcegroups/{resource_group}/{name}".lower()
 
 
+def _generic_store():
+    from .generic import GenericStore  # it builds on this module's regions and helpers
+
+    return GenericStore()
+
+
 @dataclass
 class SimState:
     """Everything the simulator knows. Mutate only while holding ``lock``."""
@@ -243,6 +249,8 @@ class SimState:
     tokens: dict[str, Token] = field(default_factory=dict)  # access token -> what it stands for
     role_definitions: dict[str, RoleDefinition] = field(default_factory=dict)  # custom roles, by lower-cased name
     role_assignments: list[RoleAssignment] = field(default_factory=list)
+    # Generic resources of registered types (``azuresim.generic``): any provider namespace but Cognitive Services.
+    generic: Any = field(default_factory=lambda: _generic_store())
     # Bumped on every mutation the persistence layer should save (views call ``changed()``).
     version: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
@@ -257,6 +265,8 @@ class SimState:
         data.setdefault("deleted_accounts", {})
         data.setdefault("operations", {})
         data.setdefault("role_definitions", {})
+        if data.get("generic") is None:  # saved before generic resources
+            data["generic"] = _generic_store()
         if "role_assignments" not in data:  # saved before roles: subscription access was Contributor
             data["role_assignments"] = [
                 RoleAssignment(oid, DEFAULT_ROLE, f"/subscriptions/{sub.subscription_id}")
@@ -577,6 +587,7 @@ class SimState:
                      "location": a.location, "deleted_at": iso(a.deleted_at) if a.deleted_at else None}
                     for a in self.deleted_accounts.values()
                 ],
+                **self.generic.snapshot(),
             }
 
     def reset(self) -> None:
@@ -591,4 +602,5 @@ class SimState:
             self.tokens.clear()
             self.role_definitions.clear()
             self.role_assignments.clear()
+            self.generic.clear()
             self.version += 1
