@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,46 @@ class StepSpec:
         return f"Task {self.task}: {self.title}" if self.title else f"Task {self.task}"
 
 
+@dataclass(frozen=True)
+class AutoCheckSettings:
+    """lab.yaml ``auto_check``: validate an active attendee's unfinished steps in the background.
+
+    ``every``: seconds between two checks; ``after_pending``: seconds to the next check after a PENDING
+    (training running); ``idle_after``: seconds after the attendee last opened the guide or was validated
+    when the checks stop. (A class setting may override any of them, or turn the checks on or off.)
+    """
+
+    every: float = 300.0
+    after_pending: float = 60.0
+    idle_after: float = 1800.0
+
+    FIELDS = ("every", "after_pending", "idle_after")
+
+
+def auto_check_settings(value: Any, problems: list[tuple[int, str]], line: int = 0,
+                        base: AutoCheckSettings | None = None) -> AutoCheckSettings | None:
+    """lab.yaml ``auto_check``: ``true`` (the defaults), ``false`` or absent (off), or a mapping of
+    :class:`AutoCheckSettings` fields, each a positive number of seconds; missing fields come from ``base``
+    (default: the defaults). Problems are appended to ``problems`` (lint reports them) and ignored."""
+    base = base or AutoCheckSettings()
+    if value is None or value is False:
+        return None
+    if value is True:
+        return base
+    if not isinstance(value, dict):
+        problems.append((line, "auto_check must be true, false or a mapping (every, after_pending, idle_after)"))
+        return None
+    chosen = {}
+    for key, number in value.items():
+        if key not in AutoCheckSettings.FIELDS:
+            problems.append((line, f"auto_check has no setting {key!r} (every, after_pending, idle_after)"))
+        elif isinstance(number, bool) or not isinstance(number, int | float) or not number > 0:
+            problems.append((line, f"auto_check.{key} must be a positive number of seconds, not {number!r}"))
+        else:
+            chosen[key] = float(number)
+    return replace(base, **chosen)
+
+
 @dataclass
 class LabPack:
     """A loaded lab pack. ``guide`` is parsed lazily from ``guide_text``."""
@@ -101,6 +141,7 @@ class LabPack:
     # later fails (the student deleted the resource) keeps its credit, like a checkpoint.
     pass_mark: float | None = None
     keep_credit: bool = True
+    auto_check: AutoCheckSettings | None = None  # lab.yaml ``auto_check``; None: no automatic checks
 
     @cached_property
     def guide(self) -> Guide:
@@ -247,6 +288,7 @@ def load_pack(name_or_path: str | os.PathLike, extra_dirs: Iterable[str | os.Pat
             )
         )
     pass_mark, keep_credit = _scoring(data.get("scoring"), problems)
+    auto_check = auto_check_settings(data.get("auto_check"), problems, lines.get(("auto_check",), 0))
 
     pack = LabPack(
         id=str(data.get("id") or (guide_path.stem if yaml_path is None else root.name)),
@@ -261,6 +303,7 @@ def load_pack(name_or_path: str | os.PathLike, extra_dirs: Iterable[str | os.Pat
         problems=problems,
         pass_mark=pass_mark,
         keep_credit=keep_credit,
+        auto_check=auto_check,
     )
     pack.__dict__["guide"] = guide  # parsed once here for the titles: the cached property's value
     return pack
@@ -318,6 +361,8 @@ def _line_index(root: yaml.Node | None) -> dict[tuple, int]:
     if not isinstance(root, yaml.MappingNode):
         return index
     for key_node, value in root.value:
+        if key_node.value == "auto_check":
+            index[("auto_check",)] = key_node.start_mark.line + 1
         if key_node.value == "injects" and isinstance(value, yaml.MappingNode):
             for k, _ in value.value:
                 index[("inject", k.value)] = k.start_mark.line + 1

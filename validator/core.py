@@ -100,19 +100,20 @@ def validate(attendee: Attendee, step: str, lab: LabPack, options: Options | Non
 
 
 def validate_many(attendee: Attendee, steps: Sequence[str] | None, lab: LabPack,
-                  options: Options | None = None) -> list[StepResult]:
+                  options: Options | None = None, *, counter: CallCounter | None = None) -> list[StepResult]:
     """Validate several steps (``None``: every step of the lab, in order) for one attendee from one snapshot.
 
     The facts every step reads are gathered once (each fact at most once, independent ones concurrently),
     and each step is judged from the part of the snapshot it would have gathered alone, so its result is
     the one :func:`validate` gives for it. A step's ``azure_calls`` counts the calls made for the facts it
     reads (a call serving several steps counts in each); ``duration_ms`` is the whole run's.
+    ``counter``, when given, counts the run's calls (each once) for the caller (a fresh one per run).
     Raises :class:`UnknownStep` for a step the lab does not define, before any call to Azure.
     """
     options = options or Options()
     specs = list(lab.steps) if steps is None else [step_for(lab, s) for s in steps]
     started, t0 = now(), time.monotonic()
-    counter = CallCounter()
+    counter = CallCounter() if counter is None else counter
     per_step: list[list[tuple[Any, Any]]] = [[(registry.get(c.id), c.expect) for c in s.checks] for s in specs]
     judged: list[tuple[list[Outcome], Seen, tuple[str, ...]]]
     try:

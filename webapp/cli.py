@@ -149,10 +149,10 @@ class _Gunicorn:
 
             def load(self):
                 from webapp import create_app
-                from webapp.services import webhooks
+                from webapp.factory import start_background
 
                 app = create_app()
-                webhooks.start_sweeper(app)  # each worker sends webhook retries and events a crash left unsent
+                start_background(app)  # webhook retries and the automatic checks, before any request
                 return app
 
         self._app = App()
@@ -338,12 +338,14 @@ def worker(burst: bool, name: str | None) -> None:
         w = jobs.worker(app, name=name)
     except ImportError as exc:
         raise click.ClickException(f"{exc}: pip install 'labgrader[redis]'") from None
-    from webapp.services import webhooks
+    from webapp.factory import start_background
 
     if not burst:
-        webhooks.start_sweeper(app)
+        start_background(app)
     try:
-        w.work(burst=burst)
+        # RQ's scheduler moves the jobs queued for later (the automatic checks' ticks) into the queue; one
+        # worker at a time holds it.
+        w.work(burst=burst, with_scheduler=True)
     finally:
         w.connection.close()
 

@@ -155,6 +155,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("WEBHOOK_SWEEP_SECONDS", 5.0,
            "How often each web or worker process looks in the outbox for deliveries due (retries, and events a "
            "crashed process left unsent).", float),
+    Option("AUTO_CHECK_TICK_SECONDS", 15.0,
+           "How often the deployment looks for attendees whose automatic check is due (lab.yaml auto_check or a "
+           "class setting turns the checks on; one scheduler runs per deployment).", float),
+    Option("AUTO_CHECK_CALLS_PER_MINUTE", 300,
+           "Azure calls the automatic checks of one class may make in any minute (a class setting may lower or "
+           "raise it); checks that would pass it wait. Each call also keeps to the per-resource pacing.", int),
     Option("DEMO", False,
            "Demo mode (set by `labgrader demo`): the student page offers a practice panel that performs the "
            "next lab task in azuresim.", _bool),

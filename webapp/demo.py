@@ -94,6 +94,9 @@ def start(folder: Path, host: str, port: int, attendees: int, training_seconds: 
             "ALLOW_CUSTOM_CLOUD": True,  # the demo's Azure is azuresim
             "DEMO": True,
         })
+        from webapp.factory import start_background
+
+        start_background(app)  # webhook deliveries and automatic checks run from the start, not the first request
         server = make_server(host, port, app, threaded=True)
         base = f"http://{host}:{server.server_port}"
         app.config["BASE_URL"] = base

@@ -76,7 +76,20 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_schema: bool 
 
     jobs.init_app(app)
     _share_azure_rate_limits(app)
+    if not app.testing:
+        # Whatever WSGI server runs the app (gunicorn, `labgrader demo`, flask run, ...), its first request
+        # starts this process's background threads; tests start them where they need them.
+        app.before_request(lambda: start_background(app))
     return app
+
+
+def start_background(app: Flask) -> None:
+    """Start this process's background threads (each idempotent): the webhook outbox sweeper, which sends
+    retries and events a crashed process left unsent, and its part in scheduling the automatic checks."""
+    from .services import autocheck, webhooks
+
+    webhooks.start_sweeper(app)
+    autocheck.start_scheduler(app)
 
 
 def _share_azure_rate_limits(app: Flask) -> None:

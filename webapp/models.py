@@ -71,6 +71,8 @@ class Cohort(db.Model):
     lab_id: Mapped[str] = mapped_column(sa.ForeignKey("labs.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The class's automatic checks (``services.autocheck``): None follows the lab's lab.yaml ``auto_check``.
+    auto_check: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     lab: Mapped[Lab] = relationship()
 
@@ -282,3 +284,35 @@ class WebhookDelivery(db.Model):
     status_code: Mapped[int | None] = mapped_column()
     latency_ms: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class AutoCheck(db.Model):
+    """One attendee's automatic checks (``services.autocheck``): when they were last active, when their
+    unfinished steps are next validated, and the credentials that failed (skipped until they change)."""
+
+    __tablename__ = "auto_checks"
+
+    attendee_id: Mapped[int] = mapped_column(sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # opened the guide, or validated
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: due as soon as they are active
+    running_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a check holds the attendee until then
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_calls: Mapped[int] = mapped_column(default=0)  # Azure calls the last check made
+    # ``Attendee.updated_at`` when their credentials failed: skipped while the attendee record is unchanged.
+    blocked_on: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocked_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class AutoCheckRun(db.Model):
+    """One automatic check's Azure calls, charged to its class (``scope``) when it starts (an estimate) and
+    corrected when it ends: the ledger behind the per-class ceiling of calls per minute."""
+
+    __tablename__ = "auto_check_runs"
+    __table_args__ = (sa.Index("ix_auto_check_runs_scope_at", "scope", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(320))
+    attendee_id: Mapped[int] = mapped_column(sa.ForeignKey("attendees.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    calls: Mapped[int] = mapped_column()
+    done: Mapped[bool] = mapped_column(default=False)

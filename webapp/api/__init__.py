@@ -15,7 +15,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, make_response, render_template, url_for
 from flask_smorest import Api
 
-from . import attendees, doctor, errors, labs, webhooks  # noqa: F401 - the route modules add their routes to blueprint.bp
+from . import attendees, autocheck, doctor, errors, labs, webhooks  # noqa: F401 - the route modules add their routes to blueprint.bp
 from . import blueprint as _blueprint
 from .errors import PREFIX
 from .schemas import ErrorSchema

@@ -241,8 +241,8 @@ def cohort(lab_id: str, cohort_name: str | None = None) -> CohortProgress:
 
 
 def _stuck_reason(summary: StepSummary, now: datetime, fails_limit: int, minutes_limit: timedelta) -> str | None:
-    if summary.status == Status.PASS:
-        return None
+    if summary.status == Status.PASS or summary.attempts == 0:
+        return None  # no attempt of the student's on this step (only automatic checks): not stuck on it
     if summary.consecutive_fails >= fails_limit:
         return f"{summary.consecutive_fails} failed attempts in a row"
     spent = now - summary.first_attempt_at

@@ -13,18 +13,22 @@ from sqlalchemy.exc import IntegrityError
 import validator
 from checks.outcome import Outcome, Status
 from checks.summary import causes
+from validator.azure.budget import CallCounter
 from validator.core import step_for
 from validator.result import redact
 
 from ..crypto import DecryptError
 from ..extensions import db
 from ..models import Attempt, Attendee, StepSummary, utcnow
-from . import attendees, labs, webhooks
+from . import attendees, autocheck, labs, webhooks
 from .errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
-TRIGGERS = ("student", "recheck", "proctor", "api", "sweep")  # recheck: the page, while a step is PENDING
+# recheck: the page, while a step is PENDING; auto: the automatic checks (services.autocheck), which are not
+# the student's attempts: they update what a step shows but count toward no attempt total and no "stuck".
+TRIGGERS = ("student", "recheck", "proctor", "api", "sweep", "auto")
+AUTO = "auto"
 CREDENTIALS_CHECK = "credentials"  # the check id of the ERROR for unusable stored credentials
 
 
@@ -62,13 +66,14 @@ def run(attendee: Attendee, step_id: str, *, trigger: str, triggered_by: str | N
 
 
 def run_many(attendee: Attendee, step_ids: Sequence[str] | None, *, trigger: str,
-             triggered_by: str | None = None) -> list[validator.StepResult]:
+             triggered_by: str | None = None, counter: CallCounter | None = None) -> list[validator.StepResult]:
     """Validate several steps (``None``: every step, in lab order; a step named twice runs once) for
     ``attendee`` from one snapshot of their Azure resources, and record each as its own attempt, with the
     result validating that step alone gives (:func:`validator.validate_many`).
 
     Raises as :func:`run` does, before anything is recorded. Stored credentials labgrader cannot use give
-    one recorded ERROR, for the first step: every step would fail alike.
+    one recorded ERROR, for the first step: every step would fail alike. ``counter``, when given, counts
+    the run's Azure calls (each once, though a call serving several steps counts in each step's result).
     """
     if trigger not in TRIGGERS:
         raise InvalidInput("trigger", f"must be one of {', '.join(TRIGGERS)}")
@@ -92,7 +97,7 @@ def run_many(attendee: Attendee, step_ids: Sequence[str] | None, *, trigger: str
         return [result]
     options = validator.Options(budget_seconds=float(current_app.config["VALIDATE_BUDGET_SECONDS"]))
     results = []
-    for result in validator.validate_many(who, [s.id for s in specs], pack, options):
+    for result in validator.validate_many(who, [s.id for s in specs], pack, options, counter=counter):
         data = redact(result.to_json(), secrets)
         safe = validator.StepResult.from_json(data)
         record(attendee, safe, data, trigger=trigger, triggered_by=triggered_by)
@@ -141,7 +146,9 @@ def record(attendee: Attendee, result: validator.StepResult, data: dict, *, trig
         )
         db.session.add(attempt)
         try:
-            previous, summary = _fold(attendee.id, result)
+            previous, summary = _fold(attendee.id, result, counts=trigger != AUTO)
+            if trigger != AUTO:  # someone is working on the lab: the automatic checks follow them
+                autocheck.touch(attendee.id)
             # The webhook outbox rows commit with the attempt: a crash after this loses no event.
             events = webhooks.on_attempt(attendee, result, data, previous, summary, trigger)
             db.session.commit()
@@ -156,10 +163,13 @@ def record(attendee: Attendee, result: validator.StepResult, data: dict, *, trig
     raise AssertionError("unreachable")
 
 
-def _fold(attendee_id: int, result: validator.StepResult) -> tuple[str | None, StepSummary]:
+def _fold(attendee_id: int, result: validator.StepResult, *, counts: bool = True) -> tuple[str | None, StepSummary]:
     """Fold ``result`` into the step's summary; returns the step's status before (None: first attempt) and the
     summary. A result older than the latest one folded (a slow validation finishing after a quicker later
-    one) only counts; the verdict shown stays the latest."""
+    one) only counts; the verdict shown stays the latest. A result that does not ``count`` (an automatic
+    check's) updates the verdict but no attempt total: the student's attempts, fails, and run of fails
+    (which flags them stuck) are theirs alone, and their first attempt starts the clock of "minutes on a
+    step"."""
     at: datetime = result.started_at
     summary = db.session.scalar(
         select(StepSummary).filter_by(attendee_id=attendee_id, step_id=result.step).with_for_update()
@@ -176,26 +186,28 @@ def _fold(attendee_id: int, result: validator.StepResult) -> tuple[str | None, S
         previous = None
     else:
         previous = summary.status
-    summary.attempts += 1
-    if status is Status.FAIL:
-        summary.fails += 1
-    summary.first_attempt_at = min(summary.first_attempt_at, at)
+    if counts:
+        summary.first_attempt_at = at if summary.attempts == 0 else min(summary.first_attempt_at, at)
+        summary.attempts += 1
+        if status is Status.FAIL:
+            summary.fails += 1
     summary.observed = merge_observations(summary.observed, result.observed, at)
     if at < summary.last_attempt_at:
         # Overtaken: a newer result already decided what the step shows. A FAIL among FAILs still
         # lengthens the run of fails that flags a stuck attendee.
-        if status is Status.FAIL and summary.status == Status.FAIL.value:
+        if counts and status is Status.FAIL and summary.status == Status.FAIL.value:
             summary.consecutive_fails += 1
         return previous, summary
     summary.last_status = status.value
     summary.last_attempt_at = at
-    if status is Status.ERROR and summary.attempts > 1:
+    if status is Status.ERROR and previous is not None:
         return previous, summary  # labgrader's trouble says nothing new about the student's work
     summary.status = status.value
     summary.message = result.message
     summary.judged_on = dict(result.observed)
     if status is Status.FAIL:
-        summary.consecutive_fails += 1
+        if counts:
+            summary.consecutive_fails += 1
         # Failures that only follow from another ("no project, so its domain cannot be checked") are left out:
         # the proctor's common reasons should show causes.
         summary.failing_checks = [

@@ -192,7 +192,10 @@ def on_attempt(attendee: Attendee, result: Any, data: dict, previous: str | None
                                             "previous_status": previous, "status": summary.status,
                                             "trigger": trigger, "result": data}))
     stuck_after = int(current_app.config["STUCK_AFTER_FAILS"])
-    if summary.status == "FAIL" and result.status.value == "FAIL" and summary.consecutive_fails == stuck_after:
+    # The FAIL that made the run of fails reach the limit: an automatic check's FAIL lengthens no run
+    # (services.validation._fold), so it never sends this either.
+    if (trigger != "auto" and summary.status == "FAIL" and result.status.value == "FAIL"
+            and summary.consecutive_fails == stuck_after):
         found.append((ATTENDEE_STUCK, {**base, "step": result.step, "task": result.task,
                                        "reason": f"{summary.consecutive_fails} FAILs in a row on Task "
                                                  f"{result.task}", "message": summary.message}))
@@ -370,10 +373,11 @@ def _send(sub: WebhookSubscription, event: WebhookEvent) -> bool:
     error: str | None = None
     retry = False
     try:
-        check_target(sub.url, allow_private=bool(cfg["WEBHOOK_ALLOW_PRIVATE_TARGETS"]))
+        address = check_target(sub.url, allow_private=bool(cfg["WEBHOOK_ALLOW_PRIVATE_TARGETS"]))
         with requests.Session() as session:
             session.trust_env = False  # no proxy from the environment: the address checked is the one used
-            response = session.post(sub.url, data=body, headers=headers, allow_redirects=False,
+            url = pin(session, sub.url, address)
+            response = session.post(url, data=body, headers=headers, allow_redirects=False,
                                     timeout=float(cfg["WEBHOOK_TIMEOUT_SECONDS"]))
             code = response.status_code
             response.close()
@@ -464,26 +468,57 @@ def check_url(url: str) -> None:
         _check_addresses(parts.hostname, parts.port or 443, resolve=False)
 
 
-def check_target(url: str, *, allow_private: bool) -> None:
+def check_target(url: str, *, allow_private: bool) -> str:
     """Before each send: the host's addresses, resolved now, are all public (unless ``allow_private``);
-    metadata endpoints are refused always. Raises :class:`UnsafeTarget`."""
+    metadata endpoints are refused always. Returns the address to connect to (see :func:`pin`). Raises
+    :class:`UnsafeTarget`."""
     parts = urlsplit(url)
     if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
         raise UnsafeTarget("the URL must start with https://")
     if not parts.hostname:
         raise UnsafeTarget("the URL names no host")
-    _check_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), resolve=True,
-                     allow_private=allow_private)
+    return _check_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), resolve=True,
+                            allow_private=allow_private)[0]
 
 
-def _check_addresses(host: str, port: int, *, resolve: bool, allow_private: bool = False) -> None:
+def _pinned_adapter(hostname: str):
+    from requests.adapters import HTTPAdapter
+
+    class Pinned(HTTPAdapter):
+        """Connects wherever the URL says (the checked address), while TLS sends the host name (SNI) and
+        verifies the certificate against it, as a request to the name would."""
+
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["server_hostname"] = hostname
+            kwargs["assert_hostname"] = hostname
+            super().init_poolmanager(*args, **kwargs)
+
+    return Pinned()
+
+
+def pin(session: Any, url: str, address: str) -> str:
+    """``url`` rewritten to connect to ``address`` (the one :func:`check_target` passed), with the request's
+    ``Host`` and, for https, TLS still naming the URL's host: a name that resolves elsewhere by the time of
+    the connection (DNS rebinding) is never asked again. Mounts what it needs on the requests ``session``."""
+    parts = urlsplit(url)
+    literal = f"[{address}]" if ":" in address else address
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    pinned = parts._replace(netloc=netloc).geturl()
+    session.headers["Host"] = parts.netloc
+    if parts.scheme == "https":
+        session.mount(f"https://{netloc}", _pinned_adapter(parts.hostname or ""))
+    return pinned
+
+
+def _check_addresses(host: str, port: int, *, resolve: bool, allow_private: bool = False) -> list[str]:
+    """The host's addresses (resolved when ``resolve``), each checked; raises :class:`UnsafeTarget`."""
     try:
         addresses = [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:
         if not resolve:
             if host.lower() in ("localhost",) or host.lower().endswith(".localhost"):
                 raise UnsafeTarget(f"'{host}' is a loopback name") from None
-            return  # a name: resolved, and checked, at send time
+            return []  # a name: resolved, and checked, at send time
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
@@ -496,6 +531,7 @@ def _check_addresses(host: str, port: int, *, resolve: bool, allow_private: bool
             raise UnsafeTarget(f"{address} is a cloud metadata address")
         if not allow_private and (not address.is_global or address.is_multicast):
             raise UnsafeTarget(f"'{host}' resolves to {address}, which is not a public address")
+    return [str(a) for a in addresses]
 
 
 # -- the sweeper ----------------------------------------------------------------------------------------------
@@ -506,8 +542,9 @@ _SWEEPER = "labgrader.webhook_sweeper"
 def start_sweeper(app: Flask) -> threading.Thread | None:
     """Run :func:`sweep` every ``WEBHOOK_SWEEP_SECONDS`` in a daemon thread of this process (idempotent).
     Every web and worker process runs one: the claims keep them from sending an event twice at once."""
-    if app.extensions.get(_SWEEPER) is not None:
-        return app.extensions[_SWEEPER][0]
+    entry = app.extensions.get(_SWEEPER)
+    if entry is not None and entry[0].is_alive():  # (a forked child has the entry but not the thread)
+        return entry[0]
     stop = threading.Event()
     interval = max(0.05, float(app.config["WEBHOOK_SWEEP_SECONDS"]))
 

@@ -34,7 +34,7 @@ from labguide.render import GUIDE_CSS, GUIDE_JS, render_guide
 from .. import auth
 from ..models import Attempt, Attendee, utcnow
 from ..security import limiter, recheck_rate, validate_rate
-from ..services import attempts, attendees, labs, launch, progress, validation
+from ..services import attempts, attendees, autocheck, labs, launch, progress, validation
 from ..services.errors import ExpiredLink, InvalidLink
 from . import queries
 from .badges import look
@@ -69,6 +69,7 @@ def launch_link(token: str):
 def guide():
     attendee = _me()
     pack = labs.pack(attendee.lab_id)
+    autocheck.seen(attendee)  # an open guide keeps the automatic checks following the student
     html = render_guide(
         pack,
         attendees.injects_for_render(attendee),

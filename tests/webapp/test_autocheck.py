@@ -1,0 +1,240 @@
+"""Automatic checks through HTTP: a class turned on through the platform API, a scripted student doing the lab
+against azuresim, and the grid following without a press. Waits are bounded and wait for a state, never a
+duration."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from webapp.cli import main
+from webapp.extensions import db
+from webapp.models import Attempt, Attendee, AutoCheck, AutoCheckRun, WebhookEvent
+from webapp.services import apikeys, autocheck, jobs, webhooks
+
+LAB = "spot-the-flaw"
+STEP1 = "d59e98f0-5614-4e26-b82c-18374ffffb6c"
+QUICK = {"enabled": True, "every": 0.2, "after_pending": 0.2, "idle_after": 600}
+
+
+@pytest.fixture
+def auto_app(make_app, db_url):
+    app = make_app(DATABASE_URL=db_url, AUTO_MIGRATE=True, AUTO_CHECK_TICK_SECONDS=0.1,
+                   WEBHOOK_ALLOW_PRIVATE_TARGETS=True, STUCK_AFTER_FAILS=2)
+    with app.app_context():
+        yield app
+        autocheck.stop_scheduler(app)
+        jobs.shutdown(app)
+        db.session.rollback()
+        if db.engine.dialect.name == "postgresql":
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+class Api:
+    def __init__(self, client, key: str) -> None:
+        self.client, self.headers = client, {"Authorization": f"Bearer {key}"}
+
+    def __call__(self, method: str, path: str, body: dict | None = None):
+        return self.client.open("/api/v1" + path, method=method, headers=self.headers, json=body)
+
+
+@pytest.fixture
+def api(auto_app):
+    return Api(auto_app.test_client(), apikeys.create("platform")[1])
+
+
+def _class(api, setting: dict, cohort: str = "Monday") -> dict:
+    r = api("PUT", f"/labs/{LAB}/classes/{cohort}/auto-check", setting)
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def _attendee(api, name: str, azure: dict, cohort: str = "Monday") -> str:
+    r = api("PUT", f"/labs/{LAB}/attendees/{name}", {"class": cohort, "azure": azure})
+    assert r.status_code in (200, 201), r.get_json()
+    return f"/labs/{LAB}/attendees/{name}"
+
+
+def _press(api, url: str, step: str = "1") -> dict:
+    r = api("POST", url + "/validations", {"step": step})
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def _progress(api, url: str) -> dict:
+    r = api("GET", url + "/progress")
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def _auto_attempts(name: str, step: str | None = None) -> list[Attempt]:
+    db.session.rollback()
+    query = (select(Attempt).join(Attendee, Attendee.id == Attempt.attendee_id)
+             .where(Attendee.external_id == name, Attempt.trigger == "auto"))
+    if step:
+        query = query.where(Attempt.step_id == step)
+    return list(db.session.scalars(query.order_by(Attempt.id)))
+
+
+def _runs(name: str) -> list[AutoCheckRun]:
+    db.session.rollback()
+    return list(db.session.scalars(select(AutoCheckRun).join(Attendee, Attendee.id == AutoCheckRun.attendee_id)
+                                   .where(Attendee.external_id == name).order_by(AutoCheckRun.id)))
+
+
+def wait_for(condition, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+        time.sleep(0.1)
+
+
+def test_class_setting_through_the_api_and_its_errors(api):
+    shown = api("GET", f"/labs/{LAB}/classes/Nobody/auto-check")
+    assert shown.status_code == 404
+    out = _class(api, {"enabled": True, "every": 120, "calls_per_minute": 50})
+    assert out["setting"] == {"enabled": True, "every": 120, "calls_per_minute": 50}
+    assert out["effective"] == {"every": 120.0, "after_pending": 60.0, "idle_after": 1800.0, "calls_per_minute": 50}
+    assert api("GET", f"/labs/{LAB}/classes/Monday/auto-check").get_json() == out
+    bad = api("PUT", f"/labs/{LAB}/classes/Monday/auto-check", {"enabled": True, "every": -3})
+    assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "every", bad.get_json()
+    assert bad.get_json()["error"]["message"] == "every: must be a positive number of seconds, not -3"
+    bad = api("PUT", f"/labs/{LAB}/classes/Monday/auto-check", {"every_minute": 3})
+    assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "every_minute", bad.get_json()
+    # Spot the Flaw's lab.yaml does not turn the checks on: a class that follows the lab has none.
+    assert _class(api, {})["effective"] is None
+    assert _class(api, {"enabled": False})["effective"] is None
+
+
+def test_automatic_checks_move_fail_to_pass_after_sim_act_with_no_press(api, auto_app, attendee, tmp_path):
+    _class(api, QUICK)
+    url = _attendee(api, "ada", attendee)
+    assert _press(api, url)["status"] == "FAIL"  # the student's one press: they are active from now on
+    autocheck.start_scheduler(auto_app)
+    wait_for(lambda: _auto_attempts("ada", STEP1), "a first automatic check")
+    assert _progress(api, url)["steps"][STEP1]["status"] == "FAIL"
+
+    creds = tmp_path / "ada.json"
+    creds.write_text(json.dumps(attendee))
+    done = CliRunner().invoke(main, ["sim", "act", "--attendee", str(creds), "1"])
+    assert done.exit_code == 0, done.output
+
+    wait_for(lambda: _progress(api, url)["steps"][STEP1]["status"] == "PASS", "Task 1 to pass with no press")
+    step = _progress(api, url)["steps"][STEP1]
+    assert step["attempts"] == 1  # the automatic checks are not the student's attempts
+    assert _auto_attempts("ada", STEP1)[-1].status == "PASS"
+
+
+def test_automatic_fails_never_make_an_attendee_stuck(api, auto_app, attendee):
+    sub, _ = webhooks.create("http://127.0.0.1:9/hooks", [webhooks.ATTENDEE_STUCK])
+    _class(api, QUICK)
+    url = _attendee(api, "bob", attendee)
+    _press(api, url)  # one FAIL of the student's (STUCK_AFTER_FAILS is 2)
+    autocheck.start_scheduler(auto_app)
+    wait_for(lambda: len(_auto_attempts("bob", STEP1)) >= 3, "three automatic FAILs")
+    assert {a.status for a in _auto_attempts("bob", STEP1)} == {"FAIL"}
+
+    def stuck() -> list[dict]:
+        steps = api("GET", f"/labs/{LAB}/progress?class=Monday").get_json()["steps"]
+        return [who for step in steps for who in step["stuck"]]
+
+    def stuck_events() -> int:
+        db.session.rollback()
+        return db.session.scalar(select(func.count()).select_from(WebhookEvent)
+                                 .filter_by(subscription_id=sub.id, type=webhooks.ATTENDEE_STUCK))
+
+    assert stuck() == [] and stuck_events() == 0
+    assert _progress(api, url)["steps"][STEP1]["attempts"] == 1
+    _press(api, url)  # the student's second FAIL in a row: now they are stuck, and the event says so once
+    assert [s["attendee"] for s in stuck()] == ["bob"]
+    assert stuck_events() == 1
+    wait_for(lambda: len(_auto_attempts("bob", STEP1)) >= 6, "more automatic FAILs")
+    assert stuck_events() == 1
+
+
+def test_idle_and_never_active_attendees_are_not_checked(api, auto_app, sim):
+    _class(api, QUICK)
+    active = _attendee(api, "cat", sim.create_attendee("auto-cat"))
+    _attendee(api, "dan", sim.create_attendee("auto-dan"))  # never opened the guide, never validated
+    idle = _attendee(api, "eve", sim.create_attendee("auto-eve"))
+    _press(api, active)
+    _press(api, idle)
+    eve = db.session.scalar(select(Attendee).filter_by(external_id="eve"))
+    db.session.get(AutoCheck, eve.id).last_seen_at = autocheck.utcnow() - autocheck.timedelta(hours=1)
+    db.session.commit()
+    autocheck.start_scheduler(auto_app)
+    wait_for(lambda: len(_runs("cat")) >= 3, "three checks of the active attendee")
+    assert _runs("dan") == [] and _runs("eve") == []
+    assert _auto_attempts("dan") == [] and _auto_attempts("eve") == []
+
+
+def test_failing_credentials_are_skipped_until_they_change(api, auto_app, sim):
+    _class(api, QUICK)
+    witness = _attendee(api, "fay", sim.create_attendee("auto-fay"))
+    good = sim.create_attendee("auto-gus")
+    url = _attendee(api, "gus", {**good, "client_secret": "not-the-secret"})
+    _press(api, witness)
+    assert _press(api, url)["status"] == "ERROR"
+    autocheck.start_scheduler(auto_app)
+    wait_for(lambda: len(_runs("gus")) >= 1 and _runs("gus")[0].done, "the check that finds the credentials fail")
+    wait_for(lambda: len(_runs("fay")) >= 4, "more checks of the other attendee")
+    assert len(_runs("gus")) == 1
+    gus = db.session.scalar(select(Attendee).filter_by(external_id="gus"))
+    assert db.session.get(AutoCheck, gus.id).blocked_reason == "Azure rejected the credentials"
+
+    _attendee(api, "gus", good)  # the platform sends working credentials
+    wait_for(lambda: len(_runs("gus")) >= 2 and _runs("gus")[1].done, "a check with the new credentials")
+    assert any(a.status != "ERROR" for a in _auto_attempts("gus"))
+    assert db.session.get(AutoCheck, gus.id).blocked_on is None
+
+
+def test_the_per_class_ceiling_of_calls_per_minute_holds(api, auto_app, sim):
+    ceiling = 30
+    _class(api, {"enabled": False})
+    urls = [_attendee(api, f"c{i}", sim.create_attendee(f"auto-ceiling-{i}")) for i in range(4)]
+    for url in urls:
+        _press(api, url)  # active
+    sim.clear_calls()
+    _class(api, {**QUICK, "every": 0.01, "calls_per_minute": ceiling})
+
+    # Ticks driven by hand, each after the checks it started have ended, until a whole tick is turned away.
+    started = deferred = 0
+    for _ in range(200):
+        report = autocheck.tick()
+        started += report.started
+        deferred += report.deferred
+        wait_for(lambda: all(r.done for n in range(4) for r in _runs(f"c{n}")), "the checks to end")
+        if report.deferred and not report.started:
+            break
+    assert started >= 1 and deferred >= 1, (started, deferred)
+    calls = sim.call_count()
+    ledger = sum(r.calls for n in range(4) for r in _runs(f"c{n}"))
+    assert 0 < calls <= ceiling, (calls, ledger)
+    assert ledger == calls  # the ledger counts what Azure (the simulator) served
+    # The checks went on until the ceiling stopped them: the next one (costing what the last did) would not fit.
+    assert calls + min(r.calls for n in range(4) for r in _runs(f"c{n}")[-1:]) > ceiling, calls
+    print(f"ceiling {ceiling}: {started} checks made {calls} calls; {deferred} turned away")
+
+
+def test_lab_yaml_auto_check_is_parsed_and_linted(tmp_path):
+    from labguide.packs import AutoCheckSettings, load_pack
+
+    (tmp_path / "lab.yaml").write_text("id: t\nauto_check: {every: 120, idle_after: 600}\nsteps: []\n")
+    assert load_pack(tmp_path).auto_check == AutoCheckSettings(every=120, after_pending=60, idle_after=600)
+    (tmp_path / "lab.yaml").write_text("id: t\nauto_check: true\nsteps: []\n")
+    assert load_pack(tmp_path).auto_check == AutoCheckSettings()
+    (tmp_path / "lab.yaml").write_text("id: t\nsteps: []\n")
+    assert load_pack(tmp_path).auto_check is None
+
+    (tmp_path / "guide.md").write_text("# T\n\n## Task 1: Start\n\nDo it.\n")
+    (tmp_path / "lab.yaml").write_text("id: t\nsteps: []\nauto_check:\n  every: -5\n  sooner: 3\n")
+    linted = CliRunner().invoke(main, ["guide", "lint", str(tmp_path)])
+    assert linted.exit_code != 0
+    assert "lab.yaml:3" in linted.output and "auto_check.every must be a positive number" in linted.output
+    assert "auto_check has no setting 'sooner'" in linted.output
