@@ -11,7 +11,7 @@ fact, with the lab parameter listed in ``PARAMETERS`` (e.g. the expected project
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -58,10 +58,30 @@ PREDICTIONS = "predictions"
 """Stored Quick Test predictions of the project (``predictions/query``), newest first, of any iteration:
 list[PredictionFact]. Checks judge them against TRAINED_ITERATION (hence the dependency)."""
 
+IMAGES = "images"
+"""The project's images, tagged and untagged, with their tags and regions (``GetImages``, newest first, 256 a
+call, at most ``IMAGE_PAGES`` calls): ImagesFact. What an Object Detection lab counts regions in."""
+
+DETECTION_PERFORMANCE = "detection_performance"
+"""Object detection performance of TRAINED_ITERATION at the lab's probability and overlap thresholds
+(PARAMETERS): PerformanceFact | None, whose ``average_precision`` is the mAP."""
+
+PREDICTION_IMAGES = "prediction_images"
+"""SHA-256 digests of the images of the newest stored Quick Tests on TRAINED_ITERATION whose top prediction is
+a region (at most ``PREDICTION_IMAGES_LIMIT``), read from the image addresses Custom Vision stores with each:
+dict[prediction id, hex digest]. How a check knows which of the lab's test images a Quick Test used."""
+
 ALL = (
-    ACCOUNTS, DELETED_ACCOUNTS, TRAINING_ACCOUNT, DOMAINS, PROJECTS, PROJECT, TAGS, UNTAGGED_COUNT, ITERATIONS,
-    LATEST_ITERATION, TRAINED_ITERATION, PERFORMANCE, PREDICTIONS,
+    ACCOUNTS, DELETED_ACCOUNTS, TRAINING_ACCOUNT, DOMAINS, PROJECTS, PROJECT, TAGS, UNTAGGED_COUNT, IMAGES,
+    ITERATIONS, LATEST_ITERATION, TRAINED_ITERATION, PERFORMANCE, DETECTION_PERFORMANCE, PREDICTIONS,
+    PREDICTION_IMAGES,
 )
+
+IMAGE_PAGES = 4
+"""At most this many ``GetImages`` calls of 256 images for IMAGES; beyond, ``ImagesFact.complete`` is False."""
+
+PREDICTION_IMAGES_LIMIT = 3
+"""At most this many Quick Test images are read for PREDICTION_IMAGES (one download each)."""
 
 DEPENDS_ON: dict[str, tuple[str, ...]] = {
     ACCOUNTS: (),
@@ -79,6 +99,9 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
     TRAINED_ITERATION: (ITERATIONS,),
     PERFORMANCE: (TRAINING_ACCOUNT, PROJECT, TRAINED_ITERATION),
     PREDICTIONS: (TRAINING_ACCOUNT, PROJECT, TRAINED_ITERATION),
+    IMAGES: (TRAINING_ACCOUNT, PROJECT),
+    DETECTION_PERFORMANCE: (TRAINING_ACCOUNT, PROJECT, TRAINED_ITERATION),
+    PREDICTION_IMAGES: (TRAINED_ITERATION, PREDICTIONS),
 }
 
 DERIVED = frozenset({TRAINING_ACCOUNT, PROJECT, LATEST_ITERATION, TRAINED_ITERATION})
@@ -87,10 +110,13 @@ DERIVED = frozenset({TRAINING_ACCOUNT, PROJECT, LATEST_ITERATION, TRAINED_ITERAT
 
 @dataclass(frozen=True)
 class Parameter:
-    """A lab value a fact needs: ``expect[key]`` of check ``check_id`` in lab.yaml (templated), or ``default``."""
+    """A lab value a fact needs: ``expect[key]`` of check ``check_id`` in lab.yaml (templated), or ``default``.
+
+    With a tuple of keys (and a tuple of defaults), the value is the tuple of those expectations.
+    """
 
     check_id: str
-    key: str
+    key: str | tuple[str, ...]
     default: Any = None
 
 
@@ -98,6 +124,9 @@ PARAMETERS: dict[str, Parameter] = {
     TRAINING_ACCOUNT: Parameter("account_training_exists", "name"),
     PROJECT: Parameter("project_exists", "name"),
     PERFORMANCE: Parameter("iteration_performance", "threshold", 0.5),
+    # The portal's Performance tab of an Object Detection project: Probability and Overlap Threshold sliders.
+    DETECTION_PERFORMANCE: Parameter("iteration_detection_performance", ("threshold", "overlap_threshold"),
+                                     (0.5, 0.3)),
 }
 
 PRODUCED_BY: dict[str, str] = {
@@ -234,7 +263,8 @@ class TagPerformance:
 
 @dataclass(frozen=True)
 class PerformanceFact:
-    """An iteration's performance at ``threshold`` (fractions between 0 and 1)."""
+    """An iteration's performance at ``threshold`` (fractions between 0 and 1); for Object Detection also at
+    ``overlap_threshold``, and then ``average_precision`` is the mAP."""
 
     precision: float
     recall: float
@@ -242,14 +272,56 @@ class PerformanceFact:
     per_tag: tuple[TagPerformance, ...]
     threshold: float
     iteration_id: str | None = None
+    overlap_threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class Box:
+    """A bounding box as Custom Vision gives it: fractions of the image's width and height."""
+
+    left: float
+    top: float
+    width: float
+    height: float
 
 
 @dataclass(frozen=True)
 class PredictionFact:
-    """A stored Quick Test prediction: its highest-probability tag."""
+    """A stored Quick Test prediction: its highest-probability tag, and for Object Detection that region's box.
+
+    ``image_uri`` is where Custom Vision keeps the tested image (a blob address with a SAS token): the
+    validator reads it for PREDICTION_IMAGES; it never goes into evidence.
+    """
 
     id: str
     iteration_id: str | None
     created: datetime | None
     top_tag: str | None
     top_probability: float | None
+    top_box: Box | None = None
+    image_uri: str | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class RegionFact:
+    """A region drawn on a training image: its tag's name and its box."""
+
+    tag: str
+    box: Box
+
+
+@dataclass(frozen=True)
+class ImageFact:
+    """A training image: the names of its tags (image-level) and its regions (Object Detection)."""
+
+    id: str
+    tags: tuple[str, ...] = ()
+    regions: tuple[RegionFact, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImagesFact:
+    """The project's images read for IMAGES; ``complete`` is False when there were more than were read."""
+
+    images: tuple[ImageFact, ...]
+    complete: bool = True

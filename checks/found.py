@@ -35,6 +35,9 @@ _UNREAD = {
     F.ITERATIONS: "the project's training iterations",
     F.PERFORMANCE: "the trained iteration's performance",
     F.PREDICTIONS: "the project's Quick Test results",
+    F.IMAGES: "the project's images and their regions",
+    F.DETECTION_PERFORMANCE: "the trained iteration's performance",
+    F.PREDICTION_IMAGES: "the images of your Quick Tests",
 }
 
 
@@ -261,6 +264,37 @@ def _predictions(value: list[F.PredictionFact] | None, facts: Mapping[str, Any],
     return f"{plural(len(value), 'Quick Test result')} stored for {where}."
 
 
+def _images(value: F.ImagesFact | None, facts: Mapping[str, Any], reads: set[str], rg: str | None) -> str | None:
+    if value is None:
+        return None
+    where = _project_name(facts)
+    if not value.images:
+        return f"{_cap(where)} has no images yet."
+    per_tag: dict[str, int] = {}
+    bare = 0
+    for image in value.images:
+        for name in {r.tag for r in image.regions}:
+            per_tag[name] = per_tag.get(name, 0) + 1
+        bare += not image.regions
+    total = plural(len(value.images), "image") + ("" if value.complete else " or more")
+    regions = joined((f"{plural(n, 'image')} with a '{t}' region" for t, n in per_tag.items()), 8)
+    parts = [regions] if regions else []
+    if bare:
+        parts.append(f"{bare} without a region")
+    return f"{_cap(where)} has {total}: {', '.join(parts)}."
+
+
+def _detection_performance(value: F.PerformanceFact | None, facts: Mapping[str, Any], reads: set[str],
+                           rg: str | None) -> str | None:
+    if value is None:
+        return None  # not read while a retrain runs
+    trained = facts.get(F.TRAINED_ITERATION)
+    named = f"iteration '{trained.name}'" if isinstance(trained, F.IterationFact) else "the trained iteration"
+    return (f"At the {pct(value.threshold)} probability threshold and {pct(value.overlap_threshold)} overlap "
+            f"threshold, {named} has precision {pct(value.precision)}, recall {pct(value.recall)} and mAP "
+            f"{pct(value.average_precision)}.")
+
+
 _DESCRIBE = {
     F.ACCOUNTS: _accounts,
     F.DELETED_ACCOUNTS: _deleted,
@@ -273,4 +307,6 @@ _DESCRIBE = {
     F.TRAINED_ITERATION: _trained,
     F.PERFORMANCE: _performance,
     F.PREDICTIONS: _predictions,
+    F.IMAGES: _images,
+    F.DETECTION_PERFORMANCE: _detection_performance,
 }

@@ -31,6 +31,7 @@ DATA_ACTIONS: dict[str, str] = {
     "GetProjects": f"{CV}/projects/read",
     "GetTags": f"{CV}/projects/tags/read",
     "GetUntaggedImageCount": f"{CV}/projects/images/untagged/count/read",
+    "GetImages": f"{CV}/projects/images/read",
     "GetIterations": f"{CV}/projects/iterations/read",
     "GetIterationPerformance": f"{CV}/projects/iterations/performance/read",
     "QueryPredictions": f"{CV}/projects/predictions/query/action",

@@ -112,47 +112,81 @@ def project_description(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx
     )
 
 
-@check("project_type_classification", title="The project is a Classification project",
-       reads=(F.PROJECT, F.DOMAINS))
-def project_type_classification(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def _judge_type(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context, default: str) -> Outcome:
+    """The project's type (from its domain's type) against ``expect["type"]`` (default ``default``)."""
     project, out = _project_here(facts, "project type")
     if out:
         return out
     domain = _domain(project, list(facts[F.DOMAINS] or []))
     if domain is None:
         return _unknown_domain(project)
-    want = expect.get("type", "Classification")
+    want = expect.get("type", default)
+    want_name = _type_name(want)
     ev = {"project": project.name, "domain": domain.name, "domain_type": domain.type, "expected": want}
-    if loose(domain.type).replace(" ", "") == loose(want).replace(" ", ""):
-        return passed(f"Project '{project.name}' is a {want} project.", ev)
+    if _type_key(domain.type) == _type_key(want):
+        return passed(f"Project '{project.name}' is {_a(want_name)} {want_name} project.", ev)
+    have = _type_name(domain.type)
     return failed(
-        f"Project '{project.name}' is an {_type_name(domain.type)} project; this lab needs {want}.",
+        f"Project '{project.name}' is {_a(have)} {have} project; this lab needs {want_name}.",
         f"A project's type cannot be changed: in customvision.ai delete project '{project.name}' (the Free "
-        f"tier allows two projects) and create it again with Project Types: {want}, as Task 2 describes.",
+        f"tier allows two projects) and create it again with Project Types: {want_name}, "
+        f"{_as_described(ctx, _type_check(want))}.",
         ev,
     )
+
+
+@check("project_type_classification", title="The project is a Classification project",
+       reads=(F.PROJECT, F.DOMAINS))
+def project_type_classification(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    return _judge_type(facts, expect, ctx, "Classification")
+
+
+@check("project_type_object_detection", title="The project is an Object Detection project",
+       reads=(F.PROJECT, F.DOMAINS))
+def project_type_object_detection(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    return _judge_type(facts, expect, ctx, "ObjectDetection")
+
+
+# Project type (a domain's ``type``, spaces ignored) -> how the portal names it, and the check that judges it.
+_TYPE_NAMES = {"classification": "Classification", "objectdetection": "Object Detection"}
+_TYPE_CHECKS = {"classification": "project_type_classification", "objectdetection": "project_type_object_detection"}
+
+
+def _type_key(project_type: str | None) -> str:
+    return loose(project_type).replace(" ", "")
+
+
+def _type_check(project_type: str) -> str:
+    return _TYPE_CHECKS.get(_type_key(project_type), "project_type_classification")
+
+
+def _a(name: str) -> str:
+    return "an" if name[:1].lower() in "aeiou" else "a"
+
+
+def _as_described(ctx: Context, check_id: str) -> str:
+    task = ctx.check_tasks.get(check_id)
+    return f"as Task {task} describes" if task else "as the lab guide describes"
 
 
 def _other_type(project: F.ProjectFact, domain: F.DomainFact | None, what: str, ctx: Context,
                 want: str = "Classification") -> Outcome | None:
     """For a project whose domain is of another project type than ``want`` (an Object Detection project in a
-    Classification lab): the follow-on of ``project_type_classification``, since the project must be created
-    again with the right type, which settles ``what`` as well. None when the type is right or unknown."""
-    if domain is None or loose(domain.type).replace(" ", "") == loose(want).replace(" ", ""):
+    Classification lab): the follow-on of the project type check, since the project must be created again
+    with the right type, which settles ``what`` as well. None when the type is right or unknown."""
+    if domain is None or _type_key(domain.type) == _type_key(want):
         return None
-    task = ctx.check_tasks.get("project_type_classification")
-    where = f"as Task {task} describes" if task else "as the lab guide describes"
+    have, want_name, cause = _type_name(domain.type), _type_name(want), _type_check(want)
     return failed(
-        f"Project '{project.name}' is an {_type_name(domain.type)} project, so its {what} is checked once it is "
-        f"a {want} project.",
-        f"Create the project again as a {want} project, {where}.",
-        {"project": project.name, "domain": domain.name, "domain_type": domain.type,
-         "follows_from": "project_type_classification"},
+        f"Project '{project.name}' is {_a(have)} {have} project, so its {what} is checked once it is "
+        f"{_a(want_name)} {want_name} project.",
+        f"Create the project again as {_a(want_name)} {want_name} project, {_as_described(ctx, cause)}.",
+        {"project": project.name, "domain": domain.name, "domain_type": domain.type, "follows_from": cause},
     )
 
 
 def _type_name(domain_type: str | None) -> str:
-    return "Object Detection" if loose(domain_type) == "objectdetection" else str(domain_type)
+    return _TYPE_NAMES.get(_type_key(domain_type), str(domain_type))
 
 
 @check("project_classification_multiclass", title="The project classifies one tag per image (Multiclass)",

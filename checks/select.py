@@ -133,8 +133,15 @@ def lab_parameters(check_expects: Iterable[tuple[str, Mapping[str, Any] | None]]
     """
     pairs = list(check_expects)
     out: dict[str, Any] = {}
+    def expected(check_id: str, key: str, default: Any) -> Any:
+        return next((e[key] for cid, e in pairs if cid == check_id and e and key in e), default)
+
     for fact, p in F.PARAMETERS.items():
-        value = next((e[p.key] for cid, e in pairs if cid == p.check_id and e and p.key in e), p.default)
+        if isinstance(p.key, tuple):
+            value = tuple(expected(p.check_id, k, d) for k, d in zip(p.key, p.default, strict=True))
+            out[fact] = tuple(render(v, inject) for v in value)
+            continue
+        value = expected(p.check_id, p.key, p.default)
         if value is not None:
             out[fact] = render(value, inject)
     # TAGS: every tag name the lab's checks expect, so a check judging one tag knows the others

@@ -45,6 +45,8 @@ _OPERATION_OF: dict[str, str] = {
     F.ITERATIONS: "GetIterations",
     F.PERFORMANCE: "GetIterationPerformance",
     F.PREDICTIONS: "QueryPredictions",
+    F.IMAGES: "GetImages",
+    F.DETECTION_PERFORMANCE: "GetIterationPerformance",
 }
 
 

@@ -19,6 +19,7 @@ from checks import grants
 from checks.base import closure
 from checks.select import derive, latest_iteration
 
+from .azure import blobs
 from .azure.arm import ArmGateway
 from .azure.customvision import TrainingGateway
 from .azure.errors import AzureCallError
@@ -108,7 +109,7 @@ class FactGatherer:
             if value is None:
                 self.facts[name] = None  # its source does not exist (yet): the checks name the task
                 return False
-        if name == F.PERFORMANCE and self._retraining():
+        if name in (F.PERFORMANCE, F.DETECTION_PERFORMANCE) and self._retraining():
             # The check says PENDING from the running iteration and never reads the old performance.
             self.facts[name] = None
             return False
@@ -146,6 +147,15 @@ class FactGatherer:
             log.info("deleted accounts not visible to the grader (%s): judged as none", err.detail[:200])
             return []
 
+    def _prediction_images(self) -> dict[str, str]:
+        """Digests of the images of the newest Quick Tests on the trained iteration whose top prediction is a
+        region (``facts.PREDICTION_IMAGES``): one read each, at most ``PREDICTION_IMAGES_LIMIT``."""
+        trained = self.facts[F.TRAINED_ITERATION]
+        preds = [p for p in self.facts[F.PREDICTIONS] or ()
+                 if p.iteration_id in (None, trained.id) and p.top_box is not None and p.image_uri]
+        preds.sort(key=lambda p: p.created.timestamp() if p.created else 0.0, reverse=True)
+        return {p.id: blobs.image_digest(self.arm, p.image_uri) for p in preds[:F.PREDICTION_IMAGES_LIMIT]}
+
     def _gateway(self) -> TrainingGateway:
         with self._lock:
             if self._training is None:
@@ -167,4 +177,9 @@ class FactGatherer:
                 project.id, trained.id, float(self.params.get(F.PERFORMANCE, 0.5))
             ),
             F.PREDICTIONS: lambda: self._gateway().predictions(project.id),
+            F.IMAGES: lambda: self._gateway().images(project.id),
+            F.DETECTION_PERFORMANCE: lambda: self._gateway().performance(
+                project.id, trained.id, *map(float, self.params.get(F.DETECTION_PERFORMANCE, (0.5, 0.3)))
+            ),
+            F.PREDICTION_IMAGES: self._prediction_images,
         }

@@ -10,6 +10,7 @@ from checks.base import Context
 from checks.select import derive
 
 LAB_YAML = Path(__file__).resolve().parents[2] / "labguide" / "packs" / "spot-the-flaw" / "lab.yaml"
+DETECTION_LAB_YAML = LAB_YAML.parents[1] / "find-the-flaw" / "lab.yaml"
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 RG = "ODL-SREB-U4L08"
 COMPACT = "0732100f-1a38-4e49-a514-c9b44c697ab5"

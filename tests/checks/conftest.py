@@ -8,6 +8,7 @@ import pytest
 import yaml
 from checkfacts import (
     COMPACT,
+    DETECTION_LAB_YAML,
     GENERAL,
     LAB_YAML,
     NOW,
@@ -30,6 +31,12 @@ from checks.select import lab_parameters
 @pytest.fixture(scope="session")
 def lab() -> dict:
     return yaml.safe_load(LAB_YAML.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def detection_lab() -> dict:
+    """The second lab's lab.yaml (Find the Flaw, object detection)."""
+    return yaml.safe_load(DETECTION_LAB_YAML.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")

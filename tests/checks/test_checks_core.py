@@ -147,7 +147,10 @@ def test_lab_parameters_come_from_the_lab_rendered(ctx):
     assert ctx.params[F.PROJECT] == "Casting Defect Detection"
     assert ctx.params[F.PERFORMANCE] == 0.5
     assert ctx.params[F.TRAINING_ACCOUNT] == {"pattern": "customvision-?casting(-?100001)?"}
-    assert lab_parameters([], {}) == {F.PERFORMANCE: 0.5}
+    assert lab_parameters([], {}) == {F.PERFORMANCE: 0.5, F.DETECTION_PERFORMANCE: (0.5, 0.3)}
+    # A fact with several parameters gets them as a tuple, each from the lab or its default.
+    pairs = [("iteration_detection_performance", {"threshold": "0.6"})]
+    assert lab_parameters(pairs, {})[F.DETECTION_PERFORMANCE] == ("0.6", 0.3)
 
 
 # -- run_check guards -------------------------------------------------------------------------------------
@@ -158,9 +161,10 @@ def _all_fact_names_for(cid):
 
 @pytest.mark.parametrize("cid", registry.all_ids())
 @pytest.mark.parametrize("kind", F.UNAVAILABLE_KINDS)
-def test_unavailable_fact_is_error_not_fail_for_every_check(cid, kind, good, ctx, lab):
+def test_unavailable_fact_is_error_not_fail_for_every_check(cid, kind, good, ctx, lab, detection_lab):
     c = registry.get(cid)
-    expect = next(ch.get("expect") or {} for s in lab["steps"] for ch in s["checks"] if ch["id"] == cid)
+    expect = next(ch.get("expect") or {} for pack in (lab, detection_lab) for s in pack["steps"]
+                  for ch in s["checks"] if ch["id"] == cid)
     for name in c.reads:
         facts = {**good, name: F.FactUnavailable(name, kind, "HTTP 4xx/5xx from the service")}
         out = run_check(c, facts, expect, ctx)

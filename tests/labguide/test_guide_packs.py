@@ -26,7 +26,7 @@ def test_packs_from_configured_folders(tmp_path, monkeypatch, pack_copy):
     monkeypatch.setenv(PACK_DIRS_ENV, str(extra))
 
     ids = [p.id for p in available_packs()]
-    assert ids == ["other-lab", "spot-the-flaw"]
+    assert ids == ["find-the-flaw", "other-lab", "spot-the-flaw"]
     assert load_pack("other").title == "Other"
     assert load_pack("other-lab").root == extra / "other"
     # extra_dirs (the web app's configuration) are searched too.

@@ -29,12 +29,17 @@ from msrest.authentication import ApiKeyCredentials, Authentication
 
 from checks import grants
 from checks.facts import (
+    IMAGE_PAGES,
     AccountFact,
+    Box,
     DomainFact,
+    ImageFact,
+    ImagesFact,
     IterationFact,
     PerformanceFact,
     PredictionFact,
     ProjectFact,
+    RegionFact,
     TagFact,
     TagPerformance,
 )
@@ -300,12 +305,27 @@ class TrainingGateway:
     def iterations(self, project_id: str) -> list[IterationFact]:
         return self._call("GetIterations", lambda c, kw: [_iteration(i) for i in c.get_iterations(project_id, **kw)])
 
-    def performance(self, project_id: str, iteration_id: str, threshold: float) -> PerformanceFact:
+    def performance(self, project_id: str, iteration_id: str, threshold: float,
+                    overlap_threshold: float | None = None) -> PerformanceFact:
+        """At ``threshold``; for Object Detection also at ``overlap_threshold`` (then average precision is mAP)."""
         def fetch(c, kw):
-            perf = c.get_iteration_performance(project_id, iteration_id, threshold=threshold, **kw)
-            return _performance(perf, threshold, iteration_id)
+            perf = c.get_iteration_performance(project_id, iteration_id, threshold=threshold,
+                                               overlap_threshold=overlap_threshold, **kw)
+            return _performance(perf, threshold, iteration_id, overlap_threshold)
 
         return self._call("GetIterationPerformance", fetch)
+
+    def images(self, project_id: str) -> ImagesFact:
+        """The project's images, tagged and untagged, with their regions: one call per 256 images, newest
+        first, at most ``IMAGE_PAGES`` calls (then ``complete`` is False)."""
+        page, read = 256, []
+        for n in range(IMAGE_PAGES):
+            batch = self._call("GetImages", lambda c, kw, skip=n * page: c.get_images(
+                project_id, tagging_status="All", order_by="Newest", take=page, skip=skip, **kw))
+            read.extend(_image(i) for i in batch or ())
+            if len(batch or ()) < page:
+                return ImagesFact(images=tuple(read), complete=True)
+        return ImagesFact(images=tuple(read), complete=False)
 
     def predictions(self, project_id: str) -> list[PredictionFact]:
         """The project's stored Quick Test predictions, newest first (at most 100), of every iteration."""
@@ -350,7 +370,7 @@ def _iteration(i) -> IterationFact:
     )
 
 
-def _performance(perf, threshold: float, iteration_id: str) -> PerformanceFact:
+def _performance(perf, threshold: float, iteration_id: str, overlap_threshold: float | None = None) -> PerformanceFact:
     return PerformanceFact(
         precision=float(perf.precision or 0.0), recall=float(perf.recall or 0.0),
         average_precision=perf.average_precision,
@@ -359,7 +379,7 @@ def _performance(perf, threshold: float, iteration_id: str) -> PerformanceFact:
                            average_precision=t.average_precision)
             for t in (perf.per_tag_performance or ())
         ),
-        threshold=threshold, iteration_id=iteration_id,
+        threshold=threshold, iteration_id=iteration_id, overlap_threshold=overlap_threshold,
     )
 
 
@@ -369,6 +389,22 @@ def _prediction(p) -> PredictionFact:
     return PredictionFact(
         id=p.id, iteration_id=p.iteration, created=p.created,
         top_tag=top.tag_name if top else None, top_probability=top.probability if top else None,
+        top_box=_box(top.bounding_box) if top is not None else None, image_uri=p.original_image_uri,
+    )
+
+
+def _box(b) -> Box | None:
+    if b is None:
+        return None
+    return Box(left=float(b.left or 0.0), top=float(b.top or 0.0), width=float(b.width or 0.0),
+               height=float(b.height or 0.0))
+
+
+def _image(i) -> ImageFact:
+    return ImageFact(
+        id=i.id,
+        tags=tuple(t.tag_name or "" for t in (i.tags or ())),
+        regions=tuple(RegionFact(tag=r.tag_name or "", box=_box(r)) for r in (i.regions or ())),
     )
 
 
@@ -378,6 +414,7 @@ _PROBES: dict[str, Callable] = {
     "GetProjects": lambda c, p, i, kw: [_project(x) for x in c.get_projects(**kw)],
     "GetTags": lambda c, p, i, kw: c.get_tags(p, **kw),
     "GetUntaggedImageCount": lambda c, p, i, kw: c.get_untagged_image_count(p, **kw),
+    "GetImages": lambda c, p, i, kw: c.get_images(p, take=1, **kw),
     "GetIterations": lambda c, p, i, kw: [_iteration(x) for x in c.get_iterations(p, **kw)],
     "GetIterationPerformance": lambda c, p, i, kw: c.get_iteration_performance(p, i, threshold=0.5, **kw),
     "QueryPredictions": lambda c, p, i, kw: c.query_predictions(p, PredictionQueryToken(max_count=1), **kw),
