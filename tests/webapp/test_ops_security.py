@@ -68,7 +68,7 @@ def test_api_refuses_files_of_the_working_directory(client, auth, cwd_with_secre
         assert r.status_code == 404, (path, r.get_data(as_text=True))
         assert "do-not-show-me" not in r.get_data(as_text=True)
     listed = client.get("/api/v1/labs", headers=auth).get_json()
-    assert [lab["id"] for lab in listed["labs"]] == [LAB]
+    assert [lab["id"] for lab in listed["labs"]] == ["find-the-flaw", LAB]
 
 
 def test_packs_come_from_the_app_config_not_the_environment(make_app, db_url, tmp_path, monkeypatch):
@@ -81,7 +81,7 @@ def test_packs_come_from_the_app_config_not_the_environment(make_app, db_url, tm
     monkeypatch.setenv("LABGRADER_PACK_DIRS", str(env_only))  # read by labguide's CLI, not by this app
     with app.app_context():
         assert labs.pack("from-config").root == configured / "from-config"
-        assert [p.id for p in labs.packs()] == ["from-config", LAB]
+        assert [p.id for p in labs.packs()] == ["find-the-flaw", "from-config", LAB]
         with pytest.raises(NotFound):
             labs.pack("from-env")
 
@@ -95,21 +95,22 @@ def test_the_index_loads_once_and_rescans_only_for_a_new_pack_folder(make_app, d
     loads = []
     real = labguide.packs.load_pack
     monkeypatch.setattr(labguide.packs, "load_pack", lambda *a, **k: loads.append(a) or real(*a, **k))
+    builtin = len(list(BUILTIN_DIR.glob("*/lab.yaml")))  # one load per pack in a scan
     with app.app_context():
         labs.pack(LAB)
-        assert len(loads) == 1
+        assert len(loads) == builtin
         for _ in range(3):
             labs.packs()
             labs.pack(LAB)
             with pytest.raises(NotFound):
                 labs.pack("no-such-lab")
-        assert len(loads) == 1  # neither listing nor unknown ids reload from disk
+        assert len(loads) == builtin  # neither listing nor unknown ids reload from disk
         # A pack installed while running is found by its folder name, without a restart.
         shutil.copytree(BUILTIN_DIR / LAB, folder / "newer")
         (folder / "newer" / "lab.yaml").write_text((folder / "newer" / "lab.yaml").read_text().replace(LAB, "newer"))
         monkeypatch.setattr(labs, "RESCAN_SECONDS", 0.0)
         assert labs.pack("newer").id == "newer"
-        assert len(loads) == 3  # one rescan: both packs
+        assert len(loads) == 2 * builtin + 1  # one rescan: every pack again, and the new one
 
 
 def test_a_broken_pack_does_not_hide_the_others(make_app, db_url, tmp_path):
@@ -118,7 +119,7 @@ def test_a_broken_pack_does_not_hide_the_others(make_app, db_url, tmp_path):
     (folder / "broken" / "lab.yaml").write_text("id: broken\nsteps: [\n")
     app = make_app(DATABASE_URL=db_url, AUTO_MIGRATE=True, PACK_DIRS=[str(folder)])
     with app.app_context():
-        assert [p.id for p in labs.packs()] == [LAB]
+        assert [p.id for p in labs.packs()] == sorted(p.parent.name for p in BUILTIN_DIR.glob("*/lab.yaml"))
         with pytest.raises(NotFound):
             labs.pack("broken")
 
