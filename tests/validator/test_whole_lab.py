@@ -1,73 +1,31 @@
-"""The whole lab from one snapshot (``validate_many``): for every scripted mistake, each step's verdict is the
-one validating that step alone gives, and the whole lab costs one Azure call per fact it reads. All through
-the official SDKs against azuresim, one attendee per mistake, on a simulator of this module's own (mistakes
-are left unrepaired, and some hold names unique across attendees)."""
+"""The whole lab from one snapshot (``validate_many``): each step's verdict is the one validating that step
+alone gives, and the whole lab costs one Azure call per fact it reads. All through the official SDKs against
+azuresim. The scripted mistakes are compared in the ``test_whole_lab_<group>.py`` files (``wholelab.GROUPS``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from azuresim.server import Simulator
-from azuresim.student import MISTAKES, TASKS, Student
-from validator import Attendee, StepResult, UnknownStep, validate, validate_many
+from azuresim.student import MISTAKES, Student
+from validator import Attendee, UnknownStep, validate, validate_many
 
 from .conftest import SMALL
-
-CASES = sorted((task, m) for task, ms in MISTAKES.items() for m in ms)
-# What must be equal between the two ways; duration, start and the calls a step's facts cost are not.
-SAME = ("step", "task", "status", "message", "hint", "advice", "found", "observed", "checks", "recheck_after")
+from .wholelab import GROUPS, HERE, step_by_step, verdict
 
 
-@pytest.fixture(scope="module")
-def own_sim():
-    with Simulator(training_seconds=0.3) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def slow_sim():
-    """Training that is still running while both ways are validated (the 'not-finished' mistake)."""
-    with Simulator(training_seconds=120) as s:
-        yield s
-
-
-def verdict(result: StepResult) -> dict:
-    data = result.to_json()
-    return {k: data[k] for k in SAME}
-
-
-def _prepare(student: Student, task: str) -> None:
-    for earlier in TASKS[: TASKS.index(task)]:
-        if task in ("5.1", "5.2", "6") and earlier in ("5.1", "5.2"):
-            continue
-        student.do(earlier)
-
-
-def _step_by_step(who: Attendee, lab) -> list[dict]:
-    return [verdict(validate(who, s.id, lab)) for s in lab.steps]
-
-
-@pytest.mark.parametrize(("task", "mistake"), CASES, ids=lambda v: str(v))
-def test_whole_lab_judges_every_step_as_alone(own_sim, slow_sim, small_lab, task, mistake):
-    sim = slow_sim if mistake == "not-finished" else own_sim
-    creds = sim.create_attendee(f"whole-{task}-{mistake}"[:40])
-    who = Attendee.from_json(creds, small_lab)
-    student = Student(creds, counts=dict(SMALL))
-    _prepare(student, task)
-    student.do(task, mistake)
-
-    alone = _step_by_step(who, small_lab)
-    whole = [verdict(r) for r in validate_many(who, None, small_lab)]
-    assert [w["step"] for w in whole] == [s.id for s in small_lab.steps]
-    for a, w in zip(alone, whole, strict=True):
-        assert w == a, (task, mistake, a["task"])
+def test_the_mistake_files_cover_every_scripted_mistake():
+    grouped = [task for tasks in GROUPS.values() for task in tasks]
+    assert sorted(grouped) == sorted(MISTAKES) and len(grouped) == len(set(grouped))
+    for group in GROUPS:
+        text = (HERE / f"test_whole_lab_{group}.py").read_text()
+        assert f'cases("{group}")' in text, group
 
 
 def test_before_anything_and_after_everything(sim, attendee, small_lab):
     who = Attendee.from_json(attendee, small_lab)
-    assert [verdict(r) for r in validate_many(who, None, small_lab)] == _step_by_step(who, small_lab)
+    assert [verdict(r) for r in validate_many(who, None, small_lab)] == step_by_step(who, small_lab)
     Student(attendee, counts=dict(SMALL)).do_all()
-    assert [verdict(r) for r in validate_many(who, None, small_lab)] == _step_by_step(who, small_lab)
+    assert [verdict(r) for r in validate_many(who, None, small_lab)] == step_by_step(who, small_lab)
 
 
 def test_whole_lab_calls_each_fact_once(sim, attendee, small_lab):

@@ -1,0 +1,13 @@
+"""Whole lab vs step by step for the scripted mistakes of Task 3.1 (the good images): see ``wholelab``."""
+
+from __future__ import annotations
+
+import pytest
+
+from .wholelab import cases, judged_as_alone, own_sim, slow_sim  # noqa: F401 - module-scoped fixtures
+
+
+@pytest.mark.parametrize(("task", "mistake"), cases("good_images"), ids=lambda v: str(v))
+def test_whole_lab_judges_every_step_as_alone(request, small_lab, task, mistake):
+    sim = request.getfixturevalue("slow_sim" if mistake == "not-finished" else "own_sim")
+    judged_as_alone(sim, small_lab, task, mistake)
