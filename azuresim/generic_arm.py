@@ -165,3 +165,31 @@ def resources_by_subscription(subscription_id: str, namespace: str, rtype: str):
     principal = _authorize(subscription_id, resource_action(found.full, "read"),
                            f"/subscriptions/{subscription_id}", listing=True)
     return _page(_listed(subscription_id, None, found, principal))
+
+
+@bp.get("/subscriptions/<subscription_id>/providers/<namespace>")
+@operation("Providers_Get")
+def providers_get(subscription_id: str, namespace: str):
+    """A registered namespace with its types, their locations and api-versions (``az resource show`` reads
+    this to pick an api-version when it is given none)."""
+    from .arm import _authorize, _principal
+    from .arm_meta import _unrouted
+
+    _principal()
+    state = _sim().state
+    with state.lock:
+        types = [t for (ns, _), t in state.generic.types.items() if ns == namespace.lower()]
+    if not types:
+        raise _unrouted()
+    _authorize(subscription_id, "Microsoft.Resources/subscriptions/providers/read", f"/subscriptions/{subscription_id}",
+               visible=True)
+    ns = types[0].namespace
+    return jsonify({
+        "id": f"/subscriptions/{subscription_id}/providers/{ns}",
+        "namespace": ns,
+        "registrationState": "Registered",
+        "registrationPolicy": "RegistrationRequired",
+        "resourceTypes": [{"resourceType": t.type, "locations": list(t.locations),
+                           "apiVersions": sorted(t.api_versions, reverse=True), "capabilities": "None"}
+                          for t in types],
+    })

@@ -1,3 +1,3 @@
 """Imports every built-in check module so each registers its checks."""
 
-from checks import accounts, detection, exports, iterations, projects, quicktest, tags  # noqa: F401
+from checks import accounts, detection, exports, iterations, projects, quicktest, resources, tags  # noqa: F401

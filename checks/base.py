@@ -101,6 +101,18 @@ class Check:
     """Facts the check reads when its step has them anyway (another check of the step reads them): never
     gathered for this check alone (no extra Azure call), and one that is missing or could not be observed
     never makes the check an ERROR: it judges without (``facts.get`` may give None or a FactUnavailable)."""
+    named: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = field(default=None, repr=False)
+    """For a check whose expectation names what it reads (a resource type, ``checks.resources``):
+    ``named(expect)`` -> fact name -> the lab parameter to gather that fact with (or None)."""
+
+    def reads_for(self, expect: Mapping[str, Any] | None) -> tuple[str, ...]:
+        """The facts the check reads under ``expect``: ``reads`` and those its expectation names."""
+        extra = [f for f in (self.named(expect or {}) if self.named else ()) if f not in self.reads]
+        return (*self.reads, *extra)
+
+    def parameters_for(self, expect: Mapping[str, Any] | None) -> dict[str, Any]:
+        """fact -> lab parameter for the facts ``expect`` names (see :attr:`named`); empty for most checks."""
+        return {k: v for k, v in (self.named(expect or {}) if self.named else {}).items() if v is not None}
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -124,12 +136,13 @@ SEVERITIES = ("required", "advice")
 
 
 def check(id: str, *, title: str, reads: Sequence[str], severity: str = "required",
-          unobserved_advice: str | None = None, uses: Sequence[str] = ()) -> Callable[[Evaluate], Check]:
+          unobserved_advice: str | None = None, uses: Sequence[str] = (),
+          named: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None) -> Callable[[Evaluate], Check]:
     """Decorator: make a :class:`Check` of an evaluate function and register it under ``id``.
 
     ``unobserved_advice``: for an advisory check, the advice shown when its facts could not be observed
     (default: "labgrader could not check this time whether <title, lowercased>."). ``uses``: facts read
-    when available (:attr:`Check.uses`).
+    when available (:attr:`Check.uses`). ``named``: facts the expectation names (:attr:`Check.named`).
     """
     unknown = [r for r in (*reads, *uses) if r not in F.DEPENDS_ON]
     if unknown:
@@ -137,7 +150,7 @@ def check(id: str, *, title: str, reads: Sequence[str], severity: str = "require
 
     def wrap(fn: Evaluate) -> Check:
         c = Check(id=id, title=title, reads=tuple(reads), fn=fn, severity=severity,
-                  unobserved_advice=unobserved_advice, uses=tuple(uses))
+                  unobserved_advice=unobserved_advice, uses=tuple(uses), named=named)
         registry.register(c)
         return c
 
@@ -271,12 +284,13 @@ def _lower_first(text: str) -> str:
 
 def _run_guarded(check: Check, facts: Mapping[str, Any], expect: Mapping[str, Any] | None,
                  ctx: Context) -> Outcome:
+    reads = check.reads_for(expect)
     # Dependencies first, so the ERROR names the root cause (accounts throttled, not "project").
-    for name in closure(check.reads):
+    for name in closure(reads):
         value = facts.get(name)
         if isinstance(value, F.FactUnavailable):
             return unavailable_outcome(check.id, value, ctx.resource_group)
-    missing = [name for name in check.reads if name not in facts]
+    missing = [name for name in reads if name not in facts]
     if missing:
         log.error("check %s ran without fact(s) %s", check.id, missing)
         return internal_error(check.id, f"fact {', '.join(missing)} was not gathered")

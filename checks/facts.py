@@ -104,6 +104,30 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
     PREDICTION_IMAGES: (TRAINED_ITERATION, PREDICTIONS),
 }
 
+# -- facts parameterised by a resource type ----------------------------------------------------------------
+# A check may read the resources of any Azure resource type its expectation names (``checks.resources``):
+# one fact per distinct type, so a step checking several resources of one type makes one list call. These
+# facts have no dependencies and are not in ALL; their lab parameter is the api-version to read each
+# resource's properties with (``Check.expects``), or None when no check of the lab needs properties.
+_RESOURCES = "resources:"
+
+
+def resources(resource_type: str) -> str:
+    """The fact holding the attendee's resources of ``resource_type`` (``Microsoft.Storage/storageAccounts``;
+    ARM compares types case-insensitively, so one fact per type whatever its spelling): list[ResourceFact]."""
+    return _RESOURCES + resource_type.strip().strip("/").lower()
+
+
+def resource_type_of(fact: str) -> str | None:
+    """The resource type a :func:`resources` fact is about (lower case), or None for any other fact."""
+    return fact[len(_RESOURCES):] if fact.startswith(_RESOURCES) else None
+
+
+def declared(fact: str) -> bool:
+    """Whether ``fact`` is a fact labgrader knows how to gather (a named one or a :func:`resources` one)."""
+    return fact in DEPENDS_ON or resource_type_of(fact) is not None
+
+
 DERIVED = frozenset({TRAINING_ACCOUNT, PROJECT, LATEST_ITERATION, TRAINED_ITERATION})
 """Facts computed by ``checks.select.derive`` from the facts they depend on, without calling Azure."""
 
@@ -325,3 +349,25 @@ class ImagesFact:
 
     images: tuple[ImageFact, ...]
     complete: bool = True
+
+
+@dataclass(frozen=True)
+class ResourceFact:
+    """An Azure resource of any type, as ARM's generic resource API shows it (``Resources_ListByResourceGroup``;
+    ``properties`` from ``Resources_GetById`` with the lab's api-version, None when the lab reads none).
+
+    ``type`` is ARM's spelling (``Microsoft.Storage/storageAccounts``); ``resource_id`` is compared
+    case-insensitively, as ARM ids are. ``tags`` and ``properties`` are plain mappings from the SDK's JSON.
+    """
+
+    name: str
+    type: str
+    location: str
+    resource_group: str
+    resource_id: str
+    kind: str | None = None
+    sku_name: str | None = None
+    sku_tier: str | None = None
+    tags: Any = None  # Mapping[str, str] | None
+    provisioning_state: str | None = None
+    properties: Any = None  # Mapping[str, Any] | None

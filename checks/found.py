@@ -63,6 +63,14 @@ def describe(facts: Mapping[str, Any], reads: Iterable[str], resource_group: str
         line = _DESCRIBE.get(name, _nothing)(value, facts, wanted, resource_group)
         if line:
             lines.append(line)
+    # The resources of the types the declarative checks name (checks.resources), in the order they are read.
+    for name in dict.fromkeys(n for n in reads if F.resource_type_of(n) is not None):
+        value = facts.get(name)
+        if isinstance(value, F.FactUnavailable):
+            if name not in unread:
+                unread.append(name)
+        elif value:
+            lines.append(_resources(value, resource_group))
     where = f"resource group '{resource_group}'" if resource_group else "your resource group"
     for root in unread:
         what = _UNREAD.get(root, "some of your resources").format(where=where)
@@ -293,6 +301,19 @@ def _detection_performance(value: F.PerformanceFact | None, facts: Mapping[str, 
     return (f"At the {pct(value.threshold)} probability threshold and {pct(value.overlap_threshold)} overlap "
             f"threshold, {named} has precision {pct(value.precision)}, recall {pct(value.recall)} and mAP "
             f"{pct(value.average_precision)}.")
+
+
+def _resources(value: list[F.ResourceFact], rg: str | None) -> str:
+    """"Resource group 'rg': 1 Microsoft.Storage/storageAccounts resource: 'st1' (StorageV2, Standard_LRS,
+    eastus)." (a list that is empty says nothing: the step's message names what is missing)."""
+    where = f"Resource group '{rg}'" if rg else "Your resource group"
+    described = []
+    for r in value:
+        parts = [p for p in (r.kind, r.sku_name, r.location) if p]
+        if r.provisioning_state and loose(r.provisioning_state) != "succeeded":
+            parts.append(f"provisioning state {r.provisioning_state}")
+        described.append(f"'{r.name}'" + (f" ({', '.join(parts)})" if parts else ""))
+    return f"{where}: {plural(len(value), f'{value[0].type} resource')}: {joined(described, 8)}."
 
 
 _DESCRIBE = {

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from checks import facts as F
+from checks import registry
 from checks.expect import NameRule, loose, render
 
 TRAINING_KIND = "CustomVision.Training"
@@ -153,4 +154,12 @@ def lab_parameters(check_expects: Iterable[tuple[str, Mapping[str, Any] | None]]
             names.extend([value] if isinstance(value, str) else value if isinstance(value, list) else [])
     if names:
         out[F.TAGS] = tuple(dict.fromkeys(str(render(n, inject)) for n in names))
+    # Facts an expectation names (the resources of a type): the first check that gives a parameter wins.
+    for cid, e in pairs:
+        try:
+            check = registry.get(cid)
+        except KeyError:
+            continue  # an unknown check id is reported where the step's checks are looked up
+        for fact, value in check.parameters_for(e).items():
+            out.setdefault(fact, render(value, inject))
     return out

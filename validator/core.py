@@ -151,7 +151,7 @@ def _observe_and_judge(attendee: Attendee, lab: LabPack, per_step: list[list[tup
     from .gather import FactGatherer
 
     arm = ArmGateway(attendee.azure, Deadline(options.budget_seconds), counter, options.retry)
-    all_reads = [name for checks in per_step for check, _ in checks for name in check.reads]
+    all_reads = [name for checks in per_step for check, expect in checks for name in check.reads_for(expect)]
     snapshot = FactGatherer(arm, params).gather(all_reads)
     ctx = Context(
         inject=attendee.injects,
@@ -163,7 +163,7 @@ def _observe_and_judge(attendee: Attendee, lab: LabPack, per_step: list[list[tup
     )
     judged = []
     for checks in per_step:
-        reads = [name for check, _ in checks for name in check.reads]
+        reads = [name for check, expect in checks for name in check.reads_for(expect)]
         needed = closure(tuple(reads))
         # Only what this step would have gathered alone: Check.uses reads a fact only if the step has it.
         facts = {name: snapshot[name] for name in needed if name in snapshot}

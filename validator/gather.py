@@ -23,6 +23,7 @@ from .azure import blobs
 from .azure.arm import ArmGateway
 from .azure.customvision import TrainingGateway
 from .azure.errors import AzureCallError
+from .azure.resources import resources
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,8 @@ class FactGatherer:
     def _fetch(self, name: str) -> Any:
         try:
             with self.arm.counter.for_fact(name):
+                if F.resource_type_of(name) is not None:
+                    return self._resources(name)()
                 return self._fetchers()[name]()
         except AzureCallError as err:
             log.warning("fact %s unavailable: %s", name, err)
@@ -161,6 +164,12 @@ class FactGatherer:
             if self._training is None:
                 self._training = TrainingGateway(self.arm, self.facts[F.TRAINING_ACCOUNT])
             return self._training
+
+    def _resources(self, name: str) -> Callable[[], Any]:
+        """The fetcher of a :func:`checks.facts.resources` fact: one list call for its type (and a read by id
+        per resource when the lab gives an api-version to read properties with)."""
+        rtype = F.resource_type_of(name)
+        return lambda: resources(self.arm, rtype, self.params.get(name))
 
     def _fetchers(self) -> dict[str, Callable[[], Any]]:
         project = self.facts.get(F.PROJECT)

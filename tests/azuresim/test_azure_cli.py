@@ -269,6 +269,32 @@ def test_recover_brings_a_deleted_account_back(world, task1):
         az.run("cognitiveservices", "account", "purge", "-n", name, "-g", rg, "-l", creds["region"])
 
 
+def test_generic_resources_with_az_resource(world):
+    """A registered type (azuresim.generic) through `az resource`: create, show (the CLI finds the api-version
+    through Providers_Get), list by type, delete."""
+    import requests
+
+    az, creds, sim = world["az"], world["creds"], world["sim"]
+    storage = "Microsoft.Storage/storageAccounts"
+    resp = requests.post(f"{sim.info['admin_url']}/resource-types", verify=sim.info["ca_bundle"], timeout=10,
+                         json={"type": storage, "api_versions": ["2022-09-01", "2023-05-01"]})
+    assert resp.status_code == 201, resp.text
+    rg, name = creds["resource_group"], f"st{creds['injects']['DeploymentID']}cli"
+    created = az("resource", "create", "-g", rg, "-n", name, "--resource-type", storage, "-l", REGION,
+                 "--api-version", "2023-05-01", "--properties", '{"supportsHttpsTrafficOnly": true}')
+    assert created["properties"]["provisioningState"] == "Succeeded"
+    shown = az("resource", "show", "-g", rg, "-n", name, "--resource-type", storage)
+    assert (shown["type"], shown["location"], shown["properties"]["supportsHttpsTrafficOnly"]) == (
+        storage, REGION, True)
+    listed = az("resource", "list", "-g", rg, "--resource-type", storage)
+    assert [r["name"] for r in listed] == [name]
+    az("resource", "delete", "--ids", shown["id"], "--api-version", "2023-05-01")
+    assert az("resource", "list", "-g", rg, "--resource-type", storage) == []
+    unknown = az.fails("resource", "show", "-g", rg, "-n", name, "--resource-type", "Microsoft.Storage/blobThings",
+                       "--api-version", "2023-05-01")
+    assert "InvalidResourceType" in unknown
+
+
 def test_s0_training_resource_fails_task1_naming_the_tier(world, tmp_path):
     sim, az = world["sim"], world["az"]
     creds = sim.create_attendee("grace", REGION)
