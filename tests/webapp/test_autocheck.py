@@ -238,3 +238,24 @@ def test_lab_yaml_auto_check_is_parsed_and_linted(tmp_path):
     assert linted.exit_code != 0
     assert "lab.yaml:3" in linted.output and "auto_check.every must be a positive number" in linted.output
     assert "auto_check has no setting 'sooner'" in linted.output
+
+
+def test_without_redis_one_process_ticks_and_another_takes_over_when_it_stops(auto_app, make_app, db_url, api, sim):
+    """Two apps on one database and instance folder stand for two processes of one deployment."""
+    other = make_app(DATABASE_URL=db_url, AUTO_CHECK_TICK_SECONDS=0.1)
+    _class(api, QUICK)
+    _press(api, _attendee(api, "hal", sim.create_attendee("auto-hal")))
+    autocheck.start_scheduler(auto_app)
+    wait_for(lambda: autocheck.local_ticks(auto_app) >= 3, "the first process to tick")
+    autocheck.start_scheduler(other)
+    seen = autocheck.local_ticks(auto_app)
+    wait_for(lambda: autocheck.local_ticks(auto_app) >= seen + 5, "five more ticks")
+    assert autocheck.local_ticks(other) == 0  # it waits while the first leads
+
+    autocheck.stop_scheduler(auto_app)  # the leader ends: the other takes over, and the checks go on
+    runs = len(_runs("hal"))
+    try:
+        wait_for(lambda: autocheck.local_ticks(other) >= 3 and len(_runs("hal")) > runs, "the other process to tick")
+    finally:
+        autocheck.stop_scheduler(other)
+        jobs.shutdown(other)  # its checks end before the fixture empties the tables

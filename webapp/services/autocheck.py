@@ -25,8 +25,9 @@ deployment:
 - With Redis: a chain of RQ jobs scheduled with RQ's own scheduler (``enqueue_in``; ``labgrader worker``
   runs it), owned through a redis-py lock used as a lease, so however many web instances try to start it,
   one chain ticks (:func:`ensure_chain`, :func:`chain_tick`).
-- Without: each process's scheduler thread ticks only while it holds an exclusive lock (a PostgreSQL
-  advisory lock, or a file lock beside the SQLite instance), so ticks never overlap.
+- Without: the process holding an exclusive lock (:class:`Leadership`: a PostgreSQL advisory lock, or a
+  file lock in the instance folder for SQLite) ticks, from its scheduler thread; when it ends, another
+  process's thread takes the lock over.
 
 Whatever ticks, a check claims its attendee in the database first (``running_until``), so a check is never
 run twice at once.
@@ -34,10 +35,10 @@ run twice at once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -64,7 +65,7 @@ SEEN_EVERY = timedelta(seconds=60)  # opening the guide again within this refres
 CLASS_FIELDS = ("enabled", *AutoCheckSettings.FIELDS, "calls_per_minute")
 LEASE_KEY = "labgrader:autocheck:lease"
 TICKS_KEY = "labgrader:autocheck:ticks"  # chain id -> ticks run (operators and tests see which chain ticks)
-PG_TICK_LOCK = 0x6C67617574636B31  # pg_advisory_lock key ("lgautck1")
+PG_TICK_LOCK = 0x6C676163  # pg_advisory_lock's first key ("lgac"); the second is the schema's hash
 
 
 @dataclass(frozen=True)
@@ -363,34 +364,63 @@ def _lease_seconds() -> float:
     return max(60.0, 6 * _tick_seconds())
 
 
-@contextmanager
-def _tick_lock(app: Flask):
-    """Without Redis: yields whether this process may tick now (no other process is ticking)."""
-    engine = db.engine
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            got = conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({PG_TICK_LOCK})").scalar()
+class Leadership:
+    """Without Redis: the one process of the deployment that ticks is the one holding an exclusive lock, for
+    as long as it lives (the lock goes with it, and another process takes over): a PostgreSQL advisory
+    lock on a connection of its own, per schema, or an flock on ``<instance>/autocheck.lock`` for SQLite."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._conn: Any = None
+        self._file: Any = None
+
+    def held(self) -> bool:
+        """Whether this process leads (taking the lock if it is free); call in an app context."""
+        if db.engine.dialect.name == "postgresql":
+            return self._held_pg()
+        return self._held_file()
+
+    def _held_pg(self) -> bool:
+        if self._conn is not None:
             try:
-                yield bool(got)
-            finally:
-                if got:
-                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({PG_TICK_LOCK})")
-                conn.rollback()
-    else:
+                self._conn.exec_driver_sql("SELECT 1")  # the session, and so its lock, is still there
+                return True
+            except Exception:  # noqa: BLE001 - the connection broke: its lock is gone too
+                self.release()
+        conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        got = conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({PG_TICK_LOCK}, hashtext(current_schema()))").scalar()
+        if got:
+            self._conn = conn
+        else:
+            conn.close()
+        return bool(got)
+
+    def _held_file(self) -> bool:
+        if self._file is not None:
+            return True
         import fcntl
 
-        folder = Path(app.instance_path)
+        folder = Path(self.app.instance_path)
         folder.mkdir(parents=True, exist_ok=True)
-        with (folder / "autocheck.lock").open("a") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        fh = (folder / "autocheck.lock").open("a")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            return False
+        self._file = fh
+        return True
+
+    def release(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # already broken: nothing to end
+                # Closed, not returned to the pool, where the session and its lock would live on.
+                self._conn.invalidate()
+                self._conn.close()
+            self._conn = None
+        if self._file is not None:
+            self._file.close()  # closing the file releases its flock
+            self._file = None
 
 
 _SCHEDULER = "labgrader.autocheck_scheduler"
@@ -404,6 +434,8 @@ def start_scheduler(app: Flask) -> threading.Thread | None:
         return entry[0]
     stop = threading.Event()
     interval = max(0.05, float(app.config["AUTO_CHECK_TICK_SECONDS"]))
+    leader = Leadership(app)
+    stats = {"ticks": 0}
 
     def loop() -> None:
         while not stop.wait(interval):
@@ -411,19 +443,25 @@ def start_scheduler(app: Flask) -> threading.Thread | None:
                 try:
                     if jobs.uses_queue(app):
                         ensure_chain()
-                    else:
-                        with _tick_lock(app) as mine:
-                            if mine:
-                                tick()
+                    elif leader.held():
+                        tick()
+                        stats["ticks"] += 1
                 except Exception:
                     log.exception("automatic checks: scheduling failed; trying again in %s s", interval)
                 finally:
                     db.session.remove()
+        leader.release()
 
     thread = threading.Thread(target=loop, name="labgrader-autocheck", daemon=True)
-    app.extensions[_SCHEDULER] = (thread, stop)
+    app.extensions[_SCHEDULER] = (thread, stop, stats)
     thread.start()
     return thread
+
+
+def local_ticks(app: Flask) -> int:
+    """Without Redis: the ticks this process's scheduler ran (0 while another process leads)."""
+    entry = app.extensions.get(_SCHEDULER)
+    return entry[2]["ticks"] if entry else 0
 
 
 def stop_scheduler(app: Flask, timeout: float = 5.0) -> None:
