@@ -197,6 +197,9 @@ DATA_ACTIONS: dict[str, str] = {
     "GetTaggedImages": f"{_CV}/projects/images/tagged/read",
     "GetUntaggedImages": f"{_CV}/projects/images/untagged/read",
     "DeleteImages": f"{_CV}/projects/images/delete",
+    "CreateImageRegions": f"{_CV}/projects/images/regions/action",
+    "DeleteImageRegions": f"{_CV}/projects/images/regions/delete",
+    "GetImageRegionProposals": f"{_CV}/projects/images/regionproposals/action",
     "TrainProject": f"{_CV}/projects/train/action",
     "GetIterations": f"{_CV}/projects/iterations/read",
     "GetIteration": f"{_CV}/projects/iterations/read",
@@ -215,4 +218,8 @@ DATA_ACTIONS: dict[str, str] = {
     "ClassifyImageWithNoStore": f"{_CV}/classify/iterations/image/nostore/action",
     "ClassifyImageUrl": f"{_CV}/classify/iterations/url/action",
     "ClassifyImageUrlWithNoStore": f"{_CV}/classify/iterations/url/nostore/action",
+    "DetectImage": f"{_CV}/detect/iterations/image/action",
+    "DetectImageWithNoStore": f"{_CV}/detect/iterations/image/nostore/action",
+    "DetectImageUrl": f"{_CV}/detect/iterations/url/action",
+    "DetectImageUrlWithNoStore": f"{_CV}/detect/iterations/url/nostore/action",
 }

@@ -1,4 +1,5 @@
-"""Custom Vision's domains with their real ids (from Microsoft's docs, see WIRE-FACTS.md).
+"""Custom Vision's domains with their real ids (from Microsoft's docs, see WIRE-FACTS.md, and the docs'
+"Select a domain" page for the object-detection ones and the compact models' sizes).
 
 Only compact domains are exportable; they list the platforms an iteration trained on them can export to.
 The Training API comes in two versions: v3.4-preview added the OpenVino platform and some fields, which
@@ -41,14 +42,24 @@ DOMAINS: list[dict] = [
     _domain("b30a91ae-e3c1-4f73-a81e-c270bff27c39", "Retail", CLASSIFICATION),
     _domain("45badf75-3591-4f26-a705-45678d3e9f5f", "Adult", CLASSIFICATION),
     _domain("0732100f-1a38-4e49-a514-c9b44c697ab5", "General (compact)", CLASSIFICATION, _COMPACT_PLATFORMS, 6),
-    _domain("a1db07ca-a19a-4830-bae8-e004a42dc863", "General (compact) [S1]", CLASSIFICATION, ALL_PLATFORMS, 6),
+    _domain("a1db07ca-a19a-4830-bae8-e004a42dc863", "General (compact) [S1]", CLASSIFICATION, ALL_PLATFORMS, 43),
     _domain("8882951b-82cd-4c32-970b-d5f8cb8bf6d7", "Food (compact)", CLASSIFICATION, _COMPACT_PLATFORMS, 6),
-    _domain("a27d5ca5-bb19-49d8-a70a-fec086c47f5b", "General (compact)", OBJECT_DETECTION, _COMPACT_PLATFORMS, 12),
-    _domain("7ec2ac80-887b-48a6-8df9-8b1357765430", "General (compact) [S1]", OBJECT_DETECTION, ALL_PLATFORMS, 12),
+    _domain("da2e3a8a-40a5-4171-82f4-58522f70fbc1", "General", OBJECT_DETECTION),
+    _domain("9c616dff-2e7d-ea11-af59-1866da359ce6", "General [A1]", OBJECT_DETECTION),
+    _domain("1d8ffafe-ec40-4fb2-8f90-72b3b6cecea4", "Logo", OBJECT_DETECTION),
+    _domain("3780a898-81c3-4516-81ae-3a139614e1f3", "Products on Shelves", OBJECT_DETECTION),
+    _domain("a27d5ca5-bb19-49d8-a70a-fec086c47f5b", "General (compact)", OBJECT_DETECTION, _COMPACT_PLATFORMS, 45),
+    _domain("7ec2ac80-887b-48a6-8df9-8b1357765430", "General (compact) [S1]", OBJECT_DETECTION, ALL_PLATFORMS, 14),
 ]
 _BY_ID = {d["id"]: d for d in DOMAINS}
 
 DEFAULT_CLASSIFICATION = "ee85a74c-405e-4adc-bb47-ffa8ca0c9f31"
+OD_GENERAL_COMPACT = "a27d5ca5-bb19-49d8-a70a-fec086c47f5b"
+
+
+def is_detection(domain_id: str | None) -> bool:
+    """True for an object-detection domain."""
+    return (domain(domain_id) or {}).get("type") == OBJECT_DETECTION
 
 
 def domain(domain_id: str | None) -> dict | None:

@@ -1,4 +1,4 @@
-"""Custom Vision Prediction API v3.1: classify an image with a published iteration.
+"""Custom Vision Prediction API v3.1: classify an image, or detect objects in it, with a published iteration.
 
 Served under ``/cv/<account>/customvision/v3.1/prediction`` where ``account`` is the prediction resource.
 The project lives on a training resource of the same subscription, and the iteration must be published
@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 
 from ..app import operation
-from . import serialize
+from . import domains, serialize
 from .service import (
     PREDICTION_KIND,
     TRAINING_KIND,
@@ -61,10 +61,15 @@ def _published(project_id: str, published_name: str) -> tuple[Project, Iteration
     raise CvError("NotFoundProject", f"Project {project_id} not found.")
 
 
-def _classify(project_id: str, published_name: str, data: bytes | None, store: bool):
+def _predict(project_id: str, published_name: str, data: bytes | None, store: bool, detect: bool):
+    """Classify (``detect`` False) or detect with a published iteration; each call fits one kind of project."""
     checked = check_prediction_image(data, PREDICTION_IMAGE_BYTES)
     with sim().state.lock:
         proj, it = _published(project_id, published_name)
+        if domains.is_detection(it.domain_id) != detect:
+            kind, call = ("an object detection", "DetectImage") if not detect else ("a classification", "ClassifyImage")
+            raise CvError("BadRequestInvalid",
+                          f"Iteration '{published_name}' belongs to {kind} project: use the {call} calls for it.")
         return jsonify(serialize.image_prediction(predict_and_store(proj, it, checked, store)))
 
 
@@ -84,22 +89,46 @@ def _from_body() -> bytes | None:
 @bp.post(f"{PREFIX}/<project_id>/classify/iterations/<published_name>/image")
 @operation("ClassifyImage")
 def classify_image(account, project_id, published_name):
-    return _classify(project_id, published_name, _from_body(), store=True)
+    return _predict(project_id, published_name, _from_body(), store=True, detect=False)
 
 
 @bp.post(f"{PREFIX}/<project_id>/classify/iterations/<published_name>/image/nostore")
 @operation("ClassifyImageWithNoStore")
 def classify_image_with_no_store(account, project_id, published_name):
-    return _classify(project_id, published_name, _from_body(), store=False)
+    return _predict(project_id, published_name, _from_body(), store=False, detect=False)
 
 
 @bp.post(f"{PREFIX}/<project_id>/classify/iterations/<published_name>/url")
 @operation("ClassifyImageUrl")
 def classify_image_url(account, project_id, published_name):
-    return _classify(project_id, published_name, _from_url(), store=True)
+    return _predict(project_id, published_name, _from_url(), store=True, detect=False)
 
 
 @bp.post(f"{PREFIX}/<project_id>/classify/iterations/<published_name>/url/nostore")
 @operation("ClassifyImageUrlWithNoStore")
 def classify_image_url_with_no_store(account, project_id, published_name):
-    return _classify(project_id, published_name, _from_url(), store=False)
+    return _predict(project_id, published_name, _from_url(), store=False, detect=False)
+
+
+@bp.post(f"{PREFIX}/<project_id>/detect/iterations/<published_name>/image")
+@operation("DetectImage")
+def detect_image(account, project_id, published_name):
+    return _predict(project_id, published_name, _from_body(), store=True, detect=True)
+
+
+@bp.post(f"{PREFIX}/<project_id>/detect/iterations/<published_name>/image/nostore")
+@operation("DetectImageWithNoStore")
+def detect_image_with_no_store(account, project_id, published_name):
+    return _predict(project_id, published_name, _from_body(), store=False, detect=True)
+
+
+@bp.post(f"{PREFIX}/<project_id>/detect/iterations/<published_name>/url")
+@operation("DetectImageUrl")
+def detect_image_url(account, project_id, published_name):
+    return _predict(project_id, published_name, _from_url(), store=True, detect=True)
+
+
+@bp.post(f"{PREFIX}/<project_id>/detect/iterations/<published_name>/url/nostore")
+@operation("DetectImageUrlWithNoStore")
+def detect_image_url_with_no_store(account, project_id, published_name):
+    return _predict(project_id, published_name, _from_url(), store=False, detect=True)

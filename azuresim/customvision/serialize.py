@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..images import Box
 from ..state import iso
 from .domains import V33, platforms
-from .store import Export, Iteration, Project, StoredImage, StoredPrediction, Tag
+from .store import Export, Iteration, Project, Region, StoredImage, StoredPrediction, Tag
 
 # Domain fields only v3.4-preview declares.
 _V34_DOMAIN_FIELDS = ("exportablePlatforms", "modelInformation")
@@ -67,10 +68,30 @@ def image(p: Project, img: StoredImage, base: str) -> dict:
         "resizedImageUri": uri,
         "thumbnailUri": uri,
         "originalImageUri": uri,
-        "tags": [_image_tag(p, tid, when) for tid, when in img.tag_ids.items()],
-        "regions": None,
+        "tags": [_image_tag(p, tid, when) for tid, when in img.all_tag_ids().items()],
+        "regions": [region(p, r) for r in img.regions.values()] or None,
         "metadata": None,
     }
+
+
+def region(p: Project, r: Region, image_id: str | None = None) -> dict:
+    """An ImageRegion; with ``image_id``, the ImageRegionCreateResult that CreateImageRegions answers."""
+    out = {"imageId": image_id} if image_id else {}
+    out["regionId"] = r.id
+    if r.tag_id in p.tags:  # tagName is x-nullable: false
+        out["tagName"] = p.tags[r.tag_id].name
+    return out | {"created": iso(r.created), "tagId": r.tag_id, "left": r.left, "top": r.top,
+                  "width": r.width, "height": r.height}
+
+
+def region_entry(image_id: str, r: Region) -> dict:
+    """The ImageRegionCreateEntry a request sent (as a duplicated or exceeded entry is echoed)."""
+    return {"imageId": image_id, "tagId": r.tag_id, "left": r.left, "top": r.top, "width": r.width,
+            "height": r.height}
+
+
+def bounding_box(box: Box) -> dict:
+    return {"left": box.left, "top": box.top, "width": box.width, "height": box.height}
 
 
 def _image_tag(p: Project, tag_id: str, when: datetime) -> dict:

@@ -32,6 +32,8 @@ from ..state import COGNITIVE_AUDIENCE, REGIONAL_SUFFIX, Account
 from .store import CvData, CvError
 
 TRAINING_KIND = "CustomVision.Training"
+# Where the Training API's routes live (v3.3 and v3.4-preview share every path).
+TRAINING_PREFIX = "/cv/<account>/customvision/<any('v3.3', 'v3.4-preview'):api>/training"
 PREDICTION_KIND = "CustomVision.Prediction"
 
 

@@ -11,12 +11,18 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..images import Box
 from ..model import Model
 from ..state import utcnow
-from . import domains
+from . import detector, domains
+from .detector import Detector, TrainingImage
+
+if TYPE_CHECKING:
+    from .service import Checked
 
 # Per-tier limits from the service's "Limits and quotas" page.
 PROJECTS_PER_ACCOUNT = {"F0": 2, "S0": 100}
@@ -28,6 +34,8 @@ TAGS_PER_REQUEST = 20
 TRAINING_IMAGE_BYTES = 6 * 1024 * 1024
 PREDICTION_IMAGE_BYTES = 4 * 1024 * 1024
 MIN_IMAGES_PER_TAG = 5
+MIN_REGION_IMAGES_PER_TAG = 15  # object detection: images with a region of the tag ("Limits and quotas")
+REGIONS_PER_IMAGE = 64
 EXPORT_SECONDS = 0.5
 
 
@@ -63,6 +71,25 @@ class Tag:
 
 
 @dataclass
+class Region:
+    """A tagged bounding box on a training image, in fractions of the image's width and height."""
+
+    id: str
+    tag_id: str
+    left: float
+    top: float
+    width: float
+    height: float
+    created: datetime = field(default_factory=utcnow)
+
+    def same_place(self, other: Region) -> bool:
+        """The same tag on the same box: what the service reports as a duplicate."""
+        return self.tag_id == other.tag_id and all(
+            abs(a - b) < 1e-6 for a, b in ((self.left, other.left), (self.top, other.top),
+                                           (self.width, other.width), (self.height, other.height)))
+
+
+@dataclass
 class StoredImage:
     id: str
     data: bytes
@@ -72,6 +99,34 @@ class StoredImage:
     features: np.ndarray
     tag_ids: dict[str, datetime] = field(default_factory=dict)  # tag id -> when it was applied
     created: datetime = field(default_factory=utcnow)
+    regions: dict[str, Region] = field(default_factory=dict)  # region id -> region
+    _pixels: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def all_tag_ids(self) -> dict[str, datetime]:
+        """The image's tags and its regions' tags (an object-detection image is tagged by its regions),
+        each with when it was first applied."""
+        out = dict(self.tag_ids)
+        for r in self.regions.values():
+            if r.tag_id not in out or r.created < out[r.tag_id]:
+                out[r.tag_id] = r.created
+        return out
+
+    @property
+    def tagged(self) -> bool:
+        return bool(self.tag_ids or self.regions)
+
+    def pixels(self) -> np.ndarray:
+        """The image as the detector reads it, decoded once."""
+        if self._pixels is None:
+            self._pixels = detector.gray(self.data)
+        return self._pixels
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_pixels"}
+
+    def __setstate__(self, state: dict) -> None:
+        # State saved before regions existed has none.
+        self.__dict__.update({"regions": {}, "_pixels": None} | state)
 
 
 @dataclass
@@ -96,7 +151,7 @@ class Iteration:
     created: datetime
     finishes_at: datetime
     fingerprint: str
-    model: Model | None
+    model: Model | Detector | None
     tag_names: dict[str, str]  # tag id -> name at training time
     tag_types: dict[str, str]
     image_count: int
@@ -158,7 +213,11 @@ class Project:
 
     @property
     def multiclass(self) -> bool:
-        return self.classification_type != "Multilabel"
+        return self.classification_type == "Multiclass"
+
+    @property
+    def detection(self) -> bool:
+        return self.domain.get("type") == domains.OBJECT_DETECTION
 
     # -- lookups --------------------------------------------------------------------------------------
     def tag(self, tag_id: str) -> Tag:
@@ -178,7 +237,9 @@ class Project:
         return max(done, key=lambda it: it.created) if done else None
 
     def tag_image_count(self, tag_id: str) -> int:
-        return sum(1 for img in self.images.values() if tag_id in img.tag_ids)
+        """Images carrying the tag, on the image or on one of its regions (as the portal counts them)."""
+        return sum(1 for img in self.images.values()
+                   if tag_id in img.tag_ids or any(r.tag_id == tag_id for r in img.regions.values()))
 
     def fingerprint(self) -> str:
         """What training depends on: tagged images, their tags, domain and classification type."""
@@ -187,6 +248,8 @@ class Project:
             img = self.images[img_id]
             if img.tag_ids:
                 h.update(f"{img_id}:{','.join(sorted(img.tag_ids))};".encode())
+            for r in sorted(img.regions.values(), key=lambda r: r.id):
+                h.update(f"{img_id}/{r.tag_id}:{r.left},{r.top},{r.width},{r.height};".encode())
         return h.hexdigest()
 
     # -- training -------------------------------------------------------------------------------------
@@ -202,13 +265,36 @@ class Project:
         if training_type == "Advanced" and budget_hours < 1:
             raise CvError("BadRequestReservedBudgetInHoursNotEnoughForAdvancedTraining",
                           "Advanced training needs a reserved budget of at least 1 hour.")
-        if self.domain.get("type") == domains.OBJECT_DETECTION:
-            raise CvError("BadRequestDetectionTrainingValidationFailed", "Not enough images for training")
         fingerprint = self.fingerprint()
         previous = [it for it in self.iterations.values() if it.fail_reason is None]
         if previous and not force and max(previous, key=lambda it: it.created).fingerprint == fingerprint:
             raise CvError("BadRequestTrainingNotNeeded",
                           "Nothing changed since last training. Add or re-tag images, or train with forceTrain.")
+        model, used_tags, image_count = self._detector() if self.detection else self._classifier()
+        it = Iteration(
+            id=new_id(),
+            name=f"Iteration {len(self.iterations) + 1}",
+            project_id=self.id,
+            domain_id=self.domain_id,
+            classification_type=self.classification_type,
+            training_type=training_type,
+            reserved_budget_in_hours=budget_hours,
+            created=now,
+            finishes_at=now + timedelta(seconds=training_seconds),
+            fingerprint=fingerprint,
+            model=model,
+            tag_names={t.id: t.name for t in used_tags},
+            tag_types={t.id: t.type for t in used_tags},
+            image_count=image_count,
+            fail_reason=("Training failed: the training pipeline could not process the data set. "
+                         "Train again; if the problem persists, contact support.") if fail else None,
+            last_modified=now,
+        )
+        self.iterations[it.id] = it
+        return it
+
+    def _classifier(self) -> tuple[Model, list[Tag], int]:
+        """The classification data set checked, and the model trained on it."""
         tagged = [img for img in self.images.values() if img.tag_ids]
         used_tags = [t for t in self.tags.values() if self.tag_image_count(t.id) > 0]
         if len(used_tags) < 2:
@@ -226,40 +312,53 @@ class Project:
         tag_ids = [t.id for t in used_tags]
         model = Model([img.features for img in tagged], [set(img.tag_ids) for img in tagged], tag_ids,
                       multiclass=self.multiclass)
-        it = Iteration(
-            id=new_id(),
-            name=f"Iteration {len(self.iterations) + 1}",
-            project_id=self.id,
-            domain_id=self.domain_id,
-            classification_type=self.classification_type,
-            training_type=training_type,
-            reserved_budget_in_hours=budget_hours,
-            created=now,
-            finishes_at=now + timedelta(seconds=training_seconds),
-            fingerprint=fingerprint,
-            model=model,
-            tag_names={t.id: t.name for t in used_tags},
-            tag_types={t.id: t.type for t in used_tags},
-            image_count=len(tagged),
-            fail_reason=("Training failed: the training pipeline could not process the data set. "
-                         "Train again; if the problem persists, contact support.") if fail else None,
-            last_modified=now,
-        )
-        self.iterations[it.id] = it
-        return it
+        return model, used_tags, len(tagged)
 
-    def predict(self, it: Iteration, features: np.ndarray) -> list[dict]:
-        """Predictions of ``it`` for one image, highest probability first (names as they are now)."""
-        probs = it.model.predict(features) if it.model else {}
+    def _detector(self) -> tuple[Detector, list[Tag], int]:
+        """The object-detection data set checked (images with regions, at least
+        MIN_REGION_IMAGES_PER_TAG of them per tag, no Negative tag), and the detector trained on it."""
+        boxed = [img for img in self.images.values() if img.regions]
+        region_tags = {r.tag_id for img in boxed for r in img.regions.values()}
+        used_tags = [t for t in self.tags.values() if t.id in region_tags]
+        if any(t.type == "Negative" for t in used_tags):
+            raise CvError("BadRequestDetectionTrainingNotAllowNegativeTag",
+                          "An object detection project cannot train with a Negative tag on its regions.")
+        if not used_tags:
+            raise CvError("BadRequestDetectionTrainingValidationFailed",
+                          "Not enough images for training: no image has a region. Draw a box around each object "
+                          f"and tag it, on at least {MIN_REGION_IMAGES_PER_TAG} images per tag.")
+        thin = [t.name for t in used_tags if self.tag_image_count(t.id) < MIN_REGION_IMAGES_PER_TAG]
+        if thin:
+            raise CvError("BadRequestDetectionTrainingValidationFailed",
+                          f"Not enough images for training. Tag(s) {', '.join(thin)} need regions on at least "
+                          f"{MIN_REGION_IMAGES_PER_TAG} images each.")
+        try:
+            train = [TrainingImage(img.pixels(), [(r.tag_id, Box(r.left, r.top, r.width, r.height))
+                                                  for r in img.regions.values()]) for img in boxed]
+        except ValueError:
+            raise CvError("ErrorProjectTrainingRequestFailed", "An image of the project could not be read.") from None
+        return Detector.train(train, [t.id for t in used_tags]), used_tags, len(boxed)
+
+    def predict(self, it: Iteration, image: Checked) -> list[dict]:
+        """Predictions of ``it`` for one image, highest probability first (names as they are now); a
+        detector's carry a boundingBox each."""
+        if isinstance(it.model, Detector):
+            found = [(d.tag, d.probability, d.box) for d in it.model.detect(detector.gray(image.data))]
+        else:
+            probs = it.model.predict(image.features) if it.model else {}
+            found = [(tag_id, p, None) for tag_id, p in probs.items()]
         out = []
-        for tag_id, p in probs.items():
+        for tag_id, p, box in found:
             tag = self.tags.get(tag_id)
-            out.append({
+            pred = {
                 "probability": round(p, 8),
                 "tagId": tag_id,
                 "tagName": tag.name if tag else it.tag_names.get(tag_id),
                 "tagType": tag.type if tag else it.tag_types.get(tag_id, "Regular"),
-            })
+            }
+            if box is not None:
+                pred["boundingBox"] = {"left": box.left, "top": box.top, "width": box.width, "height": box.height}
+            out.append(pred)
         out.sort(key=lambda p: -p["probability"])
         return out
 

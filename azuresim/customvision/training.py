@@ -11,7 +11,7 @@ from flask import Blueprint, g, jsonify, request
 
 from ..app import operation
 from ..state import utcnow
-from . import blobs, domains, serialize, training_images, training_iterations
+from . import blobs, domains, regions, serialize, training_images, training_iterations
 from .service import (
     TRAINING_KIND,
     authorize,
@@ -27,7 +27,7 @@ PREFIX = training_images.PREFIX
 bp = Blueprint("cv_training", __name__)
 bp.register_error_handler(CvError, handle_cv_error)
 bp.after_request(mark_changed)
-for child in (training_images.bp, training_iterations.bp, blobs.bp):
+for child in (training_images.bp, regions.bp, training_iterations.bp, blobs.bp):
     bp.register_blueprint(child)
 
 CLASSIFICATION_TYPES = ("Multiclass", "Multilabel")
@@ -275,5 +275,6 @@ def delete_tag(account, project_id, tag_id):
         tag = proj.tag(tag_id)
         for img in proj.images.values():
             img.tag_ids.pop(tag.id, None)
+            img.regions = {rid: r for rid, r in img.regions.items() if r.tag_id != tag.id}
         del proj.tags[tag.id]
     return "", 204

@@ -1,7 +1,9 @@
-"""Training API: images (upload from data, files and URLs; counts; listings; deletion).
+"""Training API: images (upload from data, files and URLs, with regions for object detection; counts;
+listings; deletion).
 
-A batch holds at most 64 images. Each image gets its own ``ImageCreateStatus``; the answer is 200 when
-every image is ``OK`` and 207 (Multi-Status) otherwise, as the service does.
+A batch holds at most 64 images, and an image at most 64 regions (``ErrorRegionLimitExceed``). Each image
+gets its own ``ImageCreateStatus``; the answer is 200 when every image is ``OK`` and 207 (Multi-Status)
+otherwise, as the service does.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from flask import Blueprint, g, jsonify, request
 from ..app import operation
 from ..state import utcnow
 from . import serialize
+from .regions import require_detection, upload_regions
 from .service import (
+    TRAINING_PREFIX,
     Checked,
     Upload,
     check_image,
@@ -30,15 +34,17 @@ from .service import (
 from .store import (
     BATCH_LIMIT,
     IMAGES_PER_PROJECT,
+    REGIONS_PER_IMAGE,
     TAGS_PER_REQUEST,
     TRAINING_IMAGE_BYTES,
     CvError,
     Project,
+    Region,
     StoredImage,
     new_id,
 )
 
-PREFIX = "/cv/<account>/customvision/<any('v3.3', 'v3.4-preview'):api>/training"
+PREFIX = TRAINING_PREFIX
 bp = Blueprint("images", __name__)
 
 
@@ -46,7 +52,10 @@ def _project(project_id: str) -> Project:
     return cv_data(g.cv_account).project(project_id)
 
 
-def _create(project_id: str, entries: list[tuple[Upload, list[str]]]):
+Regions = list[tuple[str, tuple[float, float, float, float]]]  # (tag id, (left, top, width, height))
+
+
+def _create(project_id: str, entries: list[tuple[Upload, list[str], Regions]]):
     """Check and store a batch; answer an ImageCreateSummary with 200 or 207."""
     if not entries:
         raise CvError("BadRequestImageBatch", "The batch holds no images.")
@@ -54,14 +63,16 @@ def _create(project_id: str, entries: list[tuple[Upload, list[str]]]):
         raise CvError("BadRequestImageBatch",
                       f"The batch holds {len(entries)} images; a batch holds at most {BATCH_LIMIT}.")
     # Decode and featurise outside the lock: it is the slow part.
-    checked = [(up, tags, check_image(up.data, TRAINING_IMAGE_BYTES)) for up, tags in entries]
+    checked = [(up, tags, regions, check_image(up.data, TRAINING_IMAGE_BYTES)) for up, tags, regions in entries]
     base = sim().base_url
     results = []
     with sim().state.lock:
         proj = _project(project_id)
+        if any(regions for _up, _tags, regions, _result in checked):
+            require_detection(proj)
         limit = IMAGES_PER_PROJECT.get(g.cv_account.sku.upper(), 100000)
-        for up, tag_ids, result in checked:
-            status, image = _store_one(proj, tag_ids, result, limit)
+        for up, tag_ids, regions, result in checked:
+            status, image = _store_one(proj, tag_ids, regions, result, limit)
             entry = {"sourceUrl": up.source, "status": status}
             if image is not None:
                 entry["image"] = serialize.image(proj, image, base)
@@ -73,12 +84,14 @@ def _create(project_id: str, entries: list[tuple[Upload, list[str]]]):
     return resp
 
 
-def _store_one(proj: Project, tag_ids: list[str], result: Checked | str, limit: int):
+def _store_one(proj: Project, tag_ids: list[str], regions: Regions, result: Checked | str, limit: int):
     if isinstance(result, str):
         return result, None
     if len(tag_ids) > TAGS_PER_REQUEST:
         return "ErrorTagLimitExceed", None
-    if any(t not in proj.tags for t in tag_ids):
+    if len(regions) > REGIONS_PER_IMAGE:
+        return "ErrorRegionLimitExceed", None
+    if any(t not in proj.tags for t in tag_ids) or any(t not in proj.tags for t, _box in regions):
         return "ErrorInvalidTag", None
     types = {proj.tags[t].type for t in tag_ids}
     if "Negative" in types and len(tag_ids) > 1:
@@ -93,6 +106,10 @@ def _store_one(proj: Project, tag_ids: list[str], result: Checked | str, limit: 
     now = utcnow()
     img = StoredImage(new_id(), result.data, result.digest, result.width, result.height, result.features,
                       {t: now for t in tag_ids}, now)
+    for tag_id, (left, top, width, height) in regions:
+        region = Region(new_id(), tag_id, left, top, width, height, now)
+        if not any(region.same_place(r) for r in img.regions.values()):
+            img.regions[region.id] = region
     proj.images[img.id] = img
     proj.digests[img.digest] = img.id
     return "OK", img
@@ -102,7 +119,7 @@ def _store_one(proj: Project, tag_ids: list[str], result: Checked | str, limit: 
 @operation("CreateImagesFromData")
 def create_images_from_data(account, project_id):
     tag_ids = query_list("tagIds")
-    return _create(project_id, [(up, tag_ids) for up in uploaded_images()])
+    return _create(project_id, [(up, tag_ids, []) for up in uploaded_images()])
 
 
 @bp.post(f"{PREFIX}/projects/<project_id>/images/files")
@@ -111,13 +128,14 @@ def create_images_from_files(account, project_id):
     body = json_body()
     common = [str(t).lower() for t in body.get("tagIds") or []]
     entries = []
-    for item in body.get("images") or []:
+    for k, item in enumerate(body.get("images") or []):
         try:
             data = base64.b64decode(item.get("contents") or "", validate=True)
         except (binascii.Error, ValueError):
             data = None
         tags = common + [str(t).lower() for t in item.get("tagIds") or [] if str(t).lower() not in common]
-        entries.append((Upload(item.get("name") or "", data), tags))
+        regions = upload_regions(item.get("regions"), f"image {k + 1} ('{item.get('name') or ''}')")
+        entries.append((Upload(item.get("name") or "", data), tags, regions))
     return _create(project_id, entries)
 
 
@@ -127,21 +145,22 @@ def create_images_from_urls(account, project_id):
     body = json_body()
     common = [str(t).lower() for t in body.get("tagIds") or []]
     entries = []
-    for item in body.get("images") or []:
+    for k, item in enumerate(body.get("images") or []):
         url = item.get("url") or ""
         tags = common + [str(t).lower() for t in item.get("tagIds") or [] if str(t).lower() not in common]
-        entries.append((Upload(url, fetch_url(url)), tags))
+        regions = upload_regions(item.get("regions"), f"image {k + 1} ('{url}')")
+        entries.append((Upload(url, fetch_url(url)), tags, regions))
     return _create(project_id, entries)
 
 
 def _filtered(proj: Project, tagged: bool | None, tag_ids: list[str]) -> list[StoredImage]:
     imgs = list(proj.images.values())
     if tagged is True:
-        imgs = [i for i in imgs if i.tag_ids]
+        imgs = [i for i in imgs if i.tagged]
     elif tagged is False:
-        imgs = [i for i in imgs if not i.tag_ids]
+        imgs = [i for i in imgs if not i.tagged]
     if tag_ids:
-        imgs = [i for i in imgs if any(t in i.tag_ids for t in tag_ids)]
+        imgs = [i for i in imgs if any(t in i.all_tag_ids() for t in tag_ids)]
     return imgs
 
 

@@ -15,6 +15,7 @@ from flask import Blueprint, g, jsonify, request
 from ..app import operation
 from ..state import utcnow
 from . import domains, serialize
+from .detector import Detector
 from .service import (
     PREDICTION_KIND,
     check_prediction_image,
@@ -135,12 +136,8 @@ def delete_iteration(account, project_id, iteration_id):
 @bp.get(f"{PREFIX}/projects/<project_id>/iterations/<iteration_id>/performance")
 @operation("GetIterationPerformance")
 def get_iteration_performance(account, project_id, iteration_id):
-    try:
-        threshold = float(request.args.get("threshold") or 0.5)
-    except ValueError:
-        raise CvError("BadRequestInvalid", "'threshold' must be a number between 0 and 1.") from None
-    if not 0.0 <= threshold <= 1.0:
-        raise CvError("BadRequestInvalid", "'threshold' must be between 0 and 1.")
+    threshold = _fraction("threshold", 0.5)
+    overlap = _fraction("overlapThreshold", 0.3)  # only detection uses it
     now = utcnow()
     with sim().state.lock:
         proj = _project(project_id)
@@ -151,7 +148,10 @@ def get_iteration_performance(account, project_id, iteration_id):
         if status != "Completed" or it.model is None:
             raise CvError("NotFoundIterationPerformance", f"Iteration '{it.name}' has no performance: it {status}.")
         model, names = it.model, dict(it.tag_names)
-    overall, per_tag = model.performance(threshold)  # outside the lock: leave-one-out takes a moment
+    if isinstance(model, Detector):
+        overall, per_tag = model.performance(threshold, overlap)  # outside the lock: held-out folds take a moment
+    else:
+        overall, per_tag = model.performance(threshold)  # outside the lock: leave-one-out takes a moment
     return jsonify({
         "perTagPerformance": [
             {
@@ -171,6 +171,16 @@ def get_iteration_performance(account, project_id, iteration_id):
         "recallStdDeviation": overall.recall_std,
         "averagePrecision": overall.average_precision,
     })
+
+
+def _fraction(name: str, default: float) -> float:
+    try:
+        value = float(request.args.get(name) or default)
+    except ValueError:
+        raise CvError("BadRequestInvalid", f"'{name}' must be a number between 0 and 1.") from None
+    if not 0.0 <= value <= 1.0:
+        raise CvError("BadRequestInvalid", f"'{name}' must be between 0 and 1.")
+    return value
 
 
 # -- exports ---------------------------------------------------------------------------------------
@@ -277,8 +287,7 @@ def unpublish_iteration(account, project_id, iteration_id):
 # -- Quick Test and stored predictions -------------------------------------------------------------
 def predict_and_store(proj: Project, it: Iteration, checked, store: bool) -> StoredPrediction:
     """Predict one checked image with ``it``; with ``store`` keep it where QueryPredictions finds it."""
-    pred = StoredPrediction(new_id(), proj.id, it.id, it.domain_id, utcnow(),
-                            proj.predict(it, checked.features), new_id())
+    pred = StoredPrediction(new_id(), proj.id, it.id, it.domain_id, utcnow(), proj.predict(it, checked), new_id())
     if store:
         proj.predictions.append(pred)
         proj.prediction_images[pred.image_id] = checked.data

@@ -546,6 +546,7 @@ class SimSession:
 
 
 COMPACT_DOMAIN = "0732100f-1a38-4e49-a514-c9b44c697ab5"  # General (compact), classification
+OD_COMPACT_DOMAIN = "a27d5ca5-bb19-49d8-a70a-fec086c47f5b"  # General (compact), object detection
 
 
 def _image(defective: bool, index: int) -> bytes:
@@ -588,7 +589,6 @@ class CvWorld:
         images (multipart and JSON batch), one untagged image, a trained iteration, and (``publish``) the
         iteration published to the prediction account."""
         import base64
-        import time
 
         params = {"name": name, "description": "Casting defects", "domainId": COMPACT_DOMAIN,
                   "classificationType": "Multiclass"}
@@ -614,6 +614,41 @@ class CvWorld:
         self.image_ids += [i["image"]["id"] for i in r.json()["images"] if i.get("image")]
         r = self.train("POST", f"/projects/{pid}/images", files=[("imageData", (None, _image(True, 40)))])
         assert r.status_code in (200, 207), r.text
+        return self._train_and_publish(name, publish)
+
+    def build_detection(self, name: str, images: int = 15, publish: bool = True) -> CvWorld:
+        """An object-detection project the way Find the Flaw builds it: tag "Defect", ``images`` castings
+        uploaded with their flaw's region (JSON batch), one more without, trained and (``publish``) published."""
+        import base64
+
+        from azuresim.images import casting
+
+        r = self.train("POST", "/projects", json={},
+                       params={"name": name, "description": "Finding casting flaws", "domainId": OD_COMPACT_DOMAIN})
+        assert r.status_code == 200, r.text
+        self.project = r.json()
+        pid = self.project["id"]
+        r = self.train("POST", f"/projects/{pid}/tags", params={"name": "Defect", "type": "Regular"})
+        assert r.status_code == 200, r.text
+        self.tags.append(r.json())
+        entries = []
+        for i in range(images):
+            c = casting(True, i)
+            box = {"left": c.box.left, "top": c.box.top, "width": c.box.width, "height": c.box.height}
+            entries.append({"name": f"flaw_{i}.jpg", "contents": base64.b64encode(c.data).decode(),
+                            "regions": [{"tagId": self.tags[0]["id"], **box}]})
+        r = self.train("POST", f"/projects/{pid}/images/files", json={"images": entries})
+        assert r.status_code == 200, r.text
+        self.image_ids += [i["image"]["id"] for i in r.json()["images"]]
+        r = self.train("POST", f"/projects/{pid}/images", files=[("imageData", (None, _image(True, 40)))])
+        assert r.status_code in (200, 207), r.text
+        self.image_ids.append(r.json()["images"][0]["image"]["id"])
+        return self._train_and_publish(name, publish)
+
+    def _train_and_publish(self, name: str, publish: bool) -> CvWorld:
+        import time
+
+        pid = self.project["id"]
         r = self.train("POST", f"/projects/{pid}/train", json={},
                        params={"reservedBudgetInHours": 0, "forceTrain": "false"})
         assert r.status_code == 200, r.text

@@ -1,7 +1,8 @@
 """Custom Vision answers conform to the official swagger: Training v3.3 and v3.4-preview, Prediction v3.1.
 
 One recorded run per module walks the whole lab under each Training version (project, tags, images,
-training, performance, quick tests, stored predictions, export, publish, prediction) and provokes the
+training, performance, quick tests, stored predictions, export, publish, prediction), then the object
+detection lab (regions, proposals, detection performance, quick tests and detect calls), and provokes the
 errors a student can meet. Every answer is routed to its spec operation and validated. The gateway in
 front of the service answers 401/403/429 with its own envelope, which no spec describes (WIRE-FACTS.md):
 those are held to that envelope instead.
@@ -34,9 +35,11 @@ TRAINING_OPS = [
     "GetTag", "CreateTag", "CreateImagesFromData", "CreateImagesFromFiles", "GetTaggedImageCount",
     "GetUntaggedImageCount", "TrainProject", "GetIterations", "GetIteration", "GetIterationPerformance",
     "QuickTestImage", "QuickTestImageUrl", "QueryPredictions", "GetExports", "ExportIteration",
-    "PublishIteration", "UnpublishIteration",
+    "PublishIteration", "UnpublishIteration", "GetImages", "GetTaggedImages", "CreateImageRegions",
+    "DeleteImageRegions", "GetImageRegionProposals",
 ]
-PREDICTION_OPS = ["ClassifyImage", "ClassifyImageWithNoStore", "ClassifyImageUrl", "ClassifyImageUrlWithNoStore"]
+PREDICTION_OPS = ["ClassifyImage", "ClassifyImageWithNoStore", "ClassifyImageUrl", "ClassifyImageUrlWithNoStore",
+                  "DetectImage", "DetectImageWithNoStore", "DetectImageUrl", "DetectImageUrlWithNoStore"]
 GATEWAY_STATUSES = (401, 403, 429)
 
 
@@ -99,6 +102,41 @@ def _lab(world: CvWorld) -> None:
     t("GET", f"/projects/{pid}/iterations/{iid}")
 
 
+def _detection_lab(world: CvWorld) -> None:
+    """Find the Flaw's calls on an object-detection project: regions, proposals, listings with regions,
+    detection performance, quick tests and detect calls, and the errors on the way."""
+    pid, iid = world.project["id"], world.iteration["id"]
+    tag, (first, *_rest, bare) = world.tags[0]["id"], world.image_ids
+    t = world.train
+    t("GET", f"/projects/{pid}/images/tagged", params={"take": 5})
+    t("GET", f"/projects/{pid}/images", params={"taggingStatus": "All", "take": 20})
+    box = {"left": 0.3, "top": 0.3, "width": 0.25, "height": 0.2}
+    r = t("POST", f"/projects/{pid}/images/regions", json={"regions": [{"imageId": bare, "tagId": tag, **box}]})
+    t("POST", f"/projects/{pid}/images/regions", json={"regions": [{"imageId": bare, "tagId": tag, **box}]})  # 207
+    t("DELETE", f"/projects/{pid}/images/regions", params={"regionIds": r.json()["created"][0]["regionId"]})
+    t("POST", f"/projects/{pid}/images/{first}/regionproposals")
+    t("GET", f"/projects/{pid}/iterations/{iid}/performance", params={"threshold": 0.5, "overlapThreshold": 0.3})
+    t("POST", f"/projects/{pid}/quicktest/image", params={"iterationId": iid, "store": "true"},
+      files=[("imageData", (None, _image(True, 31)))])
+    t("POST", f"/projects/{pid}/quicktest/url", json={"url": world.sample_url(True, 32)})
+    t("POST", f"/projects/{pid}/predictions/query", json={"iterationId": iid})
+    t("POST", f"/projects/{pid}/iterations/{iid}/export", params={"platform": "ONNX"})
+    p = world.predict
+    route_ = f"/{pid}/detect/iterations/{world.publish_name}"
+    p("POST", f"{route_}/image", files=[("imageData", (None, _image(True, 33)))])
+    p("POST", f"{route_}/image/nostore", files=[("imageData", (None, _image(False, 34)))])
+    p("POST", f"{route_}/url", json={"url": world.sample_url(True, 35)})
+    p("POST", f"{route_}/url/nostore", json={"url": world.sample_url(False, 36)})
+    # Errors: regions outside the image, on an unknown image, too many; classifying with a detector.
+    t("POST", f"/projects/{pid}/images/regions",
+      json={"regions": [{"imageId": bare, "tagId": tag, "left": 0.9, "top": 0.1, "width": 0.2, "height": 0.1}]})
+    t("POST", f"/projects/{pid}/images/regions",
+      json={"regions": [{"imageId": str(uuid.uuid4()), "tagId": tag, **box}]})
+    t("POST", f"/projects/{pid}/images/regions", json={"regions": [{"imageId": bare, "tagId": tag, **box}] * 65})
+    t("POST", f"/projects/{pid}/images/{uuid.uuid4()}/regionproposals")
+    p("POST", f"/{pid}/classify/iterations/{world.publish_name}/image", files=[("imageData", (None, _image(True, 1)))])
+
+
 @pytest.fixture(scope="module")
 def recorded(_session_sim, specs) -> list[Exchange]:
     creds = _session_sim.create_attendee(f"conf-cv-{uuid.uuid4().hex[:6]}")
@@ -111,6 +149,9 @@ def recorded(_session_sim, specs) -> list[Exchange]:
             world = CvWorld(s, f"conf-train-{tag}", f"conf-pred-{tag}", pred_id, version)
             world.build(f"Casting {version}")
             _lab(world)
+            detection = CvWorld(s, f"conf-train-{tag}", f"conf-pred-{tag}", pred_id, version)
+            detection.build_detection(f"Flaws {version}")
+            _detection_lab(detection)
     finally:
         s.close()
     return [ex for ex in s.recorder.exchanges if "/cv/" in ex.path]

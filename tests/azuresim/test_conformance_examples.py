@@ -44,6 +44,9 @@ EXAMPLE_ERRATA = {
     "GetImagePerformanceCount.json": "the example quotes the count as a string; the schema says integer",
     "QuerySuggestedImages.json": "the example's token is an object where the schema declares a string",
 }
+# Operations that only an object-detection project answers.
+DETECTION = {"CreateImageRegions", "DeleteImageRegions", "GetImageRegionProposals", "DetectImage",
+             "DetectImageWithNoStore", "DetectImageUrl", "DetectImageUrlWithNoStore"}
 # Training operations that need resources of their own (they delete, publish or train).
 FRESH = {"DeleteProject", "DeleteIteration", "DeleteTag", "DeleteImages", "PublishIteration",
          "UnpublishIteration", "TrainProject", "Accounts_Delete", "Accounts_Create",
@@ -89,6 +92,9 @@ class Replay:
         self.prediction_id = self.s.create_account(self.prediction, "CustomVision.Prediction", "S0")
         # No target platforms, as the portal's default: iterations then list every platform they export to.
         self.worlds = {v: self.world(v).build(f"Examples {v}", platforms=None) for v in ("v3.3", "v3.4-preview")}
+        # Region and detect examples need an object-detection project.
+        self.detection_worlds = {v: self.world(v).build_detection(f"Detection examples {v}")
+                                 for v in ("v3.3", "v3.4-preview")}
         self.implemented = {getattr(view, "sim_operation", None) for view in sim.app.view_functions.values()}
 
     def world(self, version: str) -> CvWorld:
@@ -158,6 +164,8 @@ def _cv_request(replay: Replay, spec, op, example: dict, world: CvWorld):
                     return uuid_map[value.lower()]
                 if key in ("tagId", "tagIds", "id"):
                     return tag_ids[0]
+                if key == "imageId":
+                    return image_ids[0]
                 if key == "iterationId":
                     return world.iteration.get("id")
         return value
@@ -289,7 +297,7 @@ def test_example_replays_with_the_same_shape(replay, shared_dir, spec_rel, examp
         resp = replay.s.arm(method, path, version, json=body)
     else:
         version = {TRAINING_V33: "v3.3", TRAINING_V34: "v3.4-preview"}.get(spec_rel, "v3.4-preview")
-        world = replay.worlds[version]
+        world = (replay.detection_worlds if op.operation_id in DETECTION else replay.worlds)[version]
         if op.operation_id in FRESH:
             world = replay.fresh(op.operation_id, world)
         method, path, query, body, files = _cv_request(replay, spec, op, example, world)
