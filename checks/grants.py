@@ -72,6 +72,9 @@ def data_action(operation: str) -> str | None:
 
 def roles_granting(action: str) -> str:
     """"the labgrader grader role (README), or the built-in role Reader" for ``action``."""
+    if action not in GRANTED_BY and action.casefold().endswith("/read"):
+        # A read a lab's declarative resource checks need (checks.resources): not in the custom role as shipped.
+        return f"the built-in 'Reader', or the '{ROLE_NAME}' custom role (README) with {action} added to its Actions"
     builtins = GRANTED_BY.get(action, ())
     named = " or ".join(f"'{r}'" for r in builtins[:2])
     return f"the '{ROLE_NAME}' custom role (README)" + (f", or the built-in {named}" if named else "")

@@ -213,5 +213,6 @@ def test_a_grader_that_may_not_read_storage_gets_an_error_not_a_fail(pack_dir, s
         assert check["status"] == "ERROR", check
         assert f"{STORAGE}/read" in check["message"]
         assert "not a problem with your work" in check["hint"]
+        assert "the built-in 'Reader'" in check["hint"]  # the role that grants the read, for the proctor
     finally:
         student.close()
