@@ -4,7 +4,9 @@ It signs in, reaches the subscription and the resource group, and for each permi
 makes a harmless call that proves it: listing the group's Cognitive Services accounts, ``listKeys`` (on the
 lab's training resource, or on an account name that does not exist: ARM checks the caller's roles before it
 looks for the resource, so "not found" means allowed), reading Custom Vision with a Microsoft Entra ID token
-(once a training resource exists) and listing deleted accounts. Each item is PASS, FAIL (grading would
+(once a training resource exists) and listing deleted accounts, and listing the resources of each type the
+lab's declarative resource checks read (``checks.resources``; a lab of those alone needs nothing of Custom
+Vision). Each item is PASS, FAIL (grading would
 ERROR: the report names the action and the role that grants it), WARN (grading works, something is worth
 knowing) or SKIP (not checked: an earlier item failed, or nothing exists yet to check it on).
 
@@ -121,8 +123,24 @@ def needed_operations(lab: LabPack) -> list[str]:
     from checks import registry
 
     reads = [name for step in lab.steps for c in step.checks
-             for name in (*registry.get(c.id).reads, *registry.get(c.id).uses)]
-    return [_OPERATION_OF[f] for f in closure(reads) if f in _OPERATION_OF]
+             for name in (*registry.get(c.id).reads_for(c.expect), *registry.get(c.id).uses)]
+    ops = [_OPERATION_OF[f] for f in closure(reads) if f in _OPERATION_OF]
+    if any(F.resource_type_of(f) is not None for f in reads):  # declarative resource checks (checks.resources)
+        ops.append("Resources_ListByResourceGroup")
+    return ops
+
+
+def resource_types(lab: LabPack) -> dict[str, str]:
+    """fact -> the resource type as the lab spells it, for each type the lab's resource checks read."""
+    from checks import registry
+
+    out: dict[str, str] = {}
+    for step in lab.steps:
+        for c in step.checks:
+            for fact in registry.get(c.id).reads_for(c.expect):
+                if F.resource_type_of(fact) is not None:
+                    out.setdefault(fact, str(c.expect.get("type", F.resource_type_of(fact))).strip())
+    return out
 
 
 def run(attendee: Attendee, lab: LabPack, budget_seconds: float = 45.0, retry: RetryPolicy | None = None
@@ -158,10 +176,14 @@ class _Doctor:
         out.append(self._subscription())
         if out[-1].status == "FAIL":
             return out + self._skipped("the subscription is not reachable")
+        resource_items = [self._resources(fact, rtype) for fact, rtype in resource_types(self.lab).items()]
+        if "Accounts_ListByResourceGroup" not in self.ops:  # a lab of resource checks only: nothing of Custom Vision
+            return out + resource_items
         accounts_item, accounts = self._accounts()
         out.append(accounts_item)
         if accounts_item.status == "FAIL":
             return out + self._skipped("the resource group is not reachable")
+        out += resource_items
         training = self._training(accounts)
         keys = self._list_keys(training)
         data = self._data_actions(training, keys_ok=keys.status == "PASS")
@@ -288,6 +310,35 @@ class _Doctor:
         return Item("data-actions", title, "PASS",
                     f"{len(results)} read{'s' if len(results) != 1 else ''} of '{training.name}' with an Entra ID "
                     f"token answered.{note}", None, acts)
+
+    def _resources(self, fact: str, rtype: str) -> Item:
+        """List the lab's resources of ``rtype`` as grading does (``validator.azure.resources``): with the lab's
+        api-version, an empty list is followed by a read that proves the grader may read the type."""
+        from .azure.resources import resources
+
+        title = f"Read the resource group's {rtype} resources"
+        action = f"{rtype}/read"
+        version = self._params().get(fact)
+        try:
+            found = resources(self.arm, rtype, version)
+        except AzureCallError as err:
+            if (err.code or "").lower() == "resourcegroupnotfound":
+                return Item(f"resources:{rtype}", title, "FAIL", f"Resource group '{self.rg}' does not exist.",
+                            "Check the attendee's resource_group, or create it before class.", (action,))
+            if err.kind == "permission":
+                refused = err.action or action
+                return Item(f"resources:{rtype}", title, "FAIL", f"Not allowed: {refused} at "
+                            f"{grants.describe_scope(err.scope or self.rg_scope)}.",
+                            grants.remedy(refused, self.rg_scope), (refused,))
+            return _trouble(f"resources:{rtype}", title, err, (action,))
+        if not found and not version:
+            return Item(f"resources:{rtype}", title, "WARN",
+                        f"Listed none. ARM leaves out of a list what the caller may not read, and without an "
+                        f"api_version for {rtype} in the lab labgrader cannot prove it may read them.",
+                        f"Make sure labgrader's role allows {action} (Reader does), or give the lab's checks an "
+                        "api_version for this type.", (action,))
+        return Item(f"resources:{rtype}", title, "PASS",
+                    f"{len(found)} listed; {action} is allowed in resource group '{self.rg}'.", None, (action,))
 
     def _params(self) -> dict[str, Any]:
         return lab_parameters(((c.id, c.expect) for s in self.lab.steps for c in s.checks), self.attendee.injects)
