@@ -7,7 +7,6 @@ Every check here takes, in ``expect``:
 - ``name``: a name rule (a string for the exact name, or ``{exact|prefix|pattern: ..., example: ...}``,
   templated with injects, as ``checks.expect.NameRule``); without one, any resource of the type;
 - ``what``: how the student calls the resource ("storage account"); default "<type> resource";
-- ``resource_group``: default the attendee's;
 - ``api_version``: the provider's api-version to read properties with (``resource_properties`` needs it);
 - ``fix``: the sentence that tells the student how to fix a FAIL, instead of the check's own.
 
@@ -61,7 +60,7 @@ class _Resource:
         self.rule = NameRule.parse(expect["name"]) if expect.get("name") is not None else None
         self.what = str(expect.get("what") or f"{self.type} resource")
         self.fix = expect.get("fix")
-        self.rg = expect.get("resource_group") or ctx.resource_group
+        self.rg = ctx.resource_group  # the attendee's: the one group labgrader lists
         found: list[F.ResourceFact] = list(facts[F.resources(self.type)] or [])
         self.group = [r for r in found if not self.rg or (r.resource_group or "").casefold() == self.rg.casefold()]
         matching = [r for r in self.group if self.rule is None or self.rule.matches(r.name)]
@@ -71,8 +70,8 @@ class _Resource:
         self.chosen: F.ResourceFact | None = matching[0] if matching else None
         self.others = matching[1:]
 
-    @property
-    def What(self) -> str:  # noqa: N802 - the sentence-initial form of ``what``
+    def capital(self) -> str:
+        """``what`` at the start of a sentence."""
         return self.what[:1].upper() + self.what[1:]
 
     def where(self) -> str:
@@ -84,7 +83,7 @@ class _Resource:
 
     def named_here(self) -> str:
         """"Storage account 'stx'"."""
-        return f"{self.What} '{self.chosen.name}'"
+        return f"{self.capital()} '{self.chosen.name}'"
 
     def evidence(self, **extra: Any) -> dict[str, Any]:
         r = self.chosen
