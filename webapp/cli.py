@@ -40,6 +40,7 @@ LAZY_COMMANDS: dict[str, tuple[str | None, str]] = {
     "bench": ("validator.bench:bench_command",
               "Measure labgrader against azuresim: per step, whole lab, per-check scripts, start-up, memory."),
     "webhook": ("webapp.webhook_cli:webhook", "Webhook subscriptions of the platform API (list)."),
+    "lti": ("webapp.lti.cli:lti", "LTI 1.3: register learning platforms (LMSs); rotate the tool's key."),
     "limiter": (None, "Flask-Limiter maintenance & utility commands"),
     "openapi": (None, "OpenAPI commands."),
 }

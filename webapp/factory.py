@@ -15,12 +15,13 @@ from flask import Flask
 from . import config as config_mod
 from . import models  # noqa: F401 - registers the tables on db.metadata (migrations compare against it)
 from .extensions import MIGRATIONS_DIR, db, migrate
+from .lti import models as _lti_models  # noqa: F401 - the LTI tool's tables, likewise
 
 log = logging.getLogger(__name__)
 
 # Registered in this order when the module exists; a module may also define ``init_app(app)``.
 BLUEPRINT_MODULES = ("webapp.health", "webapp.auth", "webapp.student", "webapp.proctor", "webapp.api",
-                     "webapp.practice")
+                     "webapp.practice", "webapp.lti")
 
 
 class SchemaError(RuntimeError):

@@ -4,10 +4,12 @@
   ``csrf_token`` field; htmx requests send the ``X-CSRFToken`` header read from the page's meta tag.
   The token-authenticated platform API (blueprint ``api``) carries no cookies and is exempt.
 - Security headers on every response; a Content-Security-Policy that allows only this origin's scripts
-  and styles on the pages (the API's own documentation pages set theirs). Answers are ``no-store`` unless
+  and styles on the pages (the API's own documentation pages set theirs), never framed, except by registered
+  LMSs' origins for LTI pages and LTI-launched sessions (:mod:`webapp.lti.framing`). Answers are ``no-store`` unless
   they say otherwise (static files, the guide's stylesheet): pages and API answers carry launch links,
   grades and names that no shared cache or back button should keep.
-- Cookies: the session cookie is ``SameSite=Lax``, and ``Secure`` whenever the service is reached over
+- Cookies: the session cookie is ``SameSite=Lax`` (``None`` and ``Partitioned`` for a session an LTI launch
+  opened over HTTPS: it lives in the LMS's iframe), and ``Secure`` whenever the service is reached over
   HTTPS (``BASE_URL`` is https, or the request is, directly or through a trusted proxy); HTTPS answers carry
   ``Strict-Transport-Security``. Bodies of the pages' requests are capped (``MAX_CONTENT_LENGTH``).
 - Rate limits (Flask-Limiter): in memory per process by default, shared through Redis when
@@ -38,8 +40,9 @@ log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 
-# Blueprints whose requests are authenticated by a bearer token, never by the session cookie.
-CSRF_EXEMPT_BLUEPRINTS = frozenset({"api", "health"})
+# Blueprints whose requests are authenticated by a bearer token, never by the session cookie; and the LTI
+# endpoints, which LMSs POST to cross-site and which a signed id_token (or a launch's random id) authenticates.
+CSRF_EXEMPT_BLUEPRINTS = frozenset({"api", "health", "lti"})
 # Blueprints that serve JSON or set their own Content-Security-Policy (the API docs page).
 OWN_CSP_BLUEPRINTS = frozenset({"api", "api_docs", "health"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -146,17 +149,42 @@ def _server_error(error: InternalServerError):
 def security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    # Launch links carry a token in the path: never send it on as a Referer.
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # Launch links carry a token in the path: never send it to another site as a Referer. Same-origin requests
+    # keep theirs: over HTTPS Flask-WTF refuses a form or htmx POST without a same-origin Referer.
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    framers = _frame_ancestors() if response.mimetype == "text/html" else None
+    if framers is None:
+        headers.setdefault("X-Frame-Options", "DENY")
     if request.blueprint not in OWN_CSP_BLUEPRINTS and response.mimetype == "text/html":
-        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("Content-Security-Policy", csp(framers))
     if "Cache-Control" not in headers and not _is_static():
         headers["Cache-Control"] = "no-store"
     if _https():
         headers.setdefault("Strict-Transport-Security", HSTS)
     return response
+
+
+def csp(framers: list[str] | None = None, form_targets: list[str] | None = None) -> str:
+    """The pages' policy; ``framers`` are origins that may frame the page (an LMS, see :mod:`webapp.lti.framing`),
+    ``form_targets`` origins its forms may post to besides this one."""
+    policy = CSP
+    if framers is not None:
+        policy = policy.replace("frame-ancestors 'none'", " ".join(["frame-ancestors 'self'", *framers]))
+    if form_targets:
+        policy = policy.replace("form-action 'self'", " ".join(["form-action 'self'", *form_targets]))
+    return policy
+
+
+def _frame_ancestors() -> list[str] | None:
+    """Origins that may frame this page: registered LMSs for LTI pages and LTI-launched sessions, else none."""
+    from .lti import framing
+
+    try:
+        return framing.ancestors()
+    except Exception:  # the database may be what failed (a 500 page): such a page is not framed
+        log.warning("could not read the LTI platforms for frame-ancestors", exc_info=True)
+        return None
 
 
 def _is_static() -> bool:
@@ -175,6 +203,18 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+    # A session an LTI launch opened lives in the LMS's iframe, on another site: its cookie must be
+    # SameSite=None (Secure, so HTTPS only) and Partitioned (CHIPS, kept where third-party cookies are not).
+    def get_cookie_samesite(self, app: Flask) -> str | None:
+        from .lti import framing
+
+        return "None" if framing.third_party_cookie() else super().get_cookie_samesite(app)
+
+    def get_cookie_partitioned(self, app: Flask) -> bool:
+        from .lti import framing
+
+        return framing.third_party_cookie() or super().get_cookie_partitioned(app)
 
 
 class DatabaseId(IntegerConverter):

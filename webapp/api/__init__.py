@@ -15,7 +15,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, make_response, render_template, url_for
 from flask_smorest import Api
 
-from . import attendees, autocheck, doctor, errors, labs, webhooks  # noqa: F401 - the route modules add their routes to blueprint.bp
+from . import attendees, autocheck, doctor, errors, labs, lti, webhooks  # noqa: F401 - the route modules add their routes to blueprint.bp
 from . import blueprint as _blueprint
 from .errors import PREFIX
 from .schemas import ErrorSchema
@@ -62,6 +62,7 @@ def init_app(app: Flask) -> None:
     api.spec.tag({"name": "Labs", "description": "Lab packs this service grades, and a class's progress."})
     api.spec.tag({"name": "Attendees", "description": "Attendees of a lab: credentials, validations, progress."})
     api.spec.tag({"name": "Webhooks", "description": "Signed events pushed to the lab platform (Standard Webhooks)."})
+    api.spec.tag({"name": "LTI", "description": "Learning platforms (LMSs) that launch labgrader with LTI 1.3."})
     app.register_blueprint(docs_bp)
     csrf = app.extensions.get("csrf")
     if csrf is not None:  # bearer keys, no cookies: there is no cross-site request to forge

@@ -32,6 +32,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -176,12 +177,24 @@ def attendee_key(attendee: Attendee) -> str:
     return f"{attendee.lab_id}/{attendee.external_id}"
 
 
+# (wants, then): when an attempt changes the score of an attendee ``wants(attendee)`` accepts, ``then(attendee,
+# change)`` runs in the attempt's transaction with score.changed's data (the LTI tool's grade passback).
+_score_hooks: list[tuple[Callable[[Attendee], bool], Callable[[Attendee, dict], None]]] = []
+
+
+def on_score_change(wants: Callable[[Attendee], bool], then: Callable[[Attendee, dict], None]) -> None:
+    """Register a score hook (idempotent): see :data:`_score_hooks`."""
+    if (wants, then) not in _score_hooks:
+        _score_hooks.append((wants, then))
+
+
 def on_attempt(attendee: Attendee, result: Any, data: dict, previous: str | None, summary: StepSummary,
                trigger: str) -> int:
     """Add to the session (the caller commits, with the attempt) the events this attempt causes; returns
     how many. ``previous`` is the step's status before the attempt, ``summary`` the step's summary after it."""
     subs = _subscribers(attendee)
-    if not subs:
+    hooks = [then for wants, then in _score_hooks if wants(attendee)]
+    if not subs and not hooks:
         return 0
     base = {"lab": attendee.lab_id, "attendee": attendee.external_id,
             "class": attendee.cohort.name if attendee.cohort else None,
@@ -204,6 +217,8 @@ def on_attempt(attendee: Attendee, result: Any, data: dict, previous: str | None
     change = _score_change(attendee, result, previous, summary)
     if change is not None:
         found.append((SCORE_CHANGED, {**base, "step": result.step, "task": result.task, **change}))
+        for then in hooks:
+            then(attendee, found[-1][1])
     return add_events(attendee, subs, found)
 
 
