@@ -259,3 +259,28 @@ def test_without_redis_one_process_ticks_and_another_takes_over_when_it_stops(au
     finally:
         autocheck.stop_scheduler(other)
         jobs.shutdown(other)  # its checks end before the fixture empties the tables
+
+
+def test_a_pending_step_is_checked_sooner_and_passes_when_training_ends(api, auto_app, attendee, sim):
+    from azuresim.student import Student
+
+    from .test_student_recheck import SMALL, STEP4, Training
+
+    _class(api, {**QUICK, "every": 3600, "after_pending": 0.1})  # only a PENDING brings a check back soon
+    student = Student(attendee, counts=dict(SMALL), wait_for_training=False)
+    for task in ("1", "2", "3.1", "3.2"):
+        student.do(task)
+    before, sim.training_seconds = sim.training_seconds, 3600  # running until the test ends it
+    try:
+        student.do("4")
+    finally:
+        sim.training_seconds = before
+    url = _attendee(api, "ida", attendee)
+    assert _press(api, url, "4")["status"] == "PENDING"
+    autocheck.start_scheduler(auto_app)
+    wait_for(lambda: len(_auto_attempts("ida", STEP4)) >= 2, "a second automatic check of the PENDING step")
+    assert {a.status for a in _auto_attempts("ida", STEP4)} == {"PENDING"}
+
+    Training(sim, attendee).finish()
+    wait_for(lambda: _progress(api, url)["steps"][STEP4]["status"] == "PASS", "Task 4 to pass with no press")
+    assert _auto_attempts("ida", STEP4)[-1].status == "PASS"
