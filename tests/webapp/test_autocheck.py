@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -114,8 +115,12 @@ def test_class_setting_through_the_api_and_its_errors(api):
 
 def test_automatic_checks_move_fail_to_pass_after_sim_act_with_no_press(api, auto_app, attendee, tmp_path):
     _class(api, QUICK)
-    url = _attendee(api, "ada", attendee)
-    assert _press(api, url)["status"] == "FAIL"  # the student's one press: they are active from now on
+    r = api("PUT", f"/labs/{LAB}/attendees/ada", {"class": "Monday", "azure": attendee})
+    assert r.status_code == 201
+    url = f"/labs/{LAB}/attendees/ada"
+    student = auto_app.test_client()
+    assert student.get(urlsplit(r.get_json()["launch_url"]).path).status_code == 303
+    assert student.get("/lab").status_code == 200  # opening the guide makes the student active: no press
     autocheck.start_scheduler(auto_app)
     wait_for(lambda: _auto_attempts("ada", STEP1), "a first automatic check")
     assert _progress(api, url)["steps"][STEP1]["status"] == "FAIL"
@@ -126,9 +131,10 @@ def test_automatic_checks_move_fail_to_pass_after_sim_act_with_no_press(api, aut
     assert done.exit_code == 0, done.output
 
     wait_for(lambda: _progress(api, url)["steps"][STEP1]["status"] == "PASS", "Task 1 to pass with no press")
-    step = _progress(api, url)["steps"][STEP1]
-    assert step["attempts"] == 1  # the automatic checks are not the student's attempts
+    assert _progress(api, url)["steps"][STEP1]["attempts"] == 0  # the automatic checks are not the student's
     assert _auto_attempts("ada", STEP1)[-1].status == "PASS"
+    page = student.get("/lab").get_data(as_text=True)
+    assert "Your attempts at Task 1 (0; automatic checks listed too)" in page and "automatic check:" in page
 
 
 def test_automatic_fails_never_make_an_attendee_stuck(api, auto_app, attendee):
