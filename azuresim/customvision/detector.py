@@ -30,7 +30,7 @@ from ..images import Box
 GRID = 64
 FOLDS = 3
 MAX_ANCHORS = 5
-NEGATIVES_PER_IMAGE = 48
+NEGATIVES_PER_IMAGE = 32
 MAX_DETECTIONS = 10  # per tag, after non-maximum suppression
 MIN_PROBABILITY = 0.01
 NMS_IOU = 0.3
@@ -104,10 +104,10 @@ def _features(maps: _Maps, win: np.ndarray) -> np.ndarray:
 
 
 def _windows(anchors: Sequence[tuple[int, int]]) -> np.ndarray:
-    """Every placement of every anchor on the grid, a stride of a quarter of its shorter side."""
+    """Every placement of every anchor on the grid, a stride of a third of its shorter side."""
     out = []
     for w, h in anchors:
-        step = max(1, min(w, h) // 4)
+        step = max(1, min(w, h) // 3)
         xs = np.arange(0, GRID - w + 1, step)
         ys = np.arange(0, GRID - h + 1, step)
         gx, gy = np.meshgrid(xs, ys)
@@ -136,6 +136,14 @@ def _ious(win: np.ndarray, one: np.ndarray) -> np.ndarray:
     inter = ix * iy
     areas = (win[:, 2] - win[:, 0]) * (win[:, 3] - win[:, 1])
     return inter / (areas + (one[2] - one[0]) * (one[3] - one[1]) - inter)
+
+
+def _covered(win: np.ndarray, one: np.ndarray) -> np.ndarray:
+    """Intersection of each window with ``one`` over the smaller of the two areas."""
+    ix = np.clip(np.minimum(win[:, 2], one[2]) - np.maximum(win[:, 0], one[0]), 0, None)
+    iy = np.clip(np.minimum(win[:, 3], one[3]) - np.maximum(win[:, 1], one[1]), 0, None)
+    areas = (win[:, 2] - win[:, 0]) * (win[:, 3] - win[:, 1])
+    return ix * iy / np.minimum(areas, (one[2] - one[0]) * (one[3] - one[1]))
 
 
 def _anchors(boxes: Sequence[np.ndarray]) -> list[tuple[int, int]]:
@@ -173,7 +181,7 @@ class _Logistic:
             hess = (z.T * (sw * p * (1 - p))) @ z + np.diag(reg + 1e-6)
             step = np.linalg.solve(hess, grad)
             w -= step
-            if np.abs(step).max() < 1e-4:
+            if np.abs(step).max() < 1e-3:
                 break
         return cls(mean, scale, w)
 
@@ -268,7 +276,7 @@ class Detector:
                     easy = rng.choice(rest, size=min(NEGATIVES_PER_IMAGE - len(hard), len(rest)), replace=False)
                     xs.append(np.vstack([f[hard], f[easy]]))
                     ys.append(np.zeros(len(hard) + len(easy)))
-                    stands_for = (len(rest) / max(1, len(easy))) ** 0.5
+                    stands_for = (len(rest) / max(1, len(easy))) ** 0.75
                     ws.append(np.concatenate([np.ones(len(hard)), np.full(len(easy), stands_for)]))
             x, y, wt = np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
             models[tag] = _TagModel(anchors, windows, _Logistic.fit(x, y, wt))
@@ -352,7 +360,9 @@ def _suppress(windows: np.ndarray, p: np.ndarray) -> list[tuple[float, Box]]:
         wts = p[group]
         voted = (windows[group] * wts[:, None]).sum(0) / wts.sum()
         kept.append((round(float(p[i]), 6), _box(voted)))
-        alive &= ious < NMS_IOU
+        # Suppress what overlaps the kept box, and what lies mostly inside it or around it (a part of the
+        # same flaw, or the flaw with its surroundings).
+        alive &= (ious < NMS_IOU) & (_covered(windows, windows[i]) < 0.5)
     return kept
 
 

@@ -327,7 +327,9 @@ class Project:
             raise CvError("BadRequestDetectionTrainingValidationFailed",
                           "Not enough images for training: no image has a region. Draw a box around each object "
                           f"and tag it, on at least {MIN_REGION_IMAGES_PER_TAG} images per tag.")
-        thin = [t.name for t in used_tags if self.tag_image_count(t.id) < MIN_REGION_IMAGES_PER_TAG]
+        boxed_count = {t.id: sum(1 for img in boxed if any(r.tag_id == t.id for r in img.regions.values()))
+                       for t in used_tags}
+        thin = [t.name for t in used_tags if boxed_count[t.id] < MIN_REGION_IMAGES_PER_TAG]
         if thin:
             raise CvError("BadRequestDetectionTrainingValidationFailed",
                           f"Not enough images for training. Tag(s) {', '.join(thin)} need regions on at least "

@@ -9,6 +9,9 @@ import uuid
 
 import pytest
 import requests
+from azure.cognitiveservices.vision.customvision.prediction.models import (
+    CustomVisionErrorException as PredictionError,
+)
 from azure.cognitiveservices.vision.customvision.training.models import (
     CustomVisionErrorException,
     ImageFileCreateBatch,
@@ -16,12 +19,13 @@ from azure.cognitiveservices.vision.customvision.training.models import (
     ImageRegionCreateEntry,
     ImageUrlCreateBatch,
     ImageUrlCreateEntry,
+    PredictionQueryToken,
     Region,
 )
 
-from azuresim.images import Box, casting, casting_image
+from azuresim.images import Box, casting, casting_image, misplaced_box
 
-from .test_customvision_flow import CvClients
+from .test_customvision_flow import CvClients, wait_trained
 
 OD_COMPACT = "a27d5ca5-bb19-49d8-a70a-fec086c47f5b"
 OD_GENERAL = "da2e3a8a-40a5-4171-82f4-58522f70fbc1"
@@ -59,7 +63,7 @@ def upload_with_regions(trainer, project_id: str, tag_id: str, indexes, place=No
 
 
 def refused(call, *args, **kw) -> CustomVisionErrorException:
-    with pytest.raises(CustomVisionErrorException) as info:
+    with pytest.raises((CustomVisionErrorException, PredictionError)) as info:
         call(*args, **kw)
     return info.value
 
@@ -214,3 +218,147 @@ def test_region_proposals_find_the_flaw(cv):
     assert found >= 14  # suggestions, not ground truth: a flaw at a ragged rim is often boxed in part
     err = refused(trainer.get_image_region_proposals, project.id, str(uuid.uuid4()))
     assert err.error.code == "NotFoundImage"
+
+
+# -- training, performance, quick tests, prediction ----------------------------------------------------
+def trained(trainer, project_id: str, **kw):
+    iteration = trainer.train_project(project_id, **kw)
+    assert iteration.status == "Training"
+    done = wait_trained(trainer, project_id, iteration.id)
+    assert done.status == "Completed", done
+    return done
+
+
+def test_training_needs_regions_on_enough_images(cv):
+    trainer = cv.trainer
+    project = od_project(trainer)
+    flaw = trainer.create_tag(project.id, "Defect")
+    # Images tagged as a whole carry no box: nothing to learn from.
+    trainer.create_images_from_data(project.id, io.BytesIO(casting_image(True, 1)), tag_ids=[flaw.id])
+    err = refused(trainer.train_project, project.id)
+    assert err.error.code == "BadRequestDetectionTrainingValidationFailed" and "region" in err.error.message
+    upload_with_regions(trainer, project.id, flaw.id, range(2, 16))  # 14 images with a region
+    err = refused(trainer.train_project, project.id)
+    assert err.error.code == "BadRequestDetectionTrainingValidationFailed" and "15" in err.error.message
+    upload_with_regions(trainer, project.id, flaw.id, [16])
+    # A Negative tag has no place on a region.
+    negative = trainer.create_tag(project.id, "Nothing", type="Negative")
+    image_id = upload_with_regions(trainer, project.id, flaw.id, [17])[0]
+    trainer.create_image_regions(project.id, [ImageRegionCreateEntry(
+        image_id=image_id, tag_id=negative.id, left=0.0, top=0.0, width=0.1, height=0.1)])
+    err = refused(trainer.train_project, project.id)
+    assert err.error.code == "BadRequestDetectionTrainingNotAllowNegativeTag"
+    trainer.delete_tag(project.id, negative.id)
+    iteration = trained(trainer, project.id)
+    assert iteration.classification_type is None and iteration.domain_id == OD_COMPACT
+    assert iteration.training_type == "Regular" and iteration.exportable and "ONNX" in iteration.exportable_to
+    assert trainer.get_tagged_image_count(project.id, iteration_id=iteration.id) == 16
+    err = refused(trainer.train_project, project.id)
+    assert err.error.code == "BadRequestTrainingNotNeeded"
+
+
+def _performance(trainer, project_id: str, iteration_id: str, **kw):
+    perf = trainer.get_iteration_performance(project_id, iteration_id, **kw)
+    (tag,) = perf.per_tag_performance
+    assert tag.name == "Defect"
+    for value in (perf.precision, perf.recall, perf.average_precision, tag.precision, tag.recall,
+                  tag.average_precision, perf.precision_std_deviation, perf.recall_std_deviation):
+        assert 0.0 <= value <= 1.0
+    # One tag: the overall figures are that tag's, and mAP is its average precision.
+    assert (perf.precision, perf.recall, perf.average_precision) == pytest.approx(
+        (tag.precision, tag.recall, tag.average_precision))
+    return perf
+
+
+def test_detection_performance_is_held_out_and_honest(cv):
+    """Good boxes train a detector that finds flaws in images it did not train on; boxes drawn on clean
+    metal away from the flaw train one that finds nothing the student marked."""
+    trainer = cv.trainer
+    good = od_project(trainer, "Good boxes")
+    flaw = trainer.create_tag(good.id, "Defect")
+    upload_with_regions(trainer, good.id, flaw.id, range(40))
+    iteration = trained(trainer, good.id)
+    perf = _performance(trainer, good.id, iteration.id, threshold=0.5, overlap_threshold=0.3)
+    assert perf.precision >= 0.7 and perf.recall >= 0.5 and perf.average_precision >= 0.7
+    # Stricter overlap and probability thresholds can only make it harder.
+    strict = _performance(trainer, good.id, iteration.id, threshold=0.5, overlap_threshold=0.7)
+    assert strict.average_precision < perf.average_precision and strict.recall <= perf.recall
+    sure = _performance(trainer, good.id, iteration.id, threshold=0.9, overlap_threshold=0.3)
+    assert sure.recall <= perf.recall and sure.average_precision == pytest.approx(perf.average_precision)
+
+    off = od_project(trainer, "Boxes off the flaw")
+    flaw_off = trainer.create_tag(off.id, "Defect")
+    upload_with_regions(trainer, off.id, flaw_off.id, range(40), place=misplaced_box)
+    off_perf = _performance(trainer, off.id, trained(trainer, off.id).id, threshold=0.5, overlap_threshold=0.3)
+    assert off_perf.average_precision < 0.45 and off_perf.average_precision < perf.average_precision - 0.3
+    assert off_perf.precision < 0.6
+
+
+def test_quick_tests_box_the_flaw_and_are_stored(cv, sim):
+    trainer = cv.trainer
+    project = od_project(trainer, target_export_platforms=["CoreML", "TensorFlow", "ONNX"])
+    flaw = trainer.create_tag(project.id, "Defect")
+    upload_with_regions(trainer, project.id, flaw.id, range(30))
+    iteration = trained(trainer, project.id, training_type="Advanced", reserved_budget_in_hours=1)
+    assert iteration.training_type == "Advanced" and iteration.reserved_budget_in_hours == 1
+
+    overlapping, stored_ids = 0, []
+    for i in range(1001, 1005):  # castings the detector never saw
+        truth = casting(True, i).box
+        result = trainer.quick_test_image(project.id, io.BytesIO(casting(True, i, "PNG").data))
+        top = result.predictions[0]
+        assert top.tag_name == "Defect" and top.tag_id == flaw.id and top.probability > 0.3
+        assert [p.probability for p in result.predictions] == sorted((p.probability for p in result.predictions),
+                                                                     reverse=True)
+        box = top.bounding_box
+        assert box.left >= 0 and box.left + box.width <= 1.000001 and box.top >= 0 and box.top + box.height <= 1.000001
+        overlapping += Box(box.left, box.top, box.width, box.height).iou(truth) >= 0.3
+        stored_ids.append(result.id)
+    assert overlapping >= 3
+    by_url = trainer.quick_test_image_url(project.id, url=f"{sim.base_url}/cv/_samples/defect/1005.png")
+    assert by_url.predictions[0].bounding_box is not None and by_url.iteration == iteration.id
+    good = trainer.quick_test_image(project.id, io.BytesIO(casting_image(False, 1001)), store=False)
+    assert good.predictions[0].probability < by_url.predictions[0].probability
+
+    stored = trainer.query_predictions(project.id, PredictionQueryToken(iteration_id=iteration.id))
+    assert [r.id for r in stored.results] == [by_url.id, *reversed(stored_ids)]  # newest first; not the unstored
+    first = stored.results[-1]
+    assert first.domain == OD_COMPACT and first.predictions[0].bounding_box is not None
+    assert first.predictions[0].bounding_box.left == pytest.approx(
+        trainer.quick_test_image(project.id, io.BytesIO(casting(True, 1001, "PNG").data),
+                                 store=False).predictions[0].bounding_box.left)
+    # The stored image is the one tested, at the address Custom Vision gives for it.
+    assert requests.get(first.original_image_uri, verify=cv.ca, timeout=30).content == casting(True, 1001, "PNG").data
+
+    # Export: a compact detection domain exports to the platforms the project targets.
+    export = trainer.export_iteration(project.id, iteration.id, "ONNX")
+    assert export.platform == "ONNX" and export.status == "Exporting"
+
+
+def test_detect_with_a_published_iteration(cv):
+    trainer, predictor = cv.trainer, cv.predictor
+    project = od_project(trainer)
+    flaw = trainer.create_tag(project.id, "Defect")
+    upload_with_regions(trainer, project.id, flaw.id, range(20))
+    iteration = trained(trainer, project.id)
+    assert trainer.publish_iteration(project.id, iteration.id, "flaws", cv.prediction_account.id) is True
+
+    result = predictor.detect_image(project.id, "flaws", io.BytesIO(casting_image(True, 1002)))
+    top = result.predictions[0]
+    assert top.tag_name == "Defect" and top.bounding_box is not None and result.iteration == iteration.id
+    assert Box(top.bounding_box.left, top.bounding_box.top, top.bounding_box.width,
+               top.bounding_box.height).iou(casting(True, 1002).box) >= 0.3
+    predictor.detect_image_with_no_store(project.id, "flaws", io.BytesIO(casting_image(True, 1003)))
+    stored = trainer.query_predictions(project.id, PredictionQueryToken())
+    assert [r.id for r in stored.results] == [result.id]
+    err = refused(predictor.classify_image, project.id, "flaws", io.BytesIO(casting_image(True, 1002)))
+    assert err.error.code == "BadRequestInvalid" and "DetectImage" in err.error.message
+
+    # A non-compact detection domain trains but cannot export.
+    general = od_project(trainer, "General", domain_id=OD_GENERAL)
+    tag = trainer.create_tag(general.id, "Defect")
+    upload_with_regions(trainer, general.id, tag.id, range(15))
+    it = trained(trainer, general.id)
+    assert not it.exportable
+    err = refused(trainer.export_iteration, general.id, it.id, "ONNX")
+    assert err.error.code == "BadRequestExportValidationFailed"
