@@ -325,3 +325,38 @@ def test_only_lti_sessions_may_be_framed_and_only_by_their_platform(tool, platfo
     assert other.headers["X-Frame-Options"] == "DENY"
     refused = Browser().get(tool.url + "/lti/login?iss=https://evil.example&login_hint=x")
     assert refused.headers["Content-Security-Policy"].endswith(f"frame-ancestors 'self' {platform.url}")
+
+
+def test_a_score_earned_before_the_first_launch_is_posted_at_the_launch(tool, platform, ada):
+    Student(ada).do("1")
+    assert tool.api("POST", f"/labs/{LAB}/attendees/ada/validations", {"step": STEP1}).json()["status"] == "PASS"
+    percent = tool.api("GET", f"/labs/{LAB}/attendees/ada/progress").json()["score"]["percent"]
+    assert percent > 0 and platform.scores == []  # no LMS link yet: nowhere to post
+    assert Browser().launch(platform.login_url(learner())).url == tool.url + "/lab"
+    (score,) = platform.wait_scores(1)
+    assert score["scoreGiven"] == percent and score["userId"] == "lms-user-ada"
+    Browser().launch(platform.login_url(learner()))  # launching again: already there, nothing more is sent
+    jobs.shutdown(tool.app)
+    assert len(platform.scores) == 1
+
+
+def test_a_score_the_lms_keeps_refusing_stays_pending_until_resent(tool, platform, ada, runner, monkeypatch):
+    from webapp.lti import grades
+
+    monkeypatch.setattr(grades, "RETRY_DELAYS", (0.05, 0.05, 0.05))  # the same four tries, sooner
+    assert Browser().launch(platform.login_url(learner())).url == tool.url + "/lab"
+    platform.score_statuses = [500, 502, 503, 500]
+    Student(ada).do("1")
+    assert tool.api("POST", f"/labs/{LAB}/attendees/ada/validations", {"step": STEP1}).json()["status"] == "PASS"
+    jobs.shutdown(tool.app)  # waits for the background post and its retries
+    db.session.expire_all()
+    target = db.session.scalars(db.select(LtiGradeTarget)).one()
+    assert platform.scores == [] and target.pending_score is not None and target.tries == 4
+    assert target.last_error == "HTTP 500 from the platform" and target.last_score is None
+    pending = target.pending_score
+    result = runner.invoke(main, ["lti", "grades", "resend"])
+    assert result.exit_code == 0 and "1 score(s) accepted" in result.output
+    assert platform.scores[0]["scoreGiven"] == pending
+    db.session.expire_all()
+    target = db.session.scalars(db.select(LtiGradeTarget)).one()
+    assert target.pending_score is None and target.last_error is None

@@ -49,6 +49,23 @@ def hold(attendee: Attendee, change: dict) -> None:
     db.session.info.setdefault(_KICKS, set()).add(attendee.id)
 
 
+def catch_up(attendee: Attendee) -> None:
+    """At a launch: when a grade target has not got the attendee's current score (they earned it before their
+    first launch from this link, or a post was given up), hold that score; posted after the caller commits.
+    The score is :mod:`webapp.services.progress`'s, the rule score.changed follows."""
+    from ..services import progress
+
+    targets = list(db.session.scalars(select(LtiGradeTarget).filter_by(attendee_id=attendee.id)))
+    if not targets:
+        return
+    now = progress.attendee(attendee)
+    if all(t.last_score == now.score and t.pending_score is None for t in targets):
+        return
+    if now.score == 0 and all(t.last_score is None for t in targets):
+        return  # nothing earned yet: the first change posts
+    hold(attendee, {"score": now.score, "previous_score": None, "pass_mark": now.pass_mark, "passes": now.passes})
+
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     ids = session.info.pop(_KICKS, None)

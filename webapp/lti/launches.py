@@ -19,6 +19,7 @@ from ..extensions import db
 from ..models import Attendee, Cohort, Proctor, utcnow
 from ..services import attendees, labs
 from ..services.errors import InvalidInput, NotFound
+from . import grades
 from .models import LtiContext, LtiGradeTarget, LtiLearner, LtiPlatform
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -146,6 +147,8 @@ def open_for_learner(platform: LtiPlatform, body: dict[str, Any]) -> Opened:
         pass  # the roster is a convenience for the grid; the student's launch does not depend on it
     _grade_target(platform, body, who)
     _launched(platform, str(body.get("sub") or "")[:255], who)
+    db.session.flush()
+    grades.catch_up(who)
     db.session.commit()
     return Opened(attendee=who)
 
