@@ -122,7 +122,7 @@ class StoredImage:
         return self._pixels
 
     def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "_pixels"}
+        return {k: v for k, v in self.__dict__.items() if k != "_pixels"}  # decoded again when needed
 
     def __setstate__(self, state: dict) -> None:
         # State saved before regions existed has none.
@@ -137,6 +137,14 @@ class Export:
 
     def status(self, now: datetime) -> str:
         return "Done" if now >= self.started + timedelta(seconds=EXPORT_SECONDS) else "Exporting"
+
+
+@dataclass
+class DetectorJob:
+    """What an object-detection iteration trains on, taken while the project was locked."""
+
+    images: list[TrainingImage]
+    tags: list[str]
 
 
 @dataclass
@@ -161,11 +169,31 @@ class Iteration:
     publish_resource_id: str = ""
     original_publish_resource_id: str = ""
     exports: list[Export] = field(default_factory=list)
+    fitting: DetectorJob | None = None  # the detector still to train (object detection)
 
     def status(self, now: datetime) -> str:
-        if now < self.finishes_at:
+        if now < self.finishes_at or (self.fitting is not None and not self.fail_reason):
             return "Training"
         return "Failed" if self.fail_reason else "Completed"
+
+    def __setstate__(self, state: dict) -> None:
+        # State saved before object detection has no detector in training.
+        self.__dict__.update({"fitting": None} | state)
+
+    def fit(self) -> None:
+        """Train the detector this iteration waits for (call without ``state.lock``: it takes a moment),
+        then hand it over; until then the iteration is Training."""
+        job = self.fitting
+        if job is None:
+            return
+        if self.fail_reason:  # failing anyway (a fault rule): nothing to train
+            self.fitting = None
+            return
+        try:
+            self.model = Detector.train(job.images, job.tags)
+        except ValueError as exc:  # a training image the detector cannot read
+            self.fail_reason = f"Training failed: {exc}"
+        self.fitting = None
 
     def completed(self, now: datetime) -> bool:
         return self.status(now) == "Completed"
@@ -270,7 +298,12 @@ class Project:
         if previous and not force and max(previous, key=lambda it: it.created).fingerprint == fingerprint:
             raise CvError("BadRequestTrainingNotNeeded",
                           "Nothing changed since last training. Add or re-tag images, or train with forceTrain.")
-        model, used_tags, image_count = self._detector() if self.detection else self._classifier()
+        if self.detection:
+            job, used_tags, image_count = self._detection_job()
+            model = None
+        else:
+            model, used_tags, image_count = self._classifier()
+            job = None
         it = Iteration(
             id=new_id(),
             name=f"Iteration {len(self.iterations) + 1}",
@@ -289,6 +322,7 @@ class Project:
             fail_reason=("Training failed: the training pipeline could not process the data set. "
                          "Train again; if the problem persists, contact support.") if fail else None,
             last_modified=now,
+            fitting=job,
         )
         self.iterations[it.id] = it
         return it
@@ -314,9 +348,9 @@ class Project:
                       multiclass=self.multiclass)
         return model, used_tags, len(tagged)
 
-    def _detector(self) -> tuple[Detector, list[Tag], int]:
+    def _detection_job(self) -> tuple[DetectorJob, list[Tag], int]:
         """The object-detection data set checked (images with regions, at least
-        MIN_REGION_IMAGES_PER_TAG of them per tag, no Negative tag), and the detector trained on it."""
+        MIN_REGION_IMAGES_PER_TAG of them per tag, no Negative tag), for the iteration to train on."""
         boxed = [img for img in self.images.values() if img.regions]
         region_tags = {r.tag_id for img in boxed for r in img.regions.values()}
         used_tags = [t for t in self.tags.values() if t.id in region_tags]
@@ -339,7 +373,7 @@ class Project:
                                                   for r in img.regions.values()]) for img in boxed]
         except ValueError:
             raise CvError("ErrorProjectTrainingRequestFailed", "An image of the project could not be read.") from None
-        return Detector.train(train, [t.id for t in used_tags]), used_tags, len(boxed)
+        return DetectorJob(train, [t.id for t in used_tags]), used_tags, len(boxed)
 
     def predict(self, it: Iteration, image: Checked) -> list[dict]:
         """Predictions of ``it`` for one image, highest probability first (names as they are now); a

@@ -84,7 +84,9 @@ def train_project(account, project_id):
         proj = _project(project_id)
         it = proj.train(training_type=training_type, budget_hours=budget, force=force, now=now,
                         training_seconds=sim().training_seconds, fail=bool(g.get("sim_fail_training")))
-        return jsonify(serialize.iteration(proj, it, now, g.cv_api))
+        body = serialize.iteration(proj, it, now, g.cv_api)
+    it.fit()  # a detector trains outside the lock; the iteration reads Training until it is done
+    return jsonify(body)
 
 
 @bp.get(f"{PREFIX}/projects/<project_id>/iterations")
