@@ -17,9 +17,11 @@ PLATFORMS = {V33: ALL_PLATFORMS[:5], V34: ALL_PLATFORMS}
 _COMPACT_PLATFORMS = ("CoreML", "TensorFlow", "DockerFile", "ONNX", "OpenVino")
 
 
-def _domain(domain_id: str, name: str, kind: str, platforms: tuple[str, ...] = (), size_mb: int = 0) -> dict:
-    info = {"description": f"Optimized for {name.split(' ')[0].lower()} images"
-            + (", small enough to run on a device." if platforms else ".")}
+def _domain(domain_id: str, name: str, kind: str, platforms: tuple[str, ...] = (), size_mb: int = 0,
+            about: str | None = None) -> dict:
+    about = about or (f"{name.split(' ')[0].lower()} images" if kind == CLASSIFICATION
+                      else f"finding objects in {name.split(' ')[0].lower()} images")
+    info = {"description": f"Optimized for {about}" + (", small enough to run on a device." if platforms else ".")}
     if platforms:
         info["estimatedModelSizeInMegabytes"] = size_mb
     return {
@@ -46,8 +48,9 @@ DOMAINS: list[dict] = [
     _domain("8882951b-82cd-4c32-970b-d5f8cb8bf6d7", "Food (compact)", CLASSIFICATION, _COMPACT_PLATFORMS, 6),
     _domain("da2e3a8a-40a5-4171-82f4-58522f70fbc1", "General", OBJECT_DETECTION),
     _domain("9c616dff-2e7d-ea11-af59-1866da359ce6", "General [A1]", OBJECT_DETECTION),
-    _domain("1d8ffafe-ec40-4fb2-8f90-72b3b6cecea4", "Logo", OBJECT_DETECTION),
-    _domain("3780a898-81c3-4516-81ae-3a139614e1f3", "Products on Shelves", OBJECT_DETECTION),
+    _domain("1d8ffafe-ec40-4fb2-8f90-72b3b6cecea4", "Logo", OBJECT_DETECTION, about="finding brand logos in images"),
+    _domain("3780a898-81c3-4516-81ae-3a139614e1f3", "Products on Shelves", OBJECT_DETECTION,
+            about="detecting and classifying products on shelves"),
     _domain("a27d5ca5-bb19-49d8-a70a-fec086c47f5b", "General (compact)", OBJECT_DETECTION, _COMPACT_PLATFORMS, 45),
     _domain("7ec2ac80-887b-48a6-8df9-8b1357765430", "General (compact) [S1]", OBJECT_DETECTION, ALL_PLATFORMS, 14),
 ]

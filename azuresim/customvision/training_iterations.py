@@ -377,7 +377,9 @@ def _query_tag(tag: dict) -> dict:
 
 
 def _matches_tags(pred: StoredPrediction, tags: list[dict]) -> bool:
-    probs = {p["tagId"]: p["probability"] for p in pred.predictions}
+    probs: dict[str, float] = {}  # a detector may predict a tag several times: its best counts
+    for p in pred.predictions:
+        probs[p["tagId"]] = max(p["probability"], probs.get(p["tagId"], 0.0))
     for t in tags:
         p = probs.get(str(t.get("id", "")).lower())
         if p is None or not (float(t.get("minThreshold") or 0.0) <= p <= float(t.get("maxThreshold") or 1.0)):

@@ -19,6 +19,7 @@ from azure.cognitiveservices.vision.customvision.training.models import (
     ImageRegionCreateEntry,
     ImageUrlCreateBatch,
     ImageUrlCreateEntry,
+    PredictionQueryTag,
     PredictionQueryToken,
     Region,
 )
@@ -322,6 +323,11 @@ def test_quick_tests_box_the_flaw_and_are_stored(cv, sim):
 
     stored = trainer.query_predictions(project.id, PredictionQueryToken(iteration_id=iteration.id))
     assert [r.id for r in stored.results] == [by_url.id, *reversed(stored_ids)]  # newest first; not the unstored
+    # A tag filter looks at the tag's best box in each prediction.
+    sure = trainer.query_predictions(project.id, PredictionQueryToken(
+        tags=[PredictionQueryTag(id=flaw.id, min_threshold=0.5, max_threshold=1.0)]))
+    expected = [r.id for r in stored.results if max(p.probability for p in r.predictions) >= 0.5]
+    assert [r.id for r in sure.results] == expected and expected
     first = stored.results[-1]
     assert first.domain == OD_COMPACT and first.predictions[0].bounding_box is not None
     assert first.predictions[0].bounding_box.left == pytest.approx(
