@@ -7,7 +7,7 @@ from typing import Any
 
 from checks import facts as F
 from checks.base import Context, check, failed, passed, pending
-from checks.expect import NameRule
+from checks.expect import NAME_RULE, TEMPLATE, TEXT, Key, NameRule
 from checks.outcome import Outcome
 from checks.select import (
     PREDICTION_KIND,
@@ -24,6 +24,12 @@ _IN_PROGRESS = {"accepted", "creating", "updating", "provisioning", "moving", "r
 # Deleted Cognitive Services accounts are soft-deleted and keep their name until purged.
 _PURGE = "purge it (Azure AI services > Manage deleted resources) so its name is free again"
 _PURGE_TO_FREE = "purge it (Azure AI services > Manage deleted resources) to free that slot"
+
+
+_RESOURCE_GROUP = Key("resource_group", TEMPLATE, "The resource group to look in (default: the attendee's, from the "
+                      "lab platform).", example="{ResourceGroup}")
+SKUS = ("F0", "S0")  # Custom Vision's pricing tiers (Free, Standard)
+_SKU = Key("sku", TEXT, "The pricing tier the resource must use.", default="F0", allowed=SKUS, example="F0")
 
 
 def describe(a: F.AccountFact) -> str:
@@ -55,11 +61,17 @@ def _missing_training(what: str) -> Outcome:
     "account_training_exists",
     title="A Custom Vision training resource with the lab's name exists in the resource group",
     reads=(F.ACCOUNTS, F.DELETED_ACCOUNTS),
+    expects=(
+        _RESOURCE_GROUP,
+        Key("name", NAME_RULE, "The name rule of the training resource (default: any training resource in the "
+                               "group).", example={"pattern": "customvision-?casting(-?{DeploymentID})?",
+                                                   "example": "customvision-casting-{DeploymentID}"}),
+    ),
 )
 def account_training_exists(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     accounts: list[F.AccountFact] = list(facts[F.ACCOUNTS] or [])
-    rg = expect.get("resource_group") or ctx.resource_group
-    rule = NameRule.parse(expect["name"]) if expect.get("name") is not None else None
+    rg = expect["resource_group"] or ctx.resource_group
+    rule: NameRule | None = expect["name"]
     group = in_group(accounts, rg)
     chosen = select_training_account(group, rule)
     where = _where(rg)
@@ -142,6 +154,8 @@ def _soft_deleted(acct: F.AccountFact, evidence: dict[str, Any]) -> Outcome:
     "account_training_region",
     title="The training resource is in the lab's region",
     reads=(F.TRAINING_ACCOUNT,),
+    expects=(Key("region", TEMPLATE, "The Azure region the resource must be in (e.g. eastus).", required=True,
+                 example="{Region}"),),
 )
 def account_training_region(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     acct: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
@@ -163,12 +177,13 @@ def account_training_region(facts: Mapping[str, Any], expect: Mapping[str, Any],
     "account_training_tier",
     title="The training resource uses the lab's pricing tier",
     reads=(F.TRAINING_ACCOUNT,),
+    expects=(_SKU,),
 )
 def account_training_tier(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     acct: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
     if acct is None:
         return _missing_training("pricing tier")
-    want = expect.get("sku", "F0")
+    want = expect["sku"]
     ev = {**_evidence(acct), "expected_sku": want}
     if (acct.sku or "").casefold() == want.casefold():
         return passed(f"Custom Vision training resource '{acct.name}' uses pricing tier {acct.sku}.", ev)
@@ -183,6 +198,7 @@ def account_training_tier(facts: Mapping[str, Any], expect: Mapping[str, Any], c
     "account_training_provisioned",
     title="The training resource finished deploying",
     reads=(F.TRAINING_ACCOUNT,),
+    expects=(),
 )
 def account_training_provisioned(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     acct: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
@@ -218,13 +234,14 @@ def account_training_provisioned(facts: Mapping[str, Any], expect: Mapping[str, 
     "account_prediction_exists",
     title="The training resource's prediction companion exists on the lab's tier",
     reads=(F.ACCOUNTS, F.TRAINING_ACCOUNT),
+    expects=(_RESOURCE_GROUP, _SKU),
 )
 def account_prediction_exists(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     training: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
-    rg = training.resource_group if training else (expect.get("resource_group") or ctx.resource_group)
+    rg = training.resource_group if training else (expect["resource_group"] or ctx.resource_group)
     group = in_group(facts[F.ACCOUNTS] or [], rg)
     pred = select_prediction_account(group, training)
-    want = expect.get("sku", "F0")
+    want = expect["sku"]
     where = _where(rg)
     if pred is None:
         companion = f" (the portal creates '{training.name}-Prediction' with it when Create options is Both)" \

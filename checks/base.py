@@ -17,7 +17,7 @@ from typing import Any
 
 from checks import facts as F
 from checks import registry
-from checks.expect import ExpectationError, render
+from checks.expect import BOOLEAN, ExpectationError, Key, check_expect, plain, resolve
 from checks.outcome import RECHECK_AFTER, Outcome, Status
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,17 @@ class Context:
     task_titles: Mapping[str, str] = field(default_factory=dict)
     check_tasks: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
+    lab: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def expected(self, check_id: str, key: str) -> Any:
+        """What the lab expects of ``key`` of check ``check_id`` (its declared default when the lab does not
+        say, or when what it says is unusable: that check reports the problem itself)."""
+        check = registry.get(check_id)
+        try:
+            return check.expectations(self.lab.get(check_id), self.inject)[key]
+        except ExpectationError:
+            k = check.declared(key)
+            return None if k.default is None else k.type.coerce(plain(k.default))
 
     def prerequisite(self, fact: str, what: str) -> Outcome:
         """FAIL pointing at the task that creates ``fact`` (``facts.PRODUCED_BY``); ``what`` says what is missing."""
@@ -113,18 +124,56 @@ class Check:
     def parameters_for(self, expect: Mapping[str, Any] | None) -> dict[str, Any]:
         """fact -> lab parameter for the facts ``expect`` names (see :attr:`named`); empty for most checks."""
         return {k: v for k, v in (self.named(expect or {}) if self.named else {}).items() if v is not None}
+    expects: tuple[Key, ...] | None = None
+    """The keys lab.yaml's ``expect`` may give this check (``checks.expect.Key``); None: not declared yet
+    (``expect`` then reaches the check as written, unchecked)."""
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"check {self.id}: severity must be one of {SEVERITIES}, not {self.severity!r}")
+        if self.expects is not None:
+            names = [k.name for k in self.expects]
+            if len(set(names)) != len(names):
+                raise ValueError(f"check {self.id} declares an expectation key twice: {names}")
+            for k in self.expects:  # a declared default or example the schema refuses is a bug here
+                for what, value in (("default", k.default), ("example", k.example)):
+                    bad = [] if value is None else [
+                        p for p in check_expect(self.id, self.expects, {k.name: plain(value)}) if p.key == k.name]
+                    if bad:
+                        raise ValueError(f"check {self.id}: the {what} of {k.name!r} is invalid: {bad[0].message}")
+
+    def declared(self, name: str) -> Key:
+        """The declaration of expectation key ``name``; ``KeyError`` if the check does not take it."""
+        for k in self.expects or ():
+            if k.name == name:
+                return k
+        raise KeyError(f"check {self.id} takes no expectation {name!r}")
+
+    def expectations(self, expect: Mapping[str, Any] | None, inject: Mapping[str, Any] | None = None) -> Any:
+        """``expect`` as the check reads it (``checks.expect.resolve``): templates rendered with ``inject``
+        (when given), checked against the declaration, defaults applied. Raises ``ExpectationError``.
+        An undeclared check gets ``expect`` as written (rendered)."""
+        if self.expects is None:
+            from checks.expect import render
+
+            raw = dict(expect or {})
+            return render(raw, inject) if inject is not None else raw
+        return resolve(self.id, self.expects, expect, inject)
+
+    def example(self) -> dict[str, Any]:
+        """A lab.yaml entry running this check: its id and an ``expect`` of every key with an example (and
+        every required key)."""
+        expect = {k.name: plain(k.example) for k in self.expects or () if k.example is not None}
+        return {"id": self.id, **({"expect": expect} if expect else {})}
 
     def advisory(self, expect: Mapping[str, Any]) -> bool:
         """Whether this check only advises: severity "advice", unless the lab sets ``fail: true``."""
-        return self.severity == "advice" and not expect.get("fail", False)
+        return self.severity == "advice" and expect.get("fail") is not True
 
     def evaluate(self, facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-        """Call the check's function directly (no guards; see :func:`run_check`), stamping its id."""
-        out = self.fn(facts, expect, ctx)
+        """Call the check's function directly (no guards; see :func:`run_check`), stamping its id. ``expect``
+        is resolved through the declaration first (without rendering templates) unless it already is."""
+        out = self.fn(facts, self.expectations(expect), ctx)
         if not isinstance(out, Outcome):
             raise TypeError(f"check {self.id} returned {type(out).__name__}, not an Outcome")
         return replace(out, check_id=self.id)
@@ -135,22 +184,33 @@ SEVERITIES = ("required", "advice")
 (see :func:`run_check`), unless the lab's expectation says ``fail: true``."""
 
 
+FAIL_KEY = Key("fail", BOOLEAN, "Count what this advisory check finds against the step, instead of showing it "
+                               "as advice.", default=False, example=False)
+"""Declared by every advisory check (:data:`SEVERITIES`)."""
+
+
 def check(id: str, *, title: str, reads: Sequence[str], severity: str = "required",
           unobserved_advice: str | None = None, uses: Sequence[str] = (),
-          named: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None) -> Callable[[Evaluate], Check]:
+          named: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
+          expects: Sequence[Key] | None = None) -> Callable[[Evaluate], Check]:
     """Decorator: make a :class:`Check` of an evaluate function and register it under ``id``.
 
     ``unobserved_advice``: for an advisory check, the advice shown when its facts could not be observed
     (default: "labgrader could not check this time whether <title, lowercased>."). ``uses``: facts read
     when available (:attr:`Check.uses`). ``named``: facts the expectation names (:attr:`Check.named`).
+    ``expects``: the keys its lab.yaml ``expect`` takes (``checks.expect.Key``; ``()`` for none); an advisory
+    check also takes ``fail`` (:data:`FAIL_KEY`).
     """
     unknown = [r for r in (*reads, *uses) if r not in F.DEPENDS_ON]
     if unknown:
         raise ValueError(f"check {id} reads undeclared fact(s) {unknown}")
+    keys = None if expects is None else tuple(expects)
+    if keys is not None and severity == "advice" and all(k.name != "fail" for k in keys):
+        keys = (*keys, FAIL_KEY)
 
     def wrap(fn: Evaluate) -> Check:
         c = Check(id=id, title=title, reads=tuple(reads), fn=fn, severity=severity,
-                  unobserved_advice=unobserved_advice, uses=tuple(uses), named=named)
+                  unobserved_advice=unobserved_advice, uses=tuple(uses), named=named, expects=keys)
         registry.register(c)
         return c
 
@@ -264,7 +324,7 @@ def run_check(check: Check | str, facts: Mapping[str, Any], expect: Mapping[str,
     ctx = ctx or Context()
     out = _run_guarded(check, facts, expect, ctx)
     try:
-        advisory = check.advisory(render(dict(expect or {}), ctx.inject))
+        advisory = check.advisory(check.expectations(expect, ctx.inject))
     except ExpectationError:
         advisory = False  # already an ERROR naming the bad rule; let it decide the step
     if not advisory:
@@ -295,8 +355,8 @@ def _run_guarded(check: Check, facts: Mapping[str, Any], expect: Mapping[str, An
         log.error("check %s ran without fact(s) %s", check.id, missing)
         return internal_error(check.id, f"fact {', '.join(missing)} was not gathered")
     try:
-        rendered = render(dict(expect or {}), ctx.inject)
-    except ExpectationError as exc:
+        rendered = check.expectations(expect, ctx.inject)
+    except ExpectationError as exc:  # the lab author's lab.yaml (``guide lint`` says so too), not the student
         log.error("check %s: %s", check.id, exc)
         return internal_error(check.id, str(exc))
     try:

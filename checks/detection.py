@@ -16,7 +16,7 @@ from typing import Any
 
 from checks import facts as F
 from checks.base import Context, check, errored, failed, passed
-from checks.expect import ExpectationError, loose, tag_key
+from checks.expect import INTEGER, NUMBER, TAG, TAG_LIST, TEXT, ExpectationError, Key, KeyType, loose, tag_key
 from checks.iterations import _TRAIN as TRAIN_HINT
 from checks.iterations import _ev
 from checks.iterations import _state as training_state
@@ -98,16 +98,24 @@ def _not_detection(project: F.ProjectFact, ctx: Context) -> Outcome:
     )
 
 
+_FRACTION = {"minimum": 0.0, "maximum": 1.0}
+
+
 @check("region_image_count", title="Enough images have a region of the lab's tag",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.DOMAINS, F.IMAGES))
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.DOMAINS, F.IMAGES),
+       expects=(
+           Key("tag", TAG, "The tag of the regions (boxes) to count.", required=True, example="Defect"),
+           Key("min_images", INTEGER, "How many images must have at least one region of the tag.", default=1,
+               minimum=1, example=40),
+       ))
 def region_image_count(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, out = need_project(facts, ctx)
     if out:
         return out
     if _project_type(project, facts[F.DOMAINS] or []) not in (None, OBJECT_DETECTION):
         return _not_detection(project, ctx)
-    want = str(expect["tag"])
-    need = int(expect.get("min_images", 1))
+    want = expect["tag"]
+    need = expect["min_images"]
     fact: F.ImagesFact = facts[F.IMAGES]
     counts = RegionCounts.of(fact)
     variants = counts.variants(want)
@@ -163,14 +171,15 @@ def region_image_count(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx:
 
 
 @check("region_tags_only", title="Regions carry only the lab's tags",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.IMAGES))
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.IMAGES),
+       expects=(Key("tags", TAG_LIST, "The lab's region tags; a region of any other tag fails.", required=True,
+                    example=["Defect"]),))
 def region_tags_only(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     """Regions of a tag outside ``expect["tags"]`` FAIL: each tag is learned as an object of its own."""
     project, out = need_project(facts, ctx)
     if out:
         return out
-    known = expect["tags"]
-    known = [str(known)] if isinstance(known, str) else [str(k) for k in known]
+    known = [str(k) for k in expect["tags"]]
     counts = RegionCounts.of(facts[F.IMAGES])
     keys = {tag_key(k) for k in known}
     other = {n: c for n, c in counts.per_tag.items() if tag_key(n) not in keys}
@@ -201,7 +210,17 @@ def region_tags_only(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: C
 
 @check("iteration_detection_performance",
        title="The trained iteration meets the lab's precision and mAP floors",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION, F.TRAINED_ITERATION, F.DETECTION_PERFORMANCE))
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION, F.TRAINED_ITERATION, F.DETECTION_PERFORMANCE),
+       expects=(
+           Key("threshold", NUMBER, "The probability threshold performance is read at (the portal's slider, 0.5 "
+                                    "by default).", default=0.5, example=0.5, **_FRACTION),
+           Key("overlap_threshold", NUMBER, "The overlap (IoU) threshold performance is read at (the portal's "
+                                            "slider, 0.3 by default).", default=0.3, example=0.3, **_FRACTION),
+           Key("precision_min", NUMBER, "The lowest precision that passes, 0 to 1.", default=0.0, example=0.6,
+               **_FRACTION),
+           Key("map_min", NUMBER, "The lowest mean average precision (mAP) that passes, 0 to 1.", default=0.0,
+               example=0.5, **_FRACTION),
+       ))
 def iteration_detection_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, out = need_project(facts, ctx)
     if out:
@@ -214,8 +233,7 @@ def iteration_detection_performance(facts: Mapping[str, Any], expect: Mapping[st
         return failed(f"Project '{project.name}' has no completed iteration, so its performance cannot be "
                       "checked.", TRAIN_HINT, {"project": project.name, "follows_from": "iteration_completed"})
     perf: F.PerformanceFact | None = facts[F.DETECTION_PERFORMANCE]
-    threshold = float(expect.get("threshold", 0.5))
-    overlap_threshold = float(expect.get("overlap_threshold", 0.3))
+    threshold, overlap_threshold = expect["threshold"], expect["overlap_threshold"]
     if perf is None or (perf.iteration_id is not None and perf.iteration_id != trained.id):
         return errored(f"labgrader could not read the performance of iteration '{trained.name}'.",
                        evidence=_ev(trained))
@@ -225,8 +243,7 @@ def iteration_detection_performance(facts: Mapping[str, Any], expect: Mapping[st
             evidence={**_ev(trained), "threshold": perf.threshold, "overlap_threshold": perf.overlap_threshold,
                       "expected_threshold": threshold, "expected_overlap_threshold": overlap_threshold},
         )
-    p_min = float(expect.get("precision_min", 0.0))
-    map_min = float(expect.get("map_min", 0.0))
+    p_min, map_min = expect["precision_min"], expect["map_min"]
     mean_ap = perf.average_precision
     ev = {**_ev(trained), "threshold": threshold, "overlap_threshold": overlap_threshold,
           "precision": perf.precision, "recall": perf.recall, "map": mean_ap, "precision_min": p_min,
@@ -277,9 +294,30 @@ def test_images(spec: Any) -> dict[str, TestImage]:
     return out
 
 
+_FRACTIONS_BOX = {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number", **_FRACTION}}
+TEST_IMAGES = KeyType(
+    "test_images", "a list of {name, sha256, defects: [[left, top, width, height], ...]} (fractions of the image)",
+    {"type": "array", "items": {
+        "type": "object", "required": ["name", "sha256"], "additionalProperties": False,
+        "properties": {"name": {"type": "string", "minLength": 1},
+                       "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+                       "defects": {"type": "array", "items": _FRACTIONS_BOX}}}},
+    coerce=lambda v: test_images(v),
+)
+"""The lab's test images by SHA-256 of the file, with the true boxes of their defects (none: a good casting)."""
+
+
 @check("quicktest_region_overlap", title="A Quick Test on the trained iteration finds the defect where it is",
        reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION, F.TRAINED_ITERATION, F.PREDICTIONS,
-              F.PREDICTION_IMAGES))
+              F.PREDICTION_IMAGES),
+       expects=(
+           Key("tag", TAG, "The tag the top predicted region must have.", required=True, example="Defect"),
+           Key("min_overlap", NUMBER, "How much (IoU) the top predicted region must overlap a true defect.",
+               default=0.3, example=0.3, **_FRACTION),
+           Key("test_folder", TEXT, "Where the student finds the lab's test images (named in the hint)."),
+           Key("test_images", TEST_IMAGES, "The lab's test images: which image a Quick Test used, and where its "
+                                           "defects really are.", default=()),
+       ))
 def quicktest_region_overlap(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, out = need_project(facts, ctx)
     if out:
@@ -288,7 +326,7 @@ def quicktest_region_overlap(facts: Mapping[str, Any], expect: Mapping[str, Any]
     if trained is None:
         return ctx.prerequisite(F.TRAINED_ITERATION,
                                 f"project '{project.name}' has no trained iteration to quick-test yet")
-    want = str(expect["tag"])
+    want = expect["tag"]
     latest: F.IterationFact | None = facts[F.LATEST_ITERATION]
     retraining = latest if latest is not None and latest.id != trained.id and running(latest) else None
     out = _judge_quicktest(project, trained, want, expect, list(facts[F.PREDICTIONS] or []),
@@ -300,9 +338,9 @@ def quicktest_region_overlap(facts: Mapping[str, Any], expect: Mapping[str, Any]
 
 def _judge_quicktest(project: F.ProjectFact, trained: F.IterationFact, want: str, expect: Mapping[str, Any],
                      preds: list[F.PredictionFact], digests: dict[str, str]) -> Outcome:
-    known = test_images(expect.get("test_images"))
-    need = float(expect.get("min_overlap", 0.3))
-    folder = expect.get("test_folder")
+    known: dict[str, TestImage] = expect["test_images"]
+    need = expect["min_overlap"]
+    folder = expect["test_folder"]
     pick = (f"open one of the images in {folder} that shows a defect" if folder
             else "open one of the lab's test images that shows a defect")
     test = f"In customvision.ai, click Quick Test, select Browse local files, and {pick}."

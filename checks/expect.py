@@ -143,3 +143,314 @@ def _example_from_pattern(pattern: str) -> str:
     text = re.sub(r"\\(.)", r"\1", pattern)
     text = re.sub(r"[()?^$]", "", text)
     return text if re.fullmatch(r"[A-Za-z0-9._-]+", text) else pattern
+
+
+# -- declared expectations -------------------------------------------------------------------------------
+#
+# Each check declares the keys its lab.yaml ``expect`` mapping takes (:class:`Key`), once, in its
+# registration. The same declaration gives the JSON Schema of lab.yaml (``labguide.schema``), lint's findings,
+# ``labgrader checks list``, and, at run time, the values the check reads (:func:`resolve`: templates rendered,
+# checked, defaults applied), so what a lab may write and what a check does cannot drift apart.
+
+_NO_PLACEHOLDER = {"not": {"pattern": _PLACEHOLDER.pattern}}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _as_list(value: Any) -> list[Any]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+@dataclass(frozen=True)
+class KeyType:
+    """What kind of value an expectation key takes: its JSON Schema, how a catalogue names it, whether its
+    strings are ``{Inject}`` templates, and the Python value a check reads (``coerce``, after validation)."""
+
+    name: str
+    summary: str
+    schema: Mapping[str, Any]
+    templated: bool = False
+    coerce: Any = _same
+    list_of: bool = False  # the allowed values of a Key of this type apply to each item
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+TEXT = KeyType("text", "text", {"type": "string", "minLength": 1, **_NO_PLACEHOLDER})
+"""Text compared as written (case- and space-tolerant where the check says so); no ``{Inject}`` templates."""
+
+TEMPLATE = KeyType("template", "text; {Inject} templates allowed", {"type": "string", "minLength": 1},
+                   templated=True)
+"""Text in which ``{Key}`` is replaced by the attendee's inject value ``Key`` before the check reads it."""
+
+TAG = KeyType("tag", "a tag name", {"type": "string", "minLength": 1, **_NO_PLACEHOLDER})
+"""A Custom Vision tag name (matched ignoring case, spaces, hyphens and quotes)."""
+
+TAG_LIST = KeyType("tag_list", "a tag name or a list of tag names",
+                   {"anyOf": [{"type": "string", "minLength": 1, **_NO_PLACEHOLDER},
+                              {"type": "array", "items": {"type": "string", "minLength": 1, **_NO_PLACEHOLDER}}]},
+                   coerce=_as_list)
+
+TEXT_LIST = KeyType("text_list", "a list of text",
+                    {"type": "array", "items": {"type": "string", "minLength": 1, **_NO_PLACEHOLDER}},
+                    coerce=list, list_of=True)
+
+INTEGER = KeyType("integer", "a whole number", {"type": "integer"}, coerce=int)
+
+NUMBER = KeyType("number", "a number", {"type": "number"}, coerce=float)
+
+BOOLEAN = KeyType("boolean", "true or false", {"type": "boolean"})
+
+_RULE_EXAMPLE = {"example": {"type": "string", "description": "The name shown to students in messages."}}
+_RULE_VALUE = {"exact": {"type": "string", "minLength": 1}, "prefix": {"type": "string", "minLength": 1},
+               "pattern": {"type": "string", "minLength": 1, "format": "regex"}}
+NAME_RULE = KeyType(
+    "name_rule", "a name rule: a name, or {exact|prefix|pattern: ..., example: ...}; {Inject} templates allowed",
+    {"anyOf": [
+        {"type": "string", "minLength": 1},
+        *({"type": "object", "required": [kind], "additionalProperties": False,
+           "properties": {kind: value, **_RULE_EXAMPLE}} for kind, value in _RULE_VALUE.items()),
+    ]},
+    templated=True,
+    coerce=lambda v: NameRule.parse(v),
+)
+"""How a resource name is matched (:class:`NameRule`): exact (a plain string), prefix, or pattern (a regex,
+matched whole, ignoring case); inject values in a pattern are regex-escaped."""
+
+TYPES = (TEXT, TEMPLATE, TAG, TAG_LIST, TEXT_LIST, INTEGER, NUMBER, BOOLEAN, NAME_RULE)
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key a check's ``expect`` takes: its name, type, whether lab.yaml must give it or else its default,
+    the values it allows (each item's, for a list type), bounds for numbers, what it means, and an example."""
+
+    name: str
+    type: KeyType
+    description: str
+    required: bool = False
+    default: Any = None
+    allowed: tuple[Any, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    example: Any = None
+
+    def __post_init__(self) -> None:
+        if self.required and self.default is not None:
+            raise ValueError(f"expectation key {self.name!r} is required, so it has no default")
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of this key's value, with its description, default and example."""
+        base = dict(self.type.schema)
+        if self.allowed:
+            if self.type.list_of:
+                base["items"] = {**base["items"], "enum": list(self.allowed)}
+            else:
+                base["enum"] = list(self.allowed)
+        if self.minimum is not None:
+            base["minimum"] = self.minimum
+        if self.maximum is not None:
+            base["maximum"] = self.maximum
+        out: dict[str, Any] = {"description": self.description, **base}
+        if self.default is not None:
+            out["default"] = plain(self.default)
+        if self.example is not None:
+            out["examples"] = [plain(self.example)]
+        return out
+
+    def summary(self) -> str:
+        """The type in words, with its allowed values and bounds: "a whole number (at least 1)"."""
+        parts = [self.type.summary]
+        if self.allowed:
+            parts.append("one of " + ", ".join(map(str, self.allowed)))
+        if self.minimum is not None:
+            parts.append(f"at least {_num(self.minimum)}")
+        if self.maximum is not None:
+            parts.append(f"at most {_num(self.maximum)}")
+        return parts[0] + (f" ({'; '.join(parts[1:])})" if len(parts) > 1 else "")
+
+
+def plain(value: Any) -> Any:
+    """A declared value as JSON has it (tuples become lists)."""
+    if isinstance(value, tuple | list):
+        return [plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def expect_schema(keys: tuple[Key, ...]) -> dict[str, Any]:
+    """The JSON Schema of an ``expect`` mapping holding ``keys``: no other key, the required ones present."""
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {k.name: k.schema() for k in keys},
+        "additionalProperties": False,
+    }
+    required = [k.name for k in keys if k.required]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+@dataclass(frozen=True)
+class ExpectProblem:
+    """One way an ``expect`` mapping disagrees with its declaration; ``key`` is the top-level key concerned
+    (None for the mapping itself), ``path`` the full path below ``expect`` (for a line number)."""
+
+    key: str | None
+    path: tuple[Any, ...]
+    message: str
+
+
+def check_expect(check_id: str, keys: tuple[Key, ...], expect: Any) -> list[ExpectProblem]:
+    """Every problem of ``expect`` against ``keys`` (the JSON Schema of :func:`expect_schema`), in words a lab
+    author reads: unknown keys with a close match, missing required keys, ill-typed values, values outside
+    the allowed set. An empty list means ``expect`` is valid."""
+    validator = _validator(keys)
+    if not isinstance(expect, Mapping):
+        return [ExpectProblem(None, (), f"the expect of check '{check_id}' must be a mapping of keys to values, "
+                                        f"not {_shown(expect)}")]
+    problems = []
+    for err in sorted(validator.iter_errors(dict(expect)), key=lambda e: (list(map(str, e.path)), e.validator)):
+        problems.extend(_explain(check_id, keys, err))
+    return problems
+
+
+_VALIDATORS: dict[int, tuple[tuple[Key, ...], Any]] = {}  # id(keys) -> (keys, compiled validator)
+
+
+def _validator(keys: tuple[Key, ...]) -> Any:
+    """The compiled validator of ``expect_schema(keys)``, made once per declaration."""
+    import jsonschema
+
+    cached = _VALIDATORS.get(id(keys))
+    if cached is None or cached[0] is not keys:
+        cls = jsonschema.Draft202012Validator
+        cached = _VALIDATORS[id(keys)] = (keys, cls(expect_schema(keys), format_checker=cls.FORMAT_CHECKER))
+    return cached[1]
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return f"{type(value).__name__} {value!r}"
+
+
+def _explain(check_id: str, keys: tuple[Key, ...], err: Any) -> list[ExpectProblem]:
+    """A jsonschema error of an ``expect`` mapping, in a lab author's words."""
+    import difflib
+
+    names = [k.name for k in keys]
+    path = tuple(err.absolute_path)
+    if err.validator == "anyOf":
+        # One of the forms was meant (a {pattern: ...} rule with a bad regex): say what is wrong in it.
+        deeper = [e for e in err.context
+                  if e.relative_path or e.validator not in ("type", "required", "additionalProperties")]
+        if len(deeper) == 1 or (deeper and len({tuple(e.absolute_path) for e in deeper}) == 1):
+            return _explain(check_id, keys, deeper[0])
+    if err.validator == "additionalProperties" and not path:
+        out = []
+        for extra in sorted(set(err.instance) - set(names)):
+            close = difflib.get_close_matches(extra, names, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else (
+                f"its keys are {', '.join(names)}" if names else "it takes no expectations")
+            out.append(ExpectProblem(extra, (extra,), f"{extra}: check '{check_id}' has no expectation "
+                                                      f"'{extra}'; {hint}"))
+        return out
+    if err.validator == "required" and not path:
+        missing = [n for n in err.validator_value if n not in err.instance]
+        return [ExpectProblem(None, (), f"check '{check_id}' needs expectation '{n}' "
+                                        f"({_key(keys, n).description.rstrip('.')})") for n in missing]
+    key = str(path[0]) if path else None
+    declared = _key(keys, key) if key else None
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "expect"
+    value = err.instance
+    if err.validator == "enum":
+        options = ", ".join(map(str, err.validator_value))
+        close = difflib.get_close_matches(str(value), [str(o) for o in err.validator_value], n=1, cutoff=0.5)
+        suggestion = f"; did you mean {close[0]}?" if close else ""
+        return [ExpectProblem(key, path, f"{where}: {_shown(value)} is not allowed for check '{check_id}' "
+                                         f"(allowed: {options}){suggestion}")]
+    if err.validator == "not":
+        return [ExpectProblem(key, path, f"{where}: {_shown(value)} uses an {{Inject}} template, but "
+                                         f"'{key}' of check '{check_id}' is compared as written "
+                                         "(templates are for keys of type template or name_rule)")]
+    if err.validator in ("minimum", "maximum"):
+        bound = "at least" if err.validator == "minimum" else "at most"
+        return [ExpectProblem(key, path, f"{where}: must be {bound} {_num(err.validator_value)}, "
+                                         f"not {_shown(value)}")]
+    if err.validator == "format":
+        return [ExpectProblem(key, path, f"{where}: {_shown(value)} is not a valid regular expression")]
+    if err.validator == "minLength":
+        return [ExpectProblem(key, path, f"{where}: must not be empty")]
+    if declared is not None and len(path) == 1:
+        return [ExpectProblem(key, path, f"{where}: must be {declared.summary()}, not {_shown(value)}")]
+    return [ExpectProblem(key, path, f"{where}: {err.message}")]
+
+
+def _key(keys: tuple[Key, ...], name: str | None) -> Key | None:
+    return next((k for k in keys if k.name == name), None)
+
+
+class Expectations(Mapping[str, Any]):
+    """A check's expectations as it reads them: every declared key, rendered, checked, with its default
+    (None when it has none and the lab gave none). Reading an undeclared key is a bug: ``KeyError``."""
+
+    def __init__(self, check_id: str, values: Mapping[str, Any]) -> None:
+        self._check_id = check_id
+        self._values = dict(values)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._values:
+            raise KeyError(f"check {self._check_id} reads expectation {name!r}, which it does not declare")
+        return self._values[name]
+
+    def get(self, name: str, default: Any = None) -> Any:  # noqa: D102 - same contract, but strict on names
+        value = self[name]
+        return default if value is None else value
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Expectations({self._check_id}, {self._values!r})"
+
+
+def resolve(check_id: str, keys: tuple[Key, ...], expect: Mapping[str, Any] | None,
+            inject: Mapping[str, Any] | None = None) -> Expectations:
+    """``expect`` as check ``check_id`` reads it: templated keys rendered with ``inject`` (when given),
+    checked against ``keys``, defaults applied and values coerced (a name rule parsed, a number a float).
+
+    Raises :class:`ExpectationError` saying every problem: a lab.yaml the author must fix, never a FAIL.
+    """
+    if isinstance(expect, Expectations):
+        return expect
+    raw = dict(expect or {})
+    declared = {k.name: k for k in keys}
+    rendered = {name: (render(value, inject) if inject is not None and name in declared
+                       and declared[name].type.templated else value)
+                for name, value in raw.items()}
+    problems = check_expect(check_id, keys, rendered)
+    if problems:
+        raise ExpectationError("; ".join(p.message for p in problems))
+    values = {}
+    for k in keys:
+        value = rendered.get(k.name, plain(k.default))
+        values[k.name] = None if value is None else k.type.coerce(value)
+    return Expectations(check_id, values)

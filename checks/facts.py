@@ -134,23 +134,20 @@ DERIVED = frozenset({TRAINING_ACCOUNT, PROJECT, LATEST_ITERATION, TRAINED_ITERAT
 
 @dataclass(frozen=True)
 class Parameter:
-    """A lab value a fact needs: ``expect[key]`` of check ``check_id`` in lab.yaml (templated), or ``default``.
-
-    With a tuple of keys (and a tuple of defaults), the value is the tuple of those expectations.
-    """
+    """A lab value a fact needs: ``expect[key]`` of check ``check_id`` in lab.yaml (rendered when the key is
+    templated), or that key's declared default. With a tuple of keys, the value is the tuple of those
+    expectations."""
 
     check_id: str
     key: str | tuple[str, ...]
-    default: Any = None
 
 
 PARAMETERS: dict[str, Parameter] = {
     TRAINING_ACCOUNT: Parameter("account_training_exists", "name"),
     PROJECT: Parameter("project_exists", "name"),
-    PERFORMANCE: Parameter("iteration_performance", "threshold", 0.5),
+    PERFORMANCE: Parameter("iteration_performance", "threshold"),
     # The portal's Performance tab of an Object Detection project: Probability and Overlap Threshold sliders.
-    DETECTION_PERFORMANCE: Parameter("iteration_detection_performance", ("threshold", "overlap_threshold"),
-                                     (0.5, 0.3)),
+    DETECTION_PERFORMANCE: Parameter("iteration_detection_performance", ("threshold", "overlap_threshold")),
 }
 
 PRODUCED_BY: dict[str, str] = {

@@ -8,7 +8,7 @@ from typing import Any
 
 from checks import facts as F
 from checks.base import Context, check, errored, failed, passed, pending
-from checks.expect import loose
+from checks.expect import NUMBER, TEXT, Key, loose
 from checks.outcome import Outcome
 from checks.projects import need_project
 from checks.wording import pct, since
@@ -48,7 +48,7 @@ def training_recheck_after(it: F.IterationFact, ctx: Context) -> int:
 
 
 @check("iteration_completed", title="The newest iteration finished training",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION))
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION), expects=())
 def iteration_completed(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, out = need_project(facts, ctx)
     if out:
@@ -73,7 +73,10 @@ def iteration_completed(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx
 
 
 @check("iteration_training_type", title="The newest iteration used the lab's training type",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION))
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION),
+       expects=(Key("training_type", TEXT, "Regular: Quick Training; Advanced: Advanced Training (as the "
+                                           "Training API names them).", default="Regular",
+                    allowed=("Regular", "Advanced"), example="Regular"),))
 def iteration_training_type(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, out = need_project(facts, ctx)
     if out:
@@ -82,7 +85,7 @@ def iteration_training_type(facts: Mapping[str, Any], expect: Mapping[str, Any],
     if it is None:
         return failed(f"Project '{project.name}' has no iteration yet, so its training type cannot be checked.",
                       _TRAIN, {"project": project.name, "follows_from": "iteration_completed"})
-    want = expect.get("training_type", "Regular")
+    want = expect["training_type"]
     want_name = TRAINING_TYPE_NAMES.get(loose(want), want)
     if not it.training_type:
         return errored(f"Azure did not report the training type of iteration '{it.name}'.", evidence=_ev(it))
@@ -97,8 +100,19 @@ def iteration_training_type(facts: Mapping[str, Any], expect: Mapping[str, Any],
     )
 
 
+_FRACTION = {"minimum": 0.0, "maximum": 1.0}
+
+
 @check("iteration_performance", title="The trained iteration meets the lab's precision and recall floors",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION, F.TRAINED_ITERATION, F.PERFORMANCE))
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION, F.TRAINED_ITERATION, F.PERFORMANCE),
+       expects=(
+           Key("threshold", NUMBER, "The probability threshold performance is read at (0.5 is the portal's).",
+               default=0.5, example=0.5, **_FRACTION),
+           Key("precision_min", NUMBER, "The lowest precision that passes, 0 to 1.", default=0.0, example=0.7,
+               **_FRACTION),
+           Key("recall_min", NUMBER, "The lowest recall that passes, 0 to 1.", default=0.0, example=0.7,
+               **_FRACTION),
+       ))
 def iteration_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, out = need_project(facts, ctx)
     if out:
@@ -112,7 +126,7 @@ def iteration_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], c
         return failed(f"Project '{project.name}' has no completed iteration, so its performance cannot be "
                       "checked.", _TRAIN, {"project": project.name, "follows_from": "iteration_completed"})
     perf: F.PerformanceFact | None = facts[F.PERFORMANCE]
-    threshold = float(expect.get("threshold", 0.5))
+    threshold = expect["threshold"]
     if perf is None or (perf.iteration_id is not None and perf.iteration_id != trained.id):
         return errored(f"labgrader could not read the performance of iteration '{trained.name}'.",
                        evidence=_ev(trained))
@@ -122,8 +136,7 @@ def iteration_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], c
             f"labgrader read the performance of iteration '{trained.name}' at the wrong probability threshold.",
             evidence={**_ev(trained), "threshold": perf.threshold, "expected_threshold": threshold},
         )
-    p_min = float(expect.get("precision_min", 0.0))
-    r_min = float(expect.get("recall_min", 0.0))
+    p_min, r_min = expect["precision_min"], expect["recall_min"]
     ev = {**_ev(trained), "threshold": threshold, "precision": perf.precision, "recall": perf.recall,
           "average_precision": perf.average_precision, "precision_min": p_min, "recall_min": r_min,
           "per_tag": [{"tag": t.name, "precision": t.precision, "recall": t.recall} for t in perf.per_tag]}

@@ -7,13 +7,21 @@ from typing import Any
 
 from checks import facts as F
 from checks.base import Context, check, errored, failed, passed
-from checks.expect import loose
+from checks.expect import TEMPLATE, TEXT, TEXT_LIST, Key, loose
 from checks.outcome import Outcome
 from checks.select import matching_projects
 from checks.wording import quoted
 
 _SETTINGS = "open the project's settings (gear icon at the top of customvision.ai)"
 _PLATFORM_NAMES = {"vaidk": "Vision AI Dev Kit"}
+# Custom Vision's export platforms (Training API 3.4 ExportPlatform).
+EXPORT_PLATFORMS = ("CoreML", "TensorFlow", "DockerFile", "ONNX", "VAIDK", "OpenVino")
+PROJECT_TYPES = ("Classification", "ObjectDetection")
+
+
+def _type_key_of(default: str) -> Key:
+    return Key("type", TEXT, "The project type the lab asks for.", default=default, allowed=PROJECT_TYPES,
+               example=default)
 
 
 def need_training(facts: Mapping[str, Any], ctx: Context) -> Outcome | None:
@@ -63,7 +71,9 @@ def _unknown_domain(project: F.ProjectFact) -> Outcome:
 
 
 @check("project_exists", title="The lab's Custom Vision project exists",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECTS))
+       reads=(F.TRAINING_ACCOUNT, F.PROJECTS),
+       expects=(Key("name", TEMPLATE, "The project's name (matched ignoring case and extra spaces).", required=True,
+                    example="Casting Defect Detection"),))
 def project_exists(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     if (out := need_training(facts, ctx)) is not None:
         return out
@@ -94,7 +104,10 @@ def project_exists(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Con
     return passed(f"Found project '{project.name}' in Custom Vision resource '{account.name}'.", ev, advice)
 
 
-@check("project_description", title="The project has the lab's description", reads=(F.PROJECT,))
+@check("project_description", title="The project has the lab's description", reads=(F.PROJECT,),
+       expects=(Key("description", TEMPLATE, "The project's description (matched ignoring case, extra spaces and "
+                                             "a final period).", required=True,
+                    example="Classifying casting images as ok or defective"),))
 def project_description(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, out = _project_here(facts, "description")
     if out:
@@ -112,15 +125,15 @@ def project_description(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx
     )
 
 
-def _judge_type(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context, default: str) -> Outcome:
-    """The project's type (from its domain's type) against ``expect["type"]`` (default ``default``)."""
+def _judge_type(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    """The project's type (from its domain's type) against ``expect["type"]``."""
     project, out = _project_here(facts, "project type")
     if out:
         return out
     domain = _domain(project, list(facts[F.DOMAINS] or []))
     if domain is None:
         return _unknown_domain(project)
-    want = expect.get("type", default)
+    want = expect["type"]
     want_name = _type_name(want)
     ev = {"project": project.name, "domain": domain.name, "domain_type": domain.type, "expected": want}
     if _type_key(domain.type) == _type_key(want):
@@ -136,15 +149,15 @@ def _judge_type(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Contex
 
 
 @check("project_type_classification", title="The project is a Classification project",
-       reads=(F.PROJECT, F.DOMAINS))
+       reads=(F.PROJECT, F.DOMAINS), expects=(_type_key_of("Classification"),))
 def project_type_classification(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-    return _judge_type(facts, expect, ctx, "Classification")
+    return _judge_type(facts, expect, ctx)
 
 
 @check("project_type_object_detection", title="The project is an Object Detection project",
-       reads=(F.PROJECT, F.DOMAINS))
+       reads=(F.PROJECT, F.DOMAINS), expects=(_type_key_of("ObjectDetection"),))
 def project_type_object_detection(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-    return _judge_type(facts, expect, ctx, "ObjectDetection")
+    return _judge_type(facts, expect, ctx)
 
 
 # Project type (a domain's ``type``, spaces ignored) -> how the portal names it, and the check that judges it.
@@ -189,8 +202,10 @@ def _type_name(domain_type: str | None) -> str:
     return _TYPE_NAMES.get(_type_key(domain_type), str(domain_type))
 
 
-@check("project_classification_multiclass", title="The project classifies one tag per image (Multiclass)",
-       reads=(F.PROJECT, F.DOMAINS))
+@check("project_classification_multiclass", title="The project uses the lab's classification type",
+       reads=(F.PROJECT, F.DOMAINS),
+       expects=(Key("classification_type", TEXT, "Multiclass: one tag per image; Multilabel: any number.",
+                    default="Multiclass", allowed=("Multiclass", "Multilabel"), example="Multiclass"),))
 def project_classification_multiclass(facts: Mapping[str, Any], expect: Mapping[str, Any],
                                       ctx: Context) -> Outcome:
     project, out = _project_here(facts, "classification type")
@@ -199,7 +214,7 @@ def project_classification_multiclass(facts: Mapping[str, Any], expect: Mapping[
     # Only Classification projects have a classification type: an Object Detection project has none.
     if (out := _other_type(project, _domain(project, list(facts[F.DOMAINS] or [])), "classification type", ctx)):
         return out
-    want = expect.get("classification_type", "Multiclass")
+    want = expect["classification_type"]
     have = project.classification_type
     ev = {"project": project.name, "classification_type": have, "expected": want}
     if loose(have) == loose(want):
@@ -212,7 +227,12 @@ def project_classification_multiclass(facts: Mapping[str, Any], expect: Mapping[
     )
 
 
-@check("project_domain_compact", title="The project uses the lab's domain", reads=(F.PROJECT, F.DOMAINS))
+@check("project_domain_compact", title="The project uses the lab's domain", reads=(F.PROJECT, F.DOMAINS),
+       expects=(Key("domain", TEXT, "The domain's name as customvision.ai shows it.", default="General (compact)",
+                    example="General (compact)"),
+                Key("type", TEXT, "The project type the domain belongs to (a domain of another type is the "
+                                  "project type's problem).", default="Classification", allowed=PROJECT_TYPES,
+                    example="Classification")))
 def project_domain_compact(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, out = _project_here(facts, "domain")
     if out:
@@ -221,9 +241,9 @@ def project_domain_compact(facts: Mapping[str, Any], expect: Mapping[str, Any], 
     if domain is None:
         return _unknown_domain(project)
     # "General (compact)" names an Object Detection domain too: that one is the project type's problem.
-    if (out := _other_type(project, domain, "domain", ctx, expect.get("type", "Classification"))):
+    if (out := _other_type(project, domain, "domain", ctx, expect["type"])):
         return out
-    want = expect.get("domain", "General (compact)")
+    want = expect["domain"]
     ev = {"project": project.name, "domain": domain.name, "domain_id": domain.id, "domain_type": domain.type,
           "expected": want}
     if loose(domain.name) == loose(want):
@@ -236,7 +256,10 @@ def project_domain_compact(facts: Mapping[str, Any], expect: Mapping[str, Any], 
 
 
 @check("project_export_platforms_basic", title="The project's export capabilities stay on basic platforms",
-       reads=(F.PROJECT,))
+       reads=(F.PROJECT,),
+       expects=(Key("forbidden", TEXT_LIST, "Export platforms the project must not target (VAIDK: Vision AI Dev "
+                                            "Kit, which limits what the model exports to).", default=("VAIDK",),
+                    allowed=EXPORT_PLATFORMS, example=["VAIDK"]),))
 def project_export_platforms_basic(facts: Mapping[str, Any], expect: Mapping[str, Any],
                                    ctx: Context) -> Outcome:
     project, out = _project_here(facts, "export capabilities")
@@ -244,7 +267,7 @@ def project_export_platforms_basic(facts: Mapping[str, Any], expect: Mapping[str
         return out
     # The portal's "Basic platforms" leaves targetExportPlatforms empty or lists the basic ones;
     # "Vision AI Dev Kit" sets VAIDK, which limits what the model can be exported to.
-    forbidden = {loose(p) for p in expect.get("forbidden", ["VAIDK"])}
+    forbidden = {loose(p) for p in expect["forbidden"]}
     platforms = list(project.target_export_platforms)
     bad = [p for p in platforms if loose(p) in forbidden]
     ev = {"project": project.name, "target_export_platforms": platforms}

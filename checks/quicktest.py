@@ -14,7 +14,7 @@ from typing import Any
 
 from checks import facts as F
 from checks.base import Context, check, failed, passed, pending
-from checks.expect import loose, tag_key
+from checks.expect import TAG, Key, loose, tag_key
 from checks.iterations import training_recheck_after
 from checks.outcome import Outcome, Status
 from checks.projects import need_project
@@ -28,7 +28,9 @@ def _newest_first(preds: list[F.PredictionFact]) -> list[F.PredictionFact]:
 
 
 @check("quicktest_top_tag", title="A Quick Test on the trained iteration predicts the lab's tag",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION, F.TRAINED_ITERATION, F.PREDICTIONS))
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION, F.TRAINED_ITERATION, F.PREDICTIONS),
+       expects=(Key("tag", TAG, "The tag a stored Quick Test must have as its top prediction.", required=True,
+                    example="Defect"),))
 def quicktest_top_tag(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, out = need_project(facts, ctx)
     if out:

@@ -129,31 +129,42 @@ def lab_parameters(check_expects: Iterable[tuple[str, Mapping[str, Any] | None]]
                    inject: Mapping[str, Any]) -> dict[str, Any]:
     """fact name -> rendered lab parameter, from the lab's ``(check id, expect)`` pairs (all steps).
 
-    The first check that names the parameter wins; otherwise the parameter's default (if any) is used.
+    The first check that names the parameter wins; otherwise the key's declared default (if any) is used.
     Raises ``checks.expect.ExpectationError`` when an inject value is missing.
     """
+    from checks.expect import TAG, TAG_LIST, plain
+
     pairs = list(check_expects)
     out: dict[str, Any] = {}
+
     def expected(check_id: str, key: str, default: Any) -> Any:
         return next((e[key] for cid, e in pairs if cid == check_id and e and key in e), default)
 
     for fact, p in F.PARAMETERS.items():
-        if isinstance(p.key, tuple):
-            value = tuple(expected(p.check_id, k, d) for k, d in zip(p.key, p.default, strict=True))
-            out[fact] = tuple(render(v, inject) for v in value)
-            continue
-        value = expected(p.check_id, p.key, p.default)
+        check = registry.get(p.check_id)
+        keys = p.key if isinstance(p.key, tuple) else (p.key,)
+        values = []
+        for name in keys:
+            key = check.declared(name)
+            value = expected(p.check_id, name, plain(key.default))
+            values.append(render(value, inject) if key.type.templated and value is not None else value)
+        value = tuple(values) if isinstance(p.key, tuple) else values[0]
         if value is not None:
-            out[fact] = render(value, inject)
-    # TAGS: every tag name the lab's checks expect, so a check judging one tag knows the others
-    # (a near-miss of "Defect" may be the lab's other tag, "Non Defective", not a typo).
+            out[fact] = value
+    # TAGS: every tag name the lab's checks expect (keys declared as tag names), so a check judging one tag
+    # knows the others (a near-miss of "Defect" may be the lab's other tag, "Non Defective", not a typo).
     names: list[str] = []
-    for _, e in pairs:
-        for key in ("tag", "tags", "lab_tags"):
-            value = (e or {}).get(key)
-            names.extend([value] if isinstance(value, str) else value if isinstance(value, list) else [])
+    for cid, e in pairs:
+        try:
+            keys = registry.get(cid).expects or ()
+        except KeyError:
+            continue  # lint and the validator report an unknown check
+        for k in keys:
+            value = (e or {}).get(k.name)
+            if k.type in (TAG, TAG_LIST):
+                names.extend([value] if isinstance(value, str) else value if isinstance(value, list) else [])
     if names:
-        out[F.TAGS] = tuple(dict.fromkeys(str(render(n, inject)) for n in names))
+        out[F.TAGS] = tuple(dict.fromkeys(str(n) for n in names))
     # Facts an expectation names (the resources of a type): the first check that gives a parameter wins.
     for cid, e in pairs:
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 from checks import facts as F
 from checks.base import Context, check, failed, passed
-from checks.expect import tag_key
+from checks.expect import INTEGER, TAG, TAG_LIST, Key, tag_key
 from checks.outcome import Outcome
 from checks.projects import need_project
 from checks.wording import plural, quoted
@@ -30,7 +30,14 @@ def find_tag(tags: list[F.TagFact], name: str) -> tuple[F.TagFact | None, list[F
 
 
 @check("tag_image_count", title="A tag holds at least the lab's number of images",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.TAGS), uses=(F.UNTAGGED_COUNT,))
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.TAGS), uses=(F.UNTAGGED_COUNT,),
+       expects=(
+           Key("tag", TAG, "The tag's name, as students type it under My Tags.", required=True, example="Defect"),
+           Key("min_images", INTEGER, "How many images the tag must hold at least.", default=1, minimum=1,
+               example=781),
+           Key("lab_tags", TAG_LIST, "Every tag name of the lab, to tell a misspelt tag from another of the lab's "
+                                     "tags (default: the tag names the lab's checks expect)."),
+       ))
 def tag_image_count(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, out = need_project(facts, ctx)
     if out:
@@ -41,7 +48,7 @@ def tag_image_count(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Co
     counted = facts.get(F.UNTAGGED_COUNT)
     untagged = counted if isinstance(counted, int) else None
     want = expect["tag"]
-    need = int(expect.get("min_images", 1))
+    need = expect["min_images"]
     tag, others = find_tag(tags, want)
     ev: dict[str, Any] = {"project": project.name, "tags": {t.name: t.image_count for t in tags},
                           "expected_tag": want, "min_images": need}
@@ -120,6 +127,8 @@ def _tag_untagged(want: str, need: int, have: int, untagged: int) -> str:
 
 @check("project_untagged_images", title="Images are tagged and no unexpected tags exist",
        reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.UNTAGGED_COUNT, F.TAGS), severity="advice",
+       expects=(Key("tags", TAG_LIST, "The lab's tag names: any other tag is reported (default: untagged images "
+                                      "only).", example=["Non Defective", "Defect"]),),
        unobserved_advice="labgrader could not check this time for untagged images or tags the lab does not "
                          "use; it checks again when you press Validate.")
 def project_untagged_images(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
@@ -134,8 +143,7 @@ def project_untagged_images(facts: Mapping[str, Any], expect: Mapping[str, Any],
         return out
     untagged = int(facts[F.UNTAGGED_COUNT] or 0)
     tags: list[F.TagFact] = list(facts[F.TAGS] or [])
-    known = expect.get("tags")
-    known = [known] if isinstance(known, str) else known
+    known = expect["tags"]
     misspelt: dict[str, str] = {}  # tag name -> the lab tag it misspells
     if known is not None:
         lab_tags = tuple(str(k) for k in known)
@@ -173,7 +181,7 @@ def project_untagged_images(facts: Mapping[str, Any], expect: Mapping[str, Any],
             ))
     if not findings:
         return passed(f"Every image in project '{project.name}' is tagged.", ev)
-    if expect.get("fail", False):
+    if expect["fail"]:
         (message, hint), *rest = findings
         return failed(message, hint, ev, [f"{m} {h}" for m, h in rest])
     summary = " ".join(m for m, _ in findings)
@@ -183,7 +191,7 @@ def project_untagged_images(facts: Mapping[str, Any], expect: Mapping[str, Any],
 def lab_tag_names(want: str, expect: Mapping[str, Any], ctx: Context) -> tuple[str, ...]:
     """Every tag name the lab expects: ``expect['lab_tags']`` if given, else the names the lab's checks use
     (``ctx.params[TAGS]``, see ``checks.select.lab_parameters``), always including ``want``."""
-    names = expect.get("lab_tags") or ctx.params.get(F.TAGS) or ()
+    names = expect["lab_tags"] or ctx.params.get(F.TAGS) or ()
     if isinstance(names, str):
         names = (names,)
     return tuple(dict.fromkeys([want, *names]))

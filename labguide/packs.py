@@ -162,6 +162,14 @@ class LabPack:
                 return step
         raise KeyError(f"no step {step_id!r} in pack {self.id!r}")
 
+    def check_expectations(self) -> dict[str, dict[str, Any]]:
+        """check id -> the ``expect`` of the first step that runs it (``checks.Context.lab``)."""
+        out: dict[str, dict[str, Any]] = {}
+        for step in self.steps:
+            for c in step.checks:
+                out.setdefault(c.id, c.expect)
+        return out
+
     def demo_injects(self) -> dict[str, str]:
         """The declared defaults, for demos and dry runs (never a real attendee's values)."""
         return {k: str(s.default) for k, s in self.injects.items() if s.default is not None}

@@ -160,6 +160,7 @@ def _observe_and_judge(attendee: Attendee, lab: LabPack, per_step: list[list[tup
         task_titles={s.task: s.title for s in lab.steps},
         check_tasks=_check_tasks(lab),
         params=params,
+        lab=lab.check_expectations(),
     )
     judged = []
     for checks in per_step:
