@@ -182,7 +182,7 @@ class KeyType:
 TEXT = KeyType("text", "text", {"type": "string", "minLength": 1, **_NO_PLACEHOLDER})
 """Text compared as written (case- and space-tolerant where the check says so); no ``{Inject}`` templates."""
 
-TEMPLATE = KeyType("template", "text; {Inject} templates allowed", {"type": "string", "minLength": 1},
+TEMPLATE = KeyType("template", "template text ({Inject} allowed)", {"type": "string", "minLength": 1},
                    templated=True)
 """Text in which ``{Key}`` is replaced by the attendee's inject value ``Key`` before the check reads it."""
 
@@ -208,7 +208,7 @@ _RULE_EXAMPLE = {"example": {"type": "string", "description": "The name shown to
 _RULE_VALUE = {"exact": {"type": "string", "minLength": 1}, "prefix": {"type": "string", "minLength": 1},
                "pattern": {"type": "string", "minLength": 1, "format": "regex"}}
 NAME_RULE = KeyType(
-    "name_rule", "a name rule: a name, or {exact|prefix|pattern: ..., example: ...}; {Inject} templates allowed",
+    "name_rule", "a name rule: a name, or {exact|prefix|pattern: ..., example: ...} ({Inject} allowed)",
     {"anyOf": [
         {"type": "string", "minLength": 1},
         *({"type": "object", "required": [kind], "additionalProperties": False,
@@ -398,7 +398,13 @@ def _explain(check_id: str, keys: tuple[Key, ...], err: Any) -> list[ExpectProbl
         return [ExpectProblem(key, path, f"{where}: must not be empty")]
     if declared is not None and len(path) == 1:
         return [ExpectProblem(key, path, f"{where}: must be {declared.summary()}, not {_shown(value)}")]
-    return [ExpectProblem(key, path, f"{where}: {err.message}")]
+    if err.validator == "required":
+        missing = [n for n in err.validator_value if n not in err.instance]
+        detail = f"needs {', '.join(repr(n) for n in missing)}"
+    else:
+        detail = err.message
+    shape = f" ({key} is {declared.summary()})" if declared is not None else ""
+    return [ExpectProblem(key, path, f"{where}: {detail}{shape}")]
 
 
 def _key(keys: tuple[Key, ...], name: str | None) -> Key | None:

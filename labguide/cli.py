@@ -78,3 +78,57 @@ def render(pack: str, attendee_file: Path | None, demo: bool, show_secrets: bool
     else:
         output.write_text(page, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
+
+
+@guide.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the schema here instead of standard output.")
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of lab.yaml, generated from the registered checks' declarations.
+
+    Editors that speak the YAML language server validate and complete lab.yaml with it (README, "Writing a
+    lab"); `labguide/lab.schema.json` in the package holds the same schema.
+    """
+    from labguide.schema import dumps
+
+    text = dumps()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+@click.group()
+def lab() -> None:
+    """Lab packs: list them, scaffold a new one."""
+
+
+@lab.command("list")
+def lab_list() -> None:
+    """Every lab pack labgrader finds (built-in, then LABGRADER_PACK_DIRS), with its folder."""
+    from labguide.packs import available_packs
+
+    errors: list[PackError] = []
+    for pack in available_packs(errors=errors):
+        click.echo(f"{pack.id:<24} {len(pack.steps):>2} steps  {pack.root}")
+    for exc in errors:
+        click.echo(f"(not loaded) {exc}", err=True)
+
+
+@lab.command("new")
+@click.argument("name")
+@click.option("--dir", "parent", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder to create the pack in.")
+def lab_new(name: str, parent: Path) -> None:
+    """Scaffold lab pack NAME (guide.md and lab.yaml with fresh step ids) that lints clean.
+
+    Try it with `labgrader guide lint PATH`, `labgrader sim act --lab PATH` and `labgrader validate --lab PATH`.
+    """
+    from labguide.scaffold import ScaffoldError, scaffold
+
+    try:
+        root = scaffold(name, parent)
+    except ScaffoldError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"created {root} (guide.md, lab.yaml, images/); next: labgrader guide lint {root}")

@@ -104,8 +104,11 @@ def lint_pack(pack: LabPack, *, check_exists: Callable[[str], bool] = registered
             if not check.id:
                 at_yaml(check.line, f"a check of step {step.id} has no id")
             elif not check_exists(check.id):
-                at_yaml(check.line, f"check '{check.id}' (step {step.id}, Task {step.task}) is not registered")
-            problems.extend(_unknown_template_keys(check.expect, pack, yaml_file, check.line))
+                at_yaml(check.line, f"check '{check.id}' (step {step.id}, Task {step.task}) is not registered; "
+                                    f"`labgrader checks list` shows the checks there are")
+    if pack.yaml_path is not None:
+        problems.extend(Problem(yaml_file, line, msg)
+                        for line, msg in schema_problems(pack.yaml_path, check_exists, pack.injects))
 
     # Injects: every key the guide uses is declared.
     if pack.yaml_path is not None:
@@ -128,19 +131,103 @@ def lint_pack(pack: LabPack, *, check_exists: Callable[[str], bool] = registered
 
 _TEMPLATE_KEY = re.compile(r"\{([A-Za-z_]\w*)\}")
 
+# Parts of lab.yaml the pack loader checks and words itself (``LabPack.problems``): the schema describes them
+# for editors, and lint leaves them to the loader so each problem is said once.
+_LOADER_CHECKED = (("scoring",), ("auto_check",), ("steps", None, "weight"), ("steps", None, "note"),
+                   ("steps", None, "id"), ("steps", None, "checks", None, "id"))
 
-def _unknown_template_keys(expect: object, pack: LabPack, yaml_file: str, line: int) -> Iterable[Problem]:
-    """``{Key}`` templates in ``expect`` must name a declared inject, or the check compares against junk."""
-    if isinstance(expect, dict):
-        for v in expect.values():
-            yield from _unknown_template_keys(v, pack, yaml_file, line)
-    elif isinstance(expect, list):
-        for v in expect:
-            yield from _unknown_template_keys(v, pack, yaml_file, line)
-    elif isinstance(expect, str):
-        for key in _TEMPLATE_KEY.findall(expect):
-            if key not in pack.injects:
-                yield Problem(yaml_file, line, f"expectation uses {{{key}}}, which is not a declared inject")
+
+def _loader_checked(path: tuple) -> bool:
+    return any(len(path) >= len(p) and all(x is None or x == y for x, y in zip(p, path, strict=False))
+               for p in _LOADER_CHECKED)
+
+
+def schema_problems(yaml_path: Path, check_exists: Callable[[str], bool] = registered_check,
+                    injects: Iterable[str] | None = None) -> list[tuple[int, str]]:
+    """(line, message) for every place lab.yaml disagrees with the JSON Schema (``labguide.schema``): unknown
+    or missing keys, ill-typed values, and each check's ``expect`` against the keys the check declares
+    (unknown keys with a close match, missing required keys, ill-typed values, values outside the allowed
+    set), and ``{Key}`` templates naming no declared inject (when ``injects`` is given). The loader's own
+    findings (``LabPack.problems``) are not repeated."""
+    import yaml
+
+    from checks.expect import check_expect
+    from labguide.schema import line_of, validator
+
+    text = yaml_path.read_text(encoding="utf-8")
+    try:
+        root, data = yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []  # the loader refuses the file already
+    out: list[tuple[int, str]] = []
+    for err in validator().iter_errors(data):
+        path = tuple(err.absolute_path)
+        if _loader_checked(path) or (len(path) >= 5 and path[4] == "expect"):
+            continue  # the loader says it, or the check's own declaration does (below)
+        out.extend(_document_problem(root, path, err))
+    for i, step in enumerate(data.get("steps") or [] if isinstance(data, dict) else []):
+        for j, c in enumerate((step.get("checks") or []) if isinstance(step, dict) else []):
+            if not isinstance(c, dict):
+                continue
+            if injects is not None:
+                for path, key in _template_keys(c.get("expect"), ()):
+                    if key not in injects:
+                        out.append((line_of(root, ("steps", i, "checks", j, "expect", *path)),
+                                    f"expectation uses {{{key}}}, which is not a declared inject"))
+            if not isinstance(c.get("id"), str) or not check_exists(c["id"]):
+                continue
+            from checks import registry
+
+            check = registry.get(c["id"])
+            if getattr(check, "expects", None) is None:
+                continue
+            here = ("steps", i, "checks", j)
+            for p in check_expect(check.id, check.expects, c.get("expect") or {}):
+                line = line_of(root, (*here, "expect", *p.path), key=bool(p.path)) if p.path else line_of(root, here)
+                out.append((line, f"step {step.get('id')}: {p.message}"))
+    return out
+
+
+def _where(path: tuple) -> str:
+    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    return text or "lab.yaml"
+
+
+def _document_problem(root, path: tuple, err) -> list[tuple[int, str]]:
+    import difflib
+
+    from labguide.schema import line_of
+
+    if err.validator == "additionalProperties":
+        known = list(err.schema.get("properties", {}))
+        out = []
+        for extra in sorted(set(err.instance) - set(known)):
+            close = difflib.get_close_matches(str(extra), known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else f"the keys here are {', '.join(known)}"
+            out.append((line_of(root, (*path, extra), key=True),
+                        f"{_where(path)}: unknown key '{extra}'; {hint}"))
+        return out
+    if err.validator == "required":
+        missing = [n for n in err.validator_value if n not in err.instance]
+        return [(line_of(root, path), f"{_where(path)} needs '{n}'") for n in missing]
+    if err.validator == "enum":
+        close = difflib.get_close_matches(str(err.instance), [str(v) for v in err.validator_value], n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        return [(line_of(root, path), f"{_where(path)}: {err.instance!r} is not allowed{hint}")]
+    return [(line_of(root, path), f"{_where(path)}: {err.message}")]
+
+
+def _template_keys(value: object, path: tuple) -> Iterable[tuple[tuple, str]]:
+    """(path, key) of every ``{Key}`` template in an ``expect`` value."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _template_keys(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _template_keys(v, (*path, i))
+    elif isinstance(value, str):
+        for key in _TEMPLATE_KEY.findall(value):
+            yield path, key
 
 
 def _rel(path: Path | None, root: Path) -> str:

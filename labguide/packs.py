@@ -221,7 +221,11 @@ def find_pack(name: str, extra_dirs: Iterable[str | os.PathLike] = ()) -> Path:
     for pack in available_packs(extra_dirs):
         if pack.id == name:
             return pack.root
-    raise PackError(f"no lab pack named {name!r} in {', '.join(str(d) for d in pack_dirs(extra_dirs))}")
+    known = [p.id for p in available_packs(extra_dirs, errors=[])]
+    raise PackError(
+        f"no lab pack named {name!r}: looked in {', '.join(str(d) for d in pack_dirs(extra_dirs))} (the built-in "
+        f"packs, then the folders in {PACK_DIRS_ENV}, separated by '{os.pathsep}'). Known packs: "
+        f"{', '.join(known) or 'none'}. Give a pack's folder, or add its parent folder to {PACK_DIRS_ENV}.")
 
 
 def load_pack(name_or_path: str | os.PathLike, extra_dirs: Iterable[str | os.PathLike] = ()) -> LabPack:

@@ -62,6 +62,7 @@ def _print_table(results) -> None:
 
 def lab_and_attendee(lab_name: str, attendee_file: str):
     """The lab pack and the attendee of a credentials JSON file; click's BadParameter naming the bad option."""
+    from checks import registry
     from labguide.packs import PackError, load_pack
 
     from . import Attendee
@@ -71,8 +72,31 @@ def lab_and_attendee(lab_name: str, attendee_file: str):
         lab = load_pack(lab_name)
     except (PackError, FileNotFoundError, KeyError) as exc:
         raise click.BadParameter(str(exc), param_hint="--lab") from exc
+    known = set(registry.all_ids())
+    unknown = [(s, c.id) for s in lab.steps for c in s.checks if c.id not in known]
+    if unknown:
+        step, cid = unknown[0]
+        raise click.BadParameter(
+            f"lab pack '{lab.id}' runs check '{cid}' (step {step.id}, Task {step.task}), which is not a registered "
+            f"check. `labgrader guide lint {lab_name}` lists every problem of the pack; `labgrader checks list` "
+            "shows the checks there are.", param_hint="--lab")
     try:
         data = json.loads(Path(attendee_file).read_text(encoding="utf-8"))
         return lab, Attendee.from_json(data, lab)
     except (OSError, json.JSONDecodeError, CredentialsError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--attendee") from exc
+
+
+@click.group("checks")
+def checks_group() -> None:
+    """The registered checks: what each observes and expects."""
+
+
+@checks_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON.")
+def checks_list(as_json: bool) -> None:
+    """Every registered check: the facts it observes, its expectation keys (type, default) and an example."""
+    from checks.catalogue import as_text, catalogue
+
+    entries = catalogue()
+    click.echo(json.dumps(entries, indent=2) if as_json else as_text(entries), nl=as_json)

@@ -31,7 +31,9 @@ def _create_app():
 # are listed here too and load the app only when run.
 LAZY_COMMANDS: dict[str, tuple[str | None, str]] = {
     "sim": ("azuresim.cli:sim", "azuresim: a loopback Azure for tests, demos and dry runs."),
-    "guide": ("labguide.cli:guide", "Lab guides: lint a pack, render a guide."),
+    "guide": ("labguide.cli:guide", "Lab guides: lint a pack, render a guide, print lab.yaml's JSON Schema."),
+    "lab": ("labguide.cli:lab", "Lab packs: list them, scaffold a new one."),
+    "checks": ("validator.cli:checks_group", "The registered checks: what each observes and expects."),
     "db": ("flask_migrate.cli:db", "Perform database migrations."),
     "validate": ("validator.cli:validate_command", "Validate one step, one task, or the whole lab for one attendee."),
     "doctor": ("validator.doctor_cli:doctor_command",

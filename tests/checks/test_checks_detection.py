@@ -322,7 +322,9 @@ def test_quicktest_points_at_task_4_without_a_model(raw, run):
 
 def test_a_malformed_test_image_list_is_the_lab_authors_error(raw, run):
     out = run("quicktest_region_overlap", raw, test_images=[{"name": "x.png"}])
-    assert out.status is Status.ERROR and "test image needs name, sha256 and defects" in out.evidence["internal"]
+    # The declaration's schema says what is missing and what the key holds (checks.expect).
+    assert out.status is Status.ERROR and "test_images[0]: needs 'sha256'" in out.evidence["internal"]
+    assert "{name, sha256, defects" in out.evidence["internal"]
 
 
 def test_step_summary_reads_like_the_first_cause(raw, run, detection_lab):

@@ -49,7 +49,8 @@ def test_unregistered_check_points_at_its_lab_yaml_line(pack_copy):
     _edit(lab, "- id: iteration_exportable", "- id: iteration_exportible")
     assert _lint(pack_copy) == [
         f"lab.yaml:{_line_of(lab, 'iteration_exportible')}: check 'iteration_exportible' "
-        "(step 9f2b0c4d-ae5a-4b1c-d9f3-5a7e9b1c3d66, Task 6) is not registered"
+        "(step 9f2b0c4d-ae5a-4b1c-d9f3-5a7e9b1c3d66, Task 6) is not registered; `labgrader checks list` shows "
+        "the checks there are"
     ]
 
 
@@ -129,7 +130,7 @@ def test_requires_and_template_keys(pack_copy):
     _edit(lab, "requires: [d59e98f0-5614-4e26-b82c-18374ffffb6c]", "requires: [no-such-step]")
     _edit(lab, 'resource_group: "{ResourceGroup}"', 'resource_group: "{ResourceGroupName}"')
     assert _lint(pack_copy) == [
-        f"lab.yaml:{_line_of(lab, 'account_training_exists')}: expectation uses {{ResourceGroupName}}, "
+        f"lab.yaml:{_line_of(lab, '{ResourceGroupName}')}: expectation uses {{ResourceGroupName}}, "
         "which is not a declared inject",
         f"lab.yaml:{_line_of(lab, 'id: ' + TASK2)}: step {TASK2} requires no-such-step, "
         "which is not a step in lab.yaml",

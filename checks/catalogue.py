@@ -1,0 +1,82 @@
+"""The check catalogue: every registered check, what it observes and what it expects, from its declaration.
+
+``labgrader checks list [--json]`` prints it; nothing here is written twice: ids, titles, facts and keys
+come from each check's registration (``checks.base.check``), examples from its keys' examples.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from checks import facts as F
+from checks import registry
+from checks.base import Check, closure
+from checks.expect import Key, plain
+
+
+def key_entry(k: Key) -> dict[str, Any]:
+    return {
+        "name": k.name,
+        "type": k.type.name,
+        "summary": k.summary(),
+        "required": k.required,
+        "default": plain(k.default),
+        "allowed": list(k.allowed),
+        "description": k.description,
+        "example": plain(k.example),
+    }
+
+
+def entry(check: Check) -> dict[str, Any]:
+    """One check as the catalogue shows it (JSON-ready)."""
+    return {
+        "id": check.id,
+        "title": check.title,
+        "severity": check.severity,
+        "observes": list(check.reads),
+        "observes_also": [f for f in closure(check.reads) if f not in check.reads],
+        "derived": sorted(f for f in check.reads if f in F.DERIVED),
+        "uses_when_gathered": list(check.uses),
+        "declared": check.expects is not None,
+        "expects": [key_entry(k) for k in check.expects or ()],
+        "example": check.example(),
+    }
+
+
+def catalogue() -> list[dict[str, Any]]:
+    """Every registered check, by id."""
+    return [entry(registry.get(cid)) for cid in registry.all_ids()]
+
+
+def as_text(entries: list[dict[str, Any]]) -> str:
+    """The catalogue for a terminal: per check, its title, facts, keys (type, default) and a lab.yaml example."""
+    blocks = []
+    for e in entries:
+        lines = [f"{e['id']}" + (" (advice)" if e["severity"] == "advice" else ""), f"  {e['title']}."]
+        observes = ", ".join(e["observes"])
+        if e["observes_also"]:
+            observes += f" (through {', '.join(e['observes_also'])})"
+        lines.append(f"  observes: {observes}")
+        if e["uses_when_gathered"]:
+            lines.append(f"  also uses, when its step gathers them: {', '.join(e['uses_when_gathered'])}")
+        if not e["declared"]:
+            lines.append("  expects: (not declared)")
+        elif not e["expects"]:
+            lines.append("  expects: nothing")
+        else:
+            lines.append("  expects:")
+            for k in e["expects"]:
+                status = "required" if k["required"] else (
+                    f"default {_yaml_inline(k['default'])}" if k["default"] is not None else "optional")
+                lines.append(f"    {k['name']}: {k['summary']}; {status}. {k['description']}")
+        example = yaml.safe_dump([e["example"]], sort_keys=False, default_flow_style=None, width=110).rstrip()
+        lines.append("  example:")
+        lines.extend(f"    {line}" for line in example.splitlines())
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _yaml_inline(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, width=1000).strip().removesuffix("...").strip()
