@@ -32,6 +32,29 @@ SKUS = ("F0", "S0")  # Custom Vision's pricing tiers (Free, Standard)
 _SKU = Key("sku", TEXT, "The pricing tier the resource must use.", default="F0", allowed=SKUS, example="F0")
 
 
+TIER_NAMES = {"f0": "Free F0", "s0": "Standard S0"}  # as the portal's pricing tier list names them
+
+
+def tier_name(sku: str) -> str:
+    return TIER_NAMES.get(sku.casefold(), sku)
+
+
+def _tiers(ctx: Context) -> tuple[str, str]:
+    """The pricing tiers the lab asks for: (training, prediction), from its tier checks' expectations."""
+    return ctx.expected("account_training_tier", "sku"), ctx.expected("account_prediction_exists", "sku")
+
+
+def _create_hint(where: str, rule: NameRule | None, ctx: Context) -> str:
+    """How to create the lab's Custom Vision resources, with the lab's name and pricing tiers."""
+    name = f"name it '{rule.suggestion()}'" if rule else "name it as the lab guide says"
+    training, prediction = _tiers(ctx)
+    tiers = (f"pick {tier_name(training)} for both pricing tiers" if training.casefold() == prediction.casefold()
+             else f"pick {tier_name(training)} for the training pricing tier and {tier_name(prediction)} for the "
+                  "prediction one")
+    return (f"In the Azure portal, search for Custom Vision, select + Create, choose {where}, {name}, keep Create "
+            f"options: Both, {tiers}, then select Review + create.")
+
+
 def describe(a: F.AccountFact) -> str:
     """"'cv-casting' (S0, westus2)"; the kind is named when it is not a training resource."""
     parts = [a.sku, a.location]
@@ -49,10 +72,16 @@ def _where(rg: str | None) -> str:
     return f"resource group '{rg}'" if rg else "your resource group"
 
 
-def _missing_training(what: str) -> Outcome:
+def _as_described(ctx: Context) -> str:
+    """"as Task 1 describes": the task of the lab's step that creates the training resource."""
+    task = ctx.check_tasks.get("account_training_exists")
+    return f"as Task {task} describes" if task else "as the lab guide describes"
+
+
+def _missing_training(what: str, ctx: Context) -> Outcome:
     return failed(
         f"No Custom Vision training resource was found, so its {what} cannot be checked.",
-        "Create the Custom Vision resource as Task 1 describes, then validate again.",
+        f"Create the Custom Vision resource {_as_described(ctx)}, then validate again.",
         {"follows_from": "account_training_exists"},
     )
 
@@ -83,41 +112,39 @@ def account_training_exists(facts: Mapping[str, Any], expect: Mapping[str, Any],
                       _evidence(chosen), advice)
 
     wanted = f" {rule.describe()}" if rule else ""
-    suggestion = rule.suggestion() if rule else "customvision-casting"
-    create = (
-        f"In the Azure portal, search for Custom Vision, select + Create, choose {where}, name it "
-        f"'{suggestion}', keep Create options: Both, pick Free F0 for both pricing tiers, then select "
-        "Review + create."
-    )
+    create = _create_hint(where, rule, ctx)
+    # The subscription's one Free (F0) training and prediction resource matter only when the lab asks for F0.
+    free_tier = any(t.casefold() == "f0" for t in _tiers(ctx))
     evidence = {"resource_group": rg, "found": [_evidence(a) for a in group]}
     deleted = [a for a in in_group(facts[F.DELETED_ACCOUNTS] or [], rg) if is_kind(a, TRAINING_KIND)]
     wanted_deleted = next((a for a in deleted if rule is None or rule.matches(a.name)), None)
     if wanted_deleted is not None:
-        return _soft_deleted(wanted_deleted, {**evidence, "deleted": _evidence(wanted_deleted)})
+        return _soft_deleted(wanted_deleted, ctx, {**evidence, "deleted": _evidence(wanted_deleted)})
     # A deleted Free resource keeps its Free slot until purged, so creating the new one on F0 would fail.
     advice = [f"Deleted training resource '{a.name}' ({a.sku}) still counts toward the one Free (F0) "
               f"Custom Vision training resource a subscription may have: {_PURGE_TO_FREE}."
-              for a in deleted if (a.sku or "").upper() == "F0"]
+              for a in deleted if free_tier and (a.sku or "").upper() == "F0"]
     if not group:
         return failed(f"No Custom Vision training resource was found in {where}.", create, evidence, advice)
     return failed(
         f"No Custom Vision training resource{wanted} was found in {where}; found "
         f"{joined(describe(a) for a in group)}.",
-        _make_room(group, rule, suggestion, create),
+        _make_room(group, rule, create, free_tier),
         evidence,
         advice,
     )
 
 
-def _make_room(group: list[F.AccountFact], rule: NameRule | None, suggestion: str, create: str) -> str:
+def _make_room(group: list[F.AccountFact], rule: NameRule | None, create: str, free_tier: bool) -> str:
     """The fix when the resource group holds resources but not the lab's: create it, first deleting (and
     purging) what would stand in its way. A resource of another kind that holds the lab's name keeps the
     name taken; Free (F0) Custom Vision resources under other names keep the subscription's one Free
-    training and one Free prediction resource taken, so creating the lab's on F0 would be refused."""
-    companion = f"{suggestion}-prediction".casefold()
+    training and one Free prediction resource taken, so creating the lab's on F0 would be refused (which
+    matters only when the lab asks for F0: ``free_tier``)."""
+    companion = f"{rule.suggestion()}-prediction".casefold() if rule else None
     named = [a for a in group if not is_kind(a, TRAINING_KIND) and not is_kind(a, PREDICTION_KIND)
              and rule is not None and rule.matches(a.name)]
-    free = [a for a in group if a not in named and (a.sku or "").upper() == "F0"
+    free = [a for a in group if free_tier and a not in named and (a.sku or "").upper() == "F0"
             and (is_kind(a, TRAINING_KIND) or (is_kind(a, PREDICTION_KIND) and a.name.casefold() != companion))]
     if not named and not free:
         return f"A resource cannot be renamed. {create}"
@@ -138,14 +165,14 @@ def _make_room(group: list[F.AccountFact], rule: NameRule | None, suggestion: st
             f"services > Manage deleted resources): {why}. Then, {create[0].lower()}{create[1:]}")
 
 
-def _soft_deleted(acct: F.AccountFact, evidence: dict[str, Any]) -> Outcome:
+def _soft_deleted(acct: F.AccountFact, ctx: Context, evidence: dict[str, Any]) -> Outcome:
     when = f" on {acct.deleted_at:%d %B at %H:%M} UTC" if acct.deleted_at else ""
     return failed(
         f"Custom Vision training resource '{acct.name}' was deleted{when}. Azure keeps a deleted resource "
         "for 48 hours, and its name cannot be used again until it is purged.",
         f"To get it back with its projects and images, open Azure AI services in the Azure portal, select "
         f"Manage deleted resources, choose '{acct.name}' and select Recover. To start over instead, select "
-        "Purge there, then create the resource again as Task 1 describes.",
+        f"Purge there, then create the resource again {_as_described(ctx)}.",
         evidence,
     )
 
@@ -160,7 +187,7 @@ def _soft_deleted(acct: F.AccountFact, evidence: dict[str, Any]) -> Outcome:
 def account_training_region(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     acct: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
     if acct is None:
-        return _missing_training("region")
+        return _missing_training("region", ctx)
     want = expect["region"]
     ev = {**_evidence(acct), "expected_region": want}
     if same_region(acct.location, want):
@@ -182,7 +209,7 @@ def account_training_region(facts: Mapping[str, Any], expect: Mapping[str, Any],
 def account_training_tier(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     acct: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
     if acct is None:
-        return _missing_training("pricing tier")
+        return _missing_training("pricing tier", ctx)
     want = expect["sku"]
     ev = {**_evidence(acct), "expected_sku": want}
     if (acct.sku or "").casefold() == want.casefold():
@@ -203,7 +230,7 @@ def account_training_tier(facts: Mapping[str, Any], expect: Mapping[str, Any], c
 def account_training_provisioned(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     acct: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
     if acct is None:
-        return _missing_training("deployment state")
+        return _missing_training("deployment state", ctx)
     state = acct.provisioning_state or "unknown"
     ev = _evidence(acct)
     if state.casefold() == "succeeded":
@@ -212,7 +239,7 @@ def account_training_provisioned(facts: Mapping[str, Any], expect: Mapping[str, 
         return failed(
             f"Custom Vision training resource '{acct.name}' is being deleted.",
             "When the deletion has finished, either recover it (Azure AI services > Manage deleted resources > "
-            "Recover) or purge it there and create it again as Task 1 describes.",
+            f"Recover) or purge it there and create it again {_as_described(ctx)}.",
             ev,
         )
     if state.casefold() in _IN_PROGRESS:

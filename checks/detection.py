@@ -17,8 +17,7 @@ from typing import Any
 from checks import facts as F
 from checks.base import Context, check, errored, failed, passed
 from checks.expect import INTEGER, NUMBER, TAG, TAG_LIST, TEXT, ExpectationError, Key, KeyType, loose, tag_key
-from checks.iterations import _TRAIN as TRAIN_HINT
-from checks.iterations import _ev
+from checks.iterations import _ev, train_hint
 from checks.iterations import _state as training_state
 from checks.iterations import _still_training as still_training
 from checks.outcome import Outcome, Status
@@ -231,7 +230,7 @@ def iteration_detection_performance(facts: Mapping[str, Any], expect: Mapping[st
         return still_training(latest, project, ctx, " Its performance is checked when it completes.")
     if trained is None:
         return failed(f"Project '{project.name}' has no completed iteration, so its performance cannot be "
-                      "checked.", TRAIN_HINT, {"project": project.name, "follows_from": "iteration_completed"})
+                      "checked.", train_hint(ctx), {"project": project.name, "follows_from": "iteration_completed"})
     perf: F.PerformanceFact | None = facts[F.DETECTION_PERFORMANCE]
     threshold, overlap_threshold = expect["threshold"], expect["overlap_threshold"]
     if perf is None or (perf.iteration_id is not None and perf.iteration_id != trained.id):

@@ -8,12 +8,13 @@ from typing import Any
 from checks import facts as F
 from checks.base import Context, check, failed, passed
 from checks.expect import TEXT_LIST, Key, loose
+from checks.iterations import training_name
 from checks.outcome import Outcome
 from checks.projects import EXPORT_PLATFORMS, need_project
 from checks.wording import joined
 
 _COMPACT = ("In customvision.ai, open the project's settings (gear icon), choose a compact domain such as "
-            "General (compact), save, then click Train and choose Quick Training again.")
+            "General (compact), save, then click Train and choose {training} again.")
 
 
 @check("iteration_exportable", title="The trained iteration is exportable to the lab's platforms",
@@ -36,7 +37,7 @@ def iteration_exportable(facts: Mapping[str, Any], expect: Mapping[str, Any], ct
         return failed(
             f"Iteration '{it.name}' of project '{project.name}' cannot be exported: only models trained on a "
             "compact domain can be.",
-            _COMPACT, ev,
+            _COMPACT.format(training=training_name(ctx)), ev,
         )
     missing = [p for p in want if loose(p) not in {loose(h) for h in have}]
     if missing:
@@ -45,7 +46,7 @@ def iteration_exportable(facts: Mapping[str, Any], expect: Mapping[str, Any], ct
             f"Iteration '{it.name}' of project '{project.name}' can be exported to {shown}, but not to "
             f"{joined(missing)}.",
             "In customvision.ai, open the project's settings (gear icon), choose Export Capabilities: Basic "
-            "platforms, save, then click Train and choose Quick Training again.",
+            f"platforms, save, then click Train and choose {training_name(ctx)} again.",
             ev,
         )
     targets = joined(want) if want else joined(have)

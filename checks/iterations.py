@@ -14,7 +14,17 @@ from checks.projects import need_project
 from checks.wording import pct, since
 
 TRAINING_TYPE_NAMES = {"regular": "Quick Training", "advanced": "Advanced Training"}
-_TRAIN = "In customvision.ai, click the green Train button, choose Quick Training, and select Train."
+
+
+def training_name(ctx: Context) -> str:
+    """How the portal names the training type the lab asks for (``iteration_training_type``): "Quick Training"."""
+    want = ctx.expected("iteration_training_type", "training_type")
+    return TRAINING_TYPE_NAMES.get(loose(want), want)
+
+
+def train_hint(ctx: Context) -> str:
+    return f"In customvision.ai, click the green Train button, choose {training_name(ctx)}, and select Train."
+
 
 
 def _ev(it: F.IterationFact) -> dict[str, Any]:
@@ -34,10 +44,17 @@ def _still_training(it: F.IterationFact, project: F.ProjectFact, ctx: Context, t
     return pending(
         f"Iteration '{it.name}' of project '{project.name}' has been training{running} (status {it.status})."
         f"{then}",
-        "Quick Training usually takes a few minutes; there is nothing to do until it finishes.",
+        _TAKES.get(training_name(ctx), "Training takes a while; there is nothing to do until it finishes."),
         _ev(it),
         recheck_after=training_recheck_after(it, ctx),
     )
+
+
+_TAKES = {
+    "Quick Training": "Quick Training usually takes a few minutes; there is nothing to do until it finishes.",
+    "Advanced Training": "Advanced Training runs for the training budget chosen when it started; there is nothing "
+                         "to do until it finishes.",
+}
 
 
 def training_recheck_after(it: F.IterationFact, ctx: Context) -> int:
@@ -55,7 +72,8 @@ def iteration_completed(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx
         return out
     it: F.IterationFact | None = facts[F.LATEST_ITERATION]
     if it is None:
-        return failed(f"Project '{project.name}' has no trained iteration yet.", _TRAIN, {"project": project.name})
+        return failed(f"Project '{project.name}' has no trained iteration yet.", train_hint(ctx),
+                      {"project": project.name})
     state = _state(it)
     if state == "running":
         return _still_training(it, project, ctx)
@@ -65,8 +83,8 @@ def iteration_completed(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx
             f"Training of iteration '{it.name}' in project '{project.name}' failed{details}",
             # Custom Vision refuses to start a training its data cannot support (too few images per tag), so a
             # training that started and failed says nothing about the student's images: start it again.
-            "In customvision.ai, click Train, choose Quick Training, and select Train to start it again. If it "
-            "fails again, tell your proctor and show them the error above.",
+            f"In customvision.ai, click Train, choose {training_name(ctx)}, and select Train to start it again. If "
+            "it fails again, tell your proctor and show them the error above.",
             {**_ev(it), "training_error": it.training_error},
         )
     return passed(f"Iteration '{it.name}' of project '{project.name}' finished training (Completed).", _ev(it))
@@ -84,7 +102,7 @@ def iteration_training_type(facts: Mapping[str, Any], expect: Mapping[str, Any],
     it: F.IterationFact | None = facts[F.LATEST_ITERATION]
     if it is None:
         return failed(f"Project '{project.name}' has no iteration yet, so its training type cannot be checked.",
-                      _TRAIN, {"project": project.name, "follows_from": "iteration_completed"})
+                      train_hint(ctx), {"project": project.name, "follows_from": "iteration_completed"})
     want = expect["training_type"]
     want_name = TRAINING_TYPE_NAMES.get(loose(want), want)
     if not it.training_type:
@@ -124,7 +142,7 @@ def iteration_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], c
         return _still_training(latest, project, ctx, " Its performance is checked when it completes.")
     if trained is None:
         return failed(f"Project '{project.name}' has no completed iteration, so its performance cannot be "
-                      "checked.", _TRAIN, {"project": project.name, "follows_from": "iteration_completed"})
+                      "checked.", train_hint(ctx), {"project": project.name, "follows_from": "iteration_completed"})
     perf: F.PerformanceFact | None = facts[F.PERFORMANCE]
     threshold = expect["threshold"]
     if perf is None or (perf.iteration_id is not None and perf.iteration_id != trained.id):
@@ -149,6 +167,6 @@ def iteration_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], c
     return failed(
         f"Iteration '{trained.name}' of project '{project.name}' reaches {figures}; {floors}.",
         "Check in Training Images that every image carries the right tag (mislabelled images lower precision "
-        "and recall), then click Train and choose Quick Training again.",
+        f"and recall), then click Train and choose {training_name(ctx)} again.",
         ev,
     )

@@ -7,9 +7,9 @@ from typing import Any
 
 from checks import facts as F
 from checks.base import Context, check, errored, failed, passed
-from checks.expect import TEMPLATE, TEXT, TEXT_LIST, Key, loose
+from checks.expect import TEMPLATE, TEXT, TEXT_LIST, ExpectationError, Key, NameRule, loose
 from checks.outcome import Outcome
-from checks.select import matching_projects
+from checks.select import TRAINING_KIND, in_group, is_kind, matching_projects
 from checks.wording import quoted
 
 _SETTINGS = "open the project's settings (gear icon at the top of customvision.ai)"
@@ -25,11 +25,24 @@ def _type_key_of(default: str) -> Key:
 
 
 def need_training(facts: Mapping[str, Any], ctx: Context) -> Outcome | None:
-    """A prerequisite FAIL when no training resource was found (Task 1), else None."""
-    if facts.get(F.TRAINING_ACCOUNT) is None:
-        where = f"resource group '{ctx.resource_group}'" if ctx.resource_group else "your resource group"
-        return ctx.prerequisite(F.TRAINING_ACCOUNT, f"no Custom Vision training resource was found in {where}")
-    return None
+    """A prerequisite FAIL when no training resource was found (the task of ``account_training_exists``),
+    else None. It names the lab's name rule, and the training resources found under other names."""
+    if facts.get(F.TRAINING_ACCOUNT) is not None:
+        return None
+    where = f"resource group '{ctx.resource_group}'" if ctx.resource_group else "your resource group"
+    spec = ctx.params.get(F.TRAINING_ACCOUNT)
+    try:
+        rule = NameRule.parse(spec) if spec is not None else None
+    except ExpectationError:
+        rule = None  # account_training_exists reports the malformed rule itself
+    accounts = facts.get(F.ACCOUNTS)
+    others = [a.name for a in in_group(accounts if isinstance(accounts, list) else [], ctx.resource_group)
+              if is_kind(a, TRAINING_KIND)]
+    named = f" {rule.describe()}" if rule else ""
+    found = f" (found {quoted(others)}, which {'does' if len(others) == 1 else 'do'} not match the lab's name)" \
+        if others and rule else ""
+    return ctx.prerequisite(F.TRAINING_ACCOUNT,
+                            f"no Custom Vision training resource{named} was found in {where}{found}")
 
 
 def need_project(facts: Mapping[str, Any], ctx: Context) -> tuple[F.ProjectFact | None, Outcome | None]:
@@ -141,8 +154,8 @@ def _judge_type(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Contex
     have = _type_name(domain.type)
     return failed(
         f"Project '{project.name}' is {_a(have)} {have} project; this lab needs {want_name}.",
-        f"A project's type cannot be changed: in customvision.ai delete project '{project.name}' (the Free "
-        f"tier allows two projects) and create it again with Project Types: {want_name}, "
+        f"A project's type cannot be changed: in customvision.ai delete project '{project.name}'{_free_limit(ctx)} "
+        f"and create it again with Project Types: {want_name}, "
         f"{_as_described(ctx, _type_check(want))}.",
         ev,
     )
@@ -196,6 +209,12 @@ def _other_type(project: F.ProjectFact, domain: F.DomainFact | None, what: str, 
         f"Create the project again as {_a(want_name)} {want_name} project, {_as_described(ctx, cause)}.",
         {"project": project.name, "domain": domain.name, "domain_type": domain.type, "follows_from": cause},
     )
+
+
+def _free_limit(ctx: Context) -> str:
+    """Why deleting a project matters on the lab's tier: the Free (F0) tier allows two projects."""
+    free = (ctx.expected("account_training_tier", "sku") or "").casefold() == "f0"
+    return " (the Free tier allows two projects)" if free else ""
 
 
 def _type_name(domain_type: str | None) -> str:

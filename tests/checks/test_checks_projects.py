@@ -36,8 +36,8 @@ def test_project_exists_prerequisite_points_at_task_1(raw, run):
     raw[F.ACCOUNTS] = []
     out = run("project_exists", raw)
     assert out.status is Status.FAIL
-    assert out.message == ("Complete Task 1 first: no Custom Vision training resource was found in resource "
-                           f"group '{RG}'.")
+    assert out.message == ("Complete Task 1 first: no Custom Vision training resource named like "
+                           f"'customvision-casting-100001' was found in resource group '{RG}'.")
     assert "Create a Custom Vision resource" in out.hint
 
 
