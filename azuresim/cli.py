@@ -132,15 +132,21 @@ def create_attendee(name: str, region: str | None, admin_url: str | None, ca_bun
 @click.argument("task", required=False)
 @click.option("--mistake", help="Do the task with this named mistake (see --list).")
 @click.option("--list", "list_mistakes", is_flag=True, help="List the tasks and their named mistakes.")
-@click.option("--good", type=click.IntRange(5), default=519, show_default=True, help="Non Defective images to upload.")
-@click.option("--defect", type=click.IntRange(5), default=781, show_default=True, help="Defect images to upload.")
-def act(attendee_file: str, task: str | None, mistake: str | None, list_mistakes: bool, good: int,
-        defect: int) -> None:
-    """Perform one lab TASK (1, 2, 3.1, 3.2, 4, 5.1, 5.2, 6) as a student would, through the Azure SDKs."""
+@click.option("--lab", "lab_name", help="Lab pack (name or folder) whose expectations give the names, tiers, tags, "
+                                        "counts and training type to use (default: Spot the Flaw's).")
+@click.option("--good", type=click.IntRange(5), help="Good images to upload (default: the lab's count).")
+@click.option("--defect", type=click.IntRange(5), help="Defective images to upload (default: the lab's count).")
+def act(attendee_file: str, task: str | None, mistake: str | None, list_mistakes: bool, lab_name: str | None,
+        good: int | None, defect: int | None) -> None:
+    """Perform one lab TASK (1, 2, 3.1, 3.2, 4, 5.1, 5.2, 6) as a student would, through the Azure SDKs.
+
+    With --lab, a pack's own expectations say what the student makes, so a lab author can dry-run a variant
+    of the lab (other names, tags and counts) before any student does.
+    """
     from azure.core.exceptions import AzureError
     from msrest.exceptions import HttpOperationError
 
-    from .student import MISTAKES, TASKS, Student, StudentError
+    from .student import MISTAKES, TASKS, LabPlan, Student, StudentError, attendee_injects
 
     if list_mistakes:
         for name in TASKS:
@@ -154,8 +160,21 @@ def act(attendee_file: str, task: str | None, mistake: str | None, list_mistakes
         creds = json.loads(Path(attendee_file).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise click.BadParameter(str(exc), param_hint="--attendee") from exc
+    plan = LabPlan()
+    if lab_name:
+        from labguide.packs import PackError, load_pack
+
+        try:
+            pack = load_pack(lab_name)
+        except (PackError, OSError) as exc:
+            raise click.BadParameter(str(exc), param_hint="--lab") from exc
+        try:
+            plan = LabPlan.from_pack(pack, attendee_injects(creds))
+        except KeyError as exc:
+            raise click.BadParameter(f"the credentials JSON has no {exc}", param_hint="--attendee") from exc
+    counts = {k: v for k, v in ((plan.good_tag, good), (plan.defect_tag, defect)) if v is not None}
     try:
-        student = Student(creds, counts={"Non Defective": good, "Defect": defect})
+        student = Student(creds, counts=counts, plan=plan)
         click.echo(student.do(task, mistake))
     except (StudentError, KeyError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -5,6 +5,9 @@ portal would, either correctly or with a named mistake real students make.
     student.do("1")                         # Task 1, done right
     student.do("2", mistake="multilabel")   # Task 2, with a classic mistake
 
+The names, tiers, tags, counts and training type it uses come from a :class:`LabPlan`: Spot the Flaw's by
+default, or a pack's own (``LabPlan.from_pack``), so a lab author can dry-run a variant of the lab.
+
 It works against azuresim or real Azure alike: it only talks through the SDKs and the credentials JSON.
 ``training-failed`` is the one mistake that needs the simulator (it asks azuresim to fail the training).
 """
@@ -95,21 +98,106 @@ class StudentError(RuntimeError):
     """The task cannot be performed (an earlier task is missing, an unknown mistake, ...)."""
 
 
+def attendee_injects(credentials: dict) -> dict[str, str]:
+    """The inject values a student's credentials JSON gives: its ``injects``, region and resource group, and a
+    DeploymentID (the subscription id's first six characters when the platform gave none)."""
+    values = {k: str(v) for k, v in (credentials.get("injects") or {}).items() if v is not None}
+    for field_name, key in (("region", "Region"), ("resource_group", "ResourceGroup")):
+        if credentials.get(field_name):
+            values.setdefault(key, str(credentials[field_name]))
+    values["DeploymentID"] = values.get("DeploymentID") or str(credentials["subscription_id"])[:6]
+    return values
+
+
+@dataclass(frozen=True)
+class LabPlan:
+    """What the lab asks the student to make, read from a pack's expectations where its checks state them
+    (:meth:`from_pack`); the defaults are Spot the Flaw's. ``account_name`` may hold ``{DeploymentID}``.
+    ``good_tag``/``defect_tag`` label the good and the defective castings (Tasks 3.1 and 3.2)."""
+
+    account_name: str = "customvision-casting-{DeploymentID}"
+    training_sku: str = "F0"
+    prediction_sku: str = "F0"
+    project_name: str = PROJECT_NAME
+    description: str = PROJECT_DESCRIPTION
+    classification_type: str = "Multiclass"
+    good_tag: str = GOOD_TAG
+    defect_tag: str = DEFECT_TAG
+    good_count: int = GOOD_COUNT
+    defect_count: int = DEFECT_COUNT
+    training_type: str = "Regular"
+
+    @classmethod
+    def from_pack(cls, pack, injects: dict[str, str] | None = None) -> LabPlan:
+        """The plan a pack's expectations give, rendered with ``injects`` over the pack's demo defaults
+        (:func:`attendee_injects` gives a student's). The good castings' tag is the
+        one Task 3.1 (else the pack's first ``tag_image_count``) counts, the defective ones' Task 3.2's (else
+        its second); what the pack does not state keeps Spot the Flaw's value."""
+        from checks import registry
+        from checks.expect import ExpectationError, NameRule
+
+        values = {**pack.demo_injects(), **(injects or {})}
+        first: dict[str, dict] = {}
+        counted: list[tuple[str, dict]] = []
+        for step in pack.steps:
+            for c in step.checks:
+                try:
+                    resolved = registry.get(c.id).expectations(c.expect, values)
+                except (KeyError, ExpectationError):
+                    continue  # lint reports it; the student keeps the default
+                first.setdefault(c.id, resolved)
+                if c.id == "tag_image_count":
+                    counted.append((step.task, resolved))
+        plan: dict = {}
+        if (rule := first.get("account_training_exists", {}).get("name")) is not None:
+            plan["account_name"] = NameRule.parse(rule).suggestion()
+        for check_id, key, field_name in (
+            ("account_training_tier", "sku", "training_sku"), ("account_prediction_exists", "sku", "prediction_sku"),
+            ("project_exists", "name", "project_name"), ("project_description", "description", "description"),
+            ("project_classification_multiclass", "classification_type", "classification_type"),
+            ("iteration_training_type", "training_type", "training_type"),
+        ):
+            if check_id in first and first[check_id][key] is not None:
+                plan[field_name] = first[check_id][key]
+        by_task = {task: e for task, e in counted}
+        good = by_task.get("3.1") or (counted[0][1] if counted else None)
+        defect = by_task.get("3.2") or (counted[1][1] if len(counted) > 1 else None)
+        if good is not None:
+            plan.update(good_tag=good["tag"], good_count=good["min_images"])
+        if defect is not None and defect is not good:
+            plan.update(defect_tag=defect["tag"], defect_count=defect["min_images"])
+        return cls(**plan)
+
+    def misspellings(self, defective: bool) -> tuple[str, str]:
+        """The two wrong spellings a student types for the good or the defective castings' tag (the
+        misspelled-tag mistake first): Spot the Flaw's real ones, or made from the lab's tag name."""
+        tag = self.defect_tag if defective else self.good_tag
+        if tag in MISSPELLINGS:
+            return MISSPELLINGS[tag]
+        misspelled = tag[:-1] if tag.endswith("s") else f"{tag}s"
+        other = f"\u201c{tag}" if defective else (tag.replace(" ", "-") if " " in tag else f"{tag[:1]}-{tag[1:]}")
+        return misspelled, other
+
+
 @dataclass
 class Student:
-    """One attendee doing the lab. ``counts`` overrides the image counts (tests use smaller ones)."""
+    """One attendee doing the lab ``plan`` describes (Spot the Flaw by default). ``counts`` overrides the
+    image counts by tag name (tests use smaller ones)."""
 
     credentials: dict
-    counts: dict[str, int] = field(default_factory=lambda: {GOOD_TAG: GOOD_COUNT, DEFECT_TAG: DEFECT_COUNT})
+    counts: dict[str, int] | None = None
     wait_for_training: bool = True
     training_timeout: float = 120.0
+    plan: LabPlan = field(default_factory=LabPlan)
 
     def __post_init__(self) -> None:
+        plan = self.plan
+        self.counts = {plan.good_tag: plan.good_count, plan.defect_tag: plan.defect_count, **(self.counts or {})}
         c = self.credentials
         self.subscription_id = c["subscription_id"]
         self.resource_group = c["resource_group"]
         self.region = c.get("region") or "eastus"
-        self.deployment_id = (c.get("injects") or {}).get("DeploymentID") or self.subscription_id[:6]
+        self.deployment_id = attendee_injects(c)["DeploymentID"]
         self.ca_bundle = c.get("ca_bundle")
         options: dict = {"authority": c.get("authority_host") or "https://login.microsoftonline.com"}
         if c.get("authority_host"):
@@ -130,7 +218,7 @@ class Student:
 
     @property
     def account_name(self) -> str:
-        return f"customvision-casting-{self.deployment_id}"
+        return self.plan.account_name.replace("{DeploymentID}", str(self.deployment_id))
 
     # -- the one entry point ---------------------------------------------------------------------------
     def do(self, task: str, mistake: str | None = None) -> str:
@@ -159,7 +247,7 @@ class Student:
         # Still unique across Azure (its subdomain is a DNS name), as a name a real student picks must be.
         name = f"cv-casting-{self.deployment_id}" if mistake == "wrong-name" else self.account_name
         region = _other_region(self.region) if mistake == "wrong-region" else self.region
-        training_sku = "S0" if mistake == "wrong-tier" else "F0"
+        training_sku = _other_tier(self.plan.training_sku) if mistake == "wrong-tier" else self.plan.training_sku
         if mistake is None:
             self._remove_wrong_accounts(region)
         existing = {a.name.lower() for a in self.arm.accounts.list_by_resource_group(self.resource_group)}
@@ -171,7 +259,8 @@ class Student:
         names = [name] if mistake == "training-only" else [name, f"{name}-Prediction"]
         deployments = [self._create_account(name, "CustomVision.Training", training_sku, region)]
         if mistake != "training-only":
-            deployments.append(self._create_account(names[1], "CustomVision.Prediction", "F0", region))
+            deployments.append(self._create_account(names[1], "CustomVision.Prediction", self.plan.prediction_sku,
+                                                    region))
         for deployment in deployments:
             deployment.result()
         made = [n for n in names if n.lower() not in existing]
@@ -179,7 +268,7 @@ class Student:
             return f"created Custom Vision '{name}' ({training_sku}) in {region}"
         kept = f"Custom Vision '{name}' ({training_sku}) in {region}"
         if made:
-            return f"created '{made[0]}' (F0) beside {kept}"
+            return f"created '{made[0]}' ({self.plan.prediction_sku}) beside {kept}"
         return f"{kept} is in place" if mistake is None else f"set {kept}"
 
     def _remove_wrong_accounts(self, region: str) -> None:
@@ -195,10 +284,12 @@ class Student:
                 continue
             placed = (wanted.get(account.name.lower()) == account.kind
                       and account.location.lower() == region.lower())
-            if placed and account.sku.name != "F0":
+            tier = self.plan.training_sku if account.kind == "CustomVision.Training" else self.plan.prediction_sku
+            if placed and account.sku.name != tier:
                 self.arm.accounts.begin_update(self.resource_group, account.name,
-                                               Account(sku=Sku(name="F0"))).result()
-                self._repairs.append(f"moved '{account.name}' from {account.sku.name} to the Free F0 tier")
+                                               Account(sku=Sku(name=tier))).result()
+                self._repairs.append(f"moved '{account.name}' from {account.sku.name} to the {_TIERS.get(tier, tier)} "
+                                     "tier")
             elif not placed:
                 self.arm.accounts.begin_delete(self.resource_group, account.name).result()
                 self.arm.deleted_accounts.begin_purge(account.location, self.resource_group, account.name).result()
@@ -215,10 +306,12 @@ class Student:
     # -- Task 2: the project --------------------------------------------------------------------------
     def task2(self, mistake: str | None) -> str:
         trainer = self.trainer()
-        name = "Casting Defects" if mistake == "wrong-name" else PROJECT_NAME
-        description = "" if mistake == "wrong-description" else PROJECT_DESCRIPTION
+        plan = self.plan
+        wrong_name = "Casting Defects" if plan.project_name == PROJECT_NAME else f"{plan.project_name} v2"
+        name = wrong_name if mistake == "wrong-name" else plan.project_name
+        description = "" if mistake == "wrong-description" else plan.description
         domain = {"object-detection": OD_GENERAL_COMPACT, "non-compact-domain": GENERAL}.get(mistake, GENERAL_COMPACT)
-        classification = "Multilabel" if mistake == "multilabel" else "Multiclass"
+        classification = "Multilabel" if mistake == "multilabel" else plan.classification_type
         existing = trainer.get_projects()
         if mistake is None and existing and existing[0].settings.domain_id in OD_DOMAINS:
             # A project's type cannot change: an Object Detection project is deleted and made again.
@@ -241,13 +334,15 @@ class Student:
 
     # -- Task 3: tags and images ------------------------------------------------------------------------
     def task3_good(self, mistake: str | None) -> str:
-        tag = {"misspelled-tag": "Non Defect", "hyphenated-tag": "Non-Defective"}.get(mistake, GOOD_TAG)
-        count = self.counts[GOOD_TAG] // 5 if mistake == "too-few-images" else self.counts[GOOD_TAG]
+        good, (misspelled, hyphenated) = self.plan.good_tag, self.plan.misspellings(defective=False)
+        tag = {"misspelled-tag": misspelled, "hyphenated-tag": hyphenated}.get(mistake, good)
+        count = self.counts[good] // 5 if mistake == "too-few-images" else self.counts[good]
         return self._upload(tag, defective=False, count=count, tagged=mistake != "untagged")
 
     def task3_defect(self, mistake: str | None) -> str:
-        tag = {"misspelled-tag": "Defects", "stray-quote": "\u201cDefect"}.get(mistake, DEFECT_TAG)
-        count = self.counts[DEFECT_TAG] // 5 if mistake == "too-few-images" else self.counts[DEFECT_TAG]
+        defect, (misspelled, quoted) = self.plan.defect_tag, self.plan.misspellings(defective=True)
+        tag = {"misspelled-tag": misspelled, "stray-quote": quoted}.get(mistake, defect)
+        count = self.counts[defect] // 5 if mistake == "too-few-images" else self.counts[defect]
         return self._upload(tag, defective=True, count=count, tagged=mistake != "untagged")
 
     def _upload(self, tag_name: str, defective: bool, count: int, tagged: bool) -> str:
@@ -292,8 +387,8 @@ class Student:
         exact = [t for t in tags if t.name == tag_name]
         if exact:
             return exact[0]
-        misspelled = MISSPELLINGS[DEFECT_TAG if defective else GOOD_TAG]
-        if tag_name in (GOOD_TAG, DEFECT_TAG):
+        misspelled = self.plan.misspellings(defective)
+        if tag_name in (self.plan.good_tag, self.plan.defect_tag):
             for tag in tags:
                 if tag.name in misspelled:
                     self._repairs.append(f"renamed tag '{tag.name}' to '{tag_name}'")
@@ -310,7 +405,10 @@ class Student:
                                        "count": 1})
         # Training again without changes needs "force" (the portal's Train button does the same).
         force = bool(trainer.get_iterations(project.id))
-        if mistake == "advanced-training":
+        wanted = self.plan.training_type
+        # The mistake is the other training type than the lab's (Advanced, for a lab asking Quick Training).
+        kind = ("Regular" if wanted == "Advanced" else "Advanced") if mistake == "advanced-training" else wanted
+        if kind == "Advanced":
             iteration = trainer.train_project(project.id, training_type="Advanced", reserved_budget_in_hours=1,
                                               force_train=force)
         else:
@@ -374,7 +472,7 @@ class Student:
         projects = self.trainer().get_projects()
         if not projects:
             raise StudentError("no Custom Vision project: do Task 2 first")
-        preferred = [p for p in projects if p.name == PROJECT_NAME]
+        preferred = [p for p in projects if p.name == self.plan.project_name]
         return (preferred or projects)[0]
 
     def _completed_iteration(self, project_id: str):
@@ -401,6 +499,14 @@ def _misplaced(account, wanted: dict[str, str], region: str) -> str:
     if kind != account.kind:
         return f"kind {account.kind}, not {kind}"
     return f"in {account.location}, not {region}"
+
+
+_TIERS = {"F0": "Free F0", "S0": "Standard S0"}
+
+
+def _other_tier(sku: str) -> str:
+    """The wrong-tier mistake: the other Custom Vision tier than the lab's."""
+    return "F0" if sku.upper() == "S0" else "S0"
 
 
 def _other_region(region: str) -> str:
