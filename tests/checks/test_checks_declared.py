@@ -11,7 +11,6 @@ from checks.base import Check, check, run_check
 from checks.expect import INTEGER, NAME_RULE, TAG, ExpectationError, Expectations, Key, NameRule, check_expect
 from checks.outcome import Status
 
-
 # Checks registered before the declaration mechanism landed, whose module adopts it next: until then their
 # expect is passed through as written (lint and the schema leave it open). Nothing else may be undeclared.
 NOT_YET_DECLARED_MODULES = {"checks.resources"}
