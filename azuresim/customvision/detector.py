@@ -19,6 +19,7 @@ reports it: per-tag precision and recall at a probability threshold, average pre
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -238,6 +239,14 @@ class Detector:
         self.tags = list(tags)
         self.models = models
         self._held_out: list[list[Detection]] | None = None
+        self._evaluating = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_evaluating"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._evaluating = threading.Lock()
 
     @classmethod
     def train(cls, images: Sequence[TrainingImage], tags: Sequence[str], seed: int = 0) -> Detector:
@@ -295,7 +304,12 @@ class Detector:
 
     # -- evaluation --------------------------------------------------------------------------------
     def held_out(self) -> list[list[Detection]]:
-        """Detections of each training image by a detector trained on the other folds."""
+        """Detections of each training image by a detector trained on the other folds (computed once, on
+        the first performance question: concurrent questions wait for that one computation)."""
+        with self._evaluating:
+            return self._compute_held_out()
+
+    def _compute_held_out(self) -> list[list[Detection]]:
         if self._held_out is None:
             n = len(self.images)
             folds = min(FOLDS, n)

@@ -190,9 +190,11 @@ class Iteration:
             self.fitting = None
             return
         try:
-            self.model = Detector.train(job.images, job.tags)
+            model = Detector.train(job.images, job.tags)
         except ValueError as exc:  # a training image the detector cannot read
             self.fail_reason = f"Training failed: {exc}"
+        else:
+            self.model = model
         self.fitting = None
 
     def completed(self, now: datetime) -> bool:
