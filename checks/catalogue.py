@@ -39,6 +39,8 @@ def entry(check: Check) -> dict[str, Any]:
         "observes_also": [f for f in closure(check.reads) if f not in check.reads],
         "derived": sorted(f for f in check.reads if f in F.DERIVED),
         "uses_when_gathered": list(check.uses),
+        # A check whose expectation names what it reads (resources of a type) says how, from its own docstring.
+        "observes_named": _first_line(check.named.__doc__) if getattr(check, "named", None) else None,
         "declared": check.expects is not None,
         "expects": [key_entry(k) for k in check.expects or ()],
         "example": check.example(),
@@ -56,6 +58,8 @@ def as_text(entries: list[dict[str, Any]]) -> str:
     for e in entries:
         lines = [f"{e['id']}" + (" (advice)" if e["severity"] == "advice" else ""), f"  {e['title']}."]
         observes = ", ".join(e["observes"])
+        if e["observes_named"]:
+            observes = ", ".join(p for p in (observes, f"what its expectation names: {e['observes_named']}") if p)
         if e["observes_also"]:
             observes += f" (through {', '.join(e['observes_also'])})"
         lines.append(f"  observes: {observes}")
@@ -76,6 +80,11 @@ def as_text(entries: list[dict[str, Any]]) -> str:
         lines.extend(f"    {line}" for line in example.splitlines())
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
+
+
+def _first_line(doc: str | None) -> str | None:
+    text = " ".join((doc or "").split("\n\n")[0].split())
+    return text.replace("``", "") or None
 
 
 def _yaml_inline(value: Any) -> str:

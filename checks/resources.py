@@ -28,7 +28,7 @@ from typing import Any
 
 from checks import facts as F
 from checks.base import Context, check, failed, passed, pending
-from checks.expect import ExpectationError, NameRule
+from checks.expect import NAME_RULE, TEMPLATE, TEXT, ExpectationError, Key, KeyType, NameRule
 from checks.outcome import Outcome
 from checks.select import same_region
 from checks.wording import joined
@@ -37,6 +37,35 @@ _TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)+/[A-Za-z][A-Z
 _IN_PROGRESS = {"accepted", "creating", "updating", "provisioning", "running", "resolvingdns"}
 OPERATORS = ("equals", "one_of", "at_least", "at_most", "exists", "matches")
 _MISSING = object()
+
+# -- what the checks expect (declared once: the schema, lint and `checks list` read these) ---------------
+RESOURCE_TYPE = KeyType("resource_type", "a resource type, Namespace/type (Microsoft.Storage/storageAccounts)",
+                        {"type": "string", "pattern": _TYPE.pattern})
+TAG_VALUES = KeyType("resource_tags", "a mapping of tag name to value (null: any value); {Inject} allowed",
+                     {"type": "object", "minProperties": 1,
+                      "additionalProperties": {"type": ["string", "number", "boolean", "null"]}},
+                     templated=True)
+_ANY = {"type": ["string", "number", "boolean", "array", "object", "null"]}
+PROPERTY_RULES = KeyType(
+    "property_rules", "a list of {path, <operator>: value, label, fix}, operator one of " + ", ".join(OPERATORS),
+    {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["path"], "additionalProperties": False,
+        "properties": {"path": {"type": "string", "minLength": 1}, "label": {"type": "string"},
+                       "fix": {"type": "string"}, "equals": _ANY,
+                       "one_of": {"type": "array", "minItems": 1}, "at_least": {"type": ["number", "string"]},
+                       "at_most": {"type": ["number", "string"]}, "exists": {"type": "boolean"},
+                       "matches": {"type": "string", "format": "regex"}},
+        "oneOf": [{"required": [op]} for op in OPERATORS]}},
+    templated=True,
+)
+_COMMON = (
+    Key("type", RESOURCE_TYPE, "The resource type.", required=True, example="Microsoft.Storage/storageAccounts"),
+    Key("name", NAME_RULE, "The resource's name rule (default: any resource of the type).",
+        example={"prefix": "st{DeploymentID}", "example": "st{DeploymentID}lab"}),
+    Key("what", TEXT, "How the student calls the resource (default: '<type> resource').", example="storage account"),
+    Key("api_version", TEXT, "The provider's api-version to read the resource with.", example="2023-05-01"),
+    Key("fix", TEMPLATE, "The sentence that tells the student how to fix a FAIL, instead of the check's own."),
+)
 
 
 def named(expect: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,7 +139,7 @@ def _describe(r: F.ResourceFact) -> str:
 
 # -- existence and provisioning -------------------------------------------------------------------------
 @check("resource_exists", title="A resource of the lab's type and name exists and finished deploying",
-       reads=(), named=named)
+       reads=(), named=named, expects=_COMMON)
 def resource_exists(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     res = _Resource(facts, expect, ctx)
     r = res.chosen
@@ -148,7 +177,9 @@ def _required(expect: Mapping[str, Any], key: str) -> Any:
     return value
 
 
-@check("resource_location", title="The resource is in the lab's region", reads=(), named=named)
+@check("resource_location", title="The resource is in the lab's region", reads=(), named=named,
+       expects=(*_COMMON, Key("location", TEMPLATE, "The region the resource must be in.", required=True,
+                              example="{Region}")))
 def resource_location(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     want = str(_required(expect, "location"))
     res = _Resource(facts, expect, ctx)
@@ -163,7 +194,9 @@ def resource_location(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: 
                            f"create it again in {want}."), ev)
 
 
-@check("resource_sku", title="The resource uses the lab's SKU (pricing tier)", reads=(), named=named)
+@check("resource_sku", title="The resource uses the lab's SKU (pricing tier)", reads=(), named=named,
+       expects=(*_COMMON, Key("sku", TEXT, "The SKU name (sku and/or tier).", example="Standard_LRS"),
+                Key("tier", TEXT, "The SKU tier (sku and/or tier).", example="Standard")))
 def resource_sku(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     sku, tier = expect.get("sku"), expect.get("tier")
     if sku is None and tier is None:
@@ -189,7 +222,8 @@ def resource_sku(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Conte
                   ev)
 
 
-@check("resource_kind", title="The resource is of the lab's kind", reads=(), named=named)
+@check("resource_kind", title="The resource is of the lab's kind", reads=(), named=named,
+       expects=(*_COMMON, Key("kind", TEXT, "The resource's kind.", required=True, example="StorageV2")))
 def resource_kind(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     want = str(_required(expect, "kind"))
     res = _Resource(facts, expect, ctx)
@@ -205,7 +239,9 @@ def resource_kind(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Cont
                            "guide describes."), ev)
 
 
-@check("resource_tags", title="The resource carries the lab's tags", reads=(), named=named)
+@check("resource_tags", title="The resource carries the lab's tags", reads=(), named=named,
+       expects=(*_COMMON, Key("tags", TAG_VALUES, "Tags the resource must carry: name -> value (null: any value).",
+                              required=True, example={"course": "az-104"})))
 def resource_tags(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     want = _required(expect, "tags")
     if not isinstance(want, Mapping):
@@ -354,7 +390,14 @@ class PropertyRule:
         return re.fullmatch(str(self.value), shown(found), flags=re.IGNORECASE) is not None
 
 
-@check("resource_properties", title="The resource's settings have the lab's values", reads=(), named=named)
+@check("resource_properties", title="The resource's settings have the lab's values", reads=(), named=named,
+       expects=(*(k for k in _COMMON if k.name != "api_version"),
+                Key("api_version", TEXT, "The provider's api-version to read the resource's properties with.",
+                    required=True, example="2023-05-01"),
+                Key("properties", PROPERTY_RULES, "Property expectations: a dotted path into the resource's "
+                                                  "properties and one operator.", required=True,
+                    example=[{"path": "supportsHttpsTrafficOnly", "equals": True,
+                              "label": "Secure transfer required"}])))
 def resource_properties(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
     specs = _required(expect, "properties")
     if not isinstance(specs, Sequence) or isinstance(specs, str | bytes):

@@ -11,16 +11,10 @@ from checks.base import Check, check, run_check
 from checks.expect import INTEGER, NAME_RULE, TAG, ExpectationError, Expectations, Key, NameRule, check_expect
 from checks.outcome import Status
 
-# Checks registered before the declaration mechanism landed, whose module adopts it next: until then their
-# expect is passed through as written (lint and the schema leave it open). Nothing else may be undeclared.
-NOT_YET_DECLARED_MODULES = {"checks.resources"}
-
 
 def test_every_registered_check_declares_its_expectations(lab):
     for cid in registry.all_ids():
         c = registry.get(cid)
-        if c.fn.__module__ in NOT_YET_DECLARED_MODULES:
-            continue
         assert c.expects is not None, f"{cid} declares no expectation keys (check(..., expects=...))"
         for k in c.expects:
             assert k.description.strip(), (cid, k.name)
