@@ -93,6 +93,9 @@ class Attendee(db.Model):
     secret_blob: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     azure: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     link_version: Mapped[int] = mapped_column(default=1)
+    # The attendee's user id in an LMS that launches labgrader (LTI ``sub``): maps their launches to them
+    # (webapp.lti.launches).
+    lms_user_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -360,3 +360,24 @@ def test_a_score_the_lms_keeps_refusing_stays_pending_until_resent(tool, platfor
     db.session.expire_all()
     target = db.session.scalars(db.select(LtiGradeTarget)).one()
     assert target.pending_score is None and target.last_error is None
+
+
+def test_a_learner_maps_by_the_lms_user_id_the_attendee_record_names(tool, platform, ada):
+    r = tool.api("PUT", f"/labs/{LAB}/attendees/ada", {"lms_user_id": "lms-user-ada"})
+    assert r.status_code == 200 and r.json()["lms_user_id"] == "lms-user-ada", r.text
+    # Another attendee of the lab cannot take it; nothing of that request is stored.
+    taken = tool.api("PUT", f"/labs/{LAB}/attendees/eve", {"lms_user_id": "lms-user-ada", "azure": ada})
+    assert taken.status_code == 422 and taken.json()["error"]["field"] == "lms_user_id"
+    assert tool.api("GET", f"/labs/{LAB}/attendees/eve").status_code == 404
+    spec = learner()
+    spec.custom = {"lab": LAB}  # no attendee parameter: the LMS user id decides
+    browser = Browser()
+    assert browser.launch(platform.login_url(spec)).url == tool.url + "/lab"
+    assert "Ada L." in browser.get(tool.url + "/lab").text
+    other = LaunchSpec(user_id="lms-user-zed", roles=[LEARNER], custom={"lab": LAB})
+    page = Browser().launch(platform.login_url(other))
+    assert page.status_code == 403 and title(page) == "You are not registered for this lab"
+    # null forgets it: the same launch no longer opens Ada's guide.
+    cleared = tool.api("PUT", f"/labs/{LAB}/attendees/ada", {"lms_user_id": None})
+    assert cleared.status_code == 200 and cleared.json()["lms_user_id"] is None
+    assert Browser().launch(platform.login_url(spec)).status_code == 403

@@ -45,7 +45,8 @@ def put_attendee(body: dict, lab: str, attendee: str):
     except NotFound:
         created = True
     who = attendees.upsert(lab, attendee, cohort=body.get("cohort"), display_name=body.get("display_name"),
-                           injects=body.get("injects"), azure=body.get("azure"))
+                           injects=body.get("injects"), azure=body.get("azure"),
+                           lms_user_id=body.get("lms_user_id", attendees.KEEP))
     return present.attendee(who, pack), 201 if created else 200
 
 

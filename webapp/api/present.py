@@ -25,6 +25,7 @@ def attendee(who: Attendee, pack: LabPack) -> dict[str, Any]:
         "attendee": who.external_id,
         "cohort": who.cohort.name if who.cohort else None,
         "display_name": who.display_name,
+        "lms_user_id": who.lms_user_id,
         "injects": {k: str(v) for k, v in (who.injects or {}).items() if k not in pack.secret_keys},
         "secret_injects_set": sorted((stored.get("injects") or {}).keys()),
         "azure": {k: v for k, v in (who.azure or {}).items() if k != "client_secret"},

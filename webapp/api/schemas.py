@@ -51,6 +51,9 @@ class AttendeeInSchema(Schema):
     cohort = fields.String(data_key="class", allow_none=True,
                            metadata={"description": "The class (cohort) the attendee belongs to; '' removes it."})
     display_name = fields.String(allow_none=True, metadata={"description": "Name proctors see (default: the id)."})
+    lms_user_id = fields.String(allow_none=True, validate=validate.Length(max=255), metadata={
+        "description": "The attendee's user id in an LMS that launches labgrader with LTI 1.3 (the id_token's "
+                       "sub): that user's launches of this lab open this attendee. null or '' removes it."})
     injects = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), allow_none=True,
                           metadata=_INJECTS)
     # Not nullable: an attendee cannot be created without credentials, and on update leaving it out already
@@ -82,6 +85,7 @@ class AttendeeOutSchema(Schema):
     attendee = fields.String(required=True, metadata={"description": "The platform's id of the attendee."})
     cohort = fields.String(data_key="class", allow_none=True)
     display_name = fields.String(required=True)
+    lms_user_id = fields.String(required=True, allow_none=True, metadata={"description": "See the request."})
     injects = fields.Dict(keys=fields.String(), values=fields.String(),
                           metadata={"description": "Non-secret injects only."})
     secret_injects_set = fields.List(fields.String(), metadata={"description": "Keys of the secret injects "

@@ -129,12 +129,16 @@ def staff_proctor(platform: LtiPlatform, sub: str) -> Proctor:
 
 
 def open_for_learner(platform: LtiPlatform, body: dict[str, Any]) -> Opened:
-    """A learner: the attendee the lab platform registered (custom parameter ``attendee``)."""
+    """A learner: the attendee the lab platform registered, named by the link's custom parameter ``attendee``,
+    else the attendee whose record names this LMS user (``lms_user_id``, the id_token's sub)."""
     lab_id = lab_of(body)
     external_id = custom(body).get(ATTENDEE_PARAM, "").strip()
+    sub = str(body.get("sub") or "")[:255]
     who = None
     if external_id:
         who = db.session.scalar(select(Attendee).filter_by(lab_id=lab_id, external_id=external_id[:200]))
+    elif sub:
+        who = db.session.scalar(select(Attendee).filter_by(lab_id=lab_id, lms_user_id=sub))
     if who is None:
         raise Refused("You are not registered for this lab",
                       "labgrader has no attendee for you in this lab yet, so it cannot show your guide. Your lab "

@@ -48,6 +48,26 @@ def get(lab_id: str, external_id: str) -> Attendee:
     return found
 
 
+KEEP = object()  # upsert(lms_user_id=KEEP): leave the stored value as it is
+
+
+def _lms_user(lab_id: str, external_id: str, value: Any) -> str | None:
+    """The LMS user id to store ('' and None: none); :class:`InvalidInput` when malformed or another attendee
+    of the lab has it."""
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput("lms_user_id", "must be a string")
+    value = (value or "").strip() or None
+    if value is None:
+        return None
+    if len(value) > 255 or any(ord(c) < 32 for c in value):
+        raise InvalidInput("lms_user_id", "must be at most 255 printable characters")
+    taken = db.session.scalar(select(Attendee).filter_by(lab_id=lab_id, lms_user_id=value)
+                              .where(Attendee.external_id != external_id))
+    if taken is not None:
+        raise InvalidInput("lms_user_id", f"attendee '{taken.external_id}' of this lab already has this LMS user id")
+    return value
+
+
 def get_cohort(lab_id: str, name: str, *, create: bool = True) -> Cohort:
     """The class ``name`` of lab ``lab_id``, created when missing (not committed) unless ``create`` is off."""
     name = _clean_name("cohort", name)
@@ -69,6 +89,7 @@ def upsert(
     display_name: str | None = None,
     injects: dict[str, Any] | None = None,
     azure: dict[str, Any] | None = None,
+    lms_user_id: Any = KEEP,
 ) -> Attendee:
     """Create or update one attendee and commit.
 
@@ -98,6 +119,8 @@ def upsert(
                            f"{', '.join(AZURE_FIELDS)})")
     for key, value in azure.items():
         _check_text(f"azure.{key}", value, MAX_AZURE_VALUE, control=False)
+    if lms_user_id is not KEEP:  # the LMS user whose LTI launches open this attendee (webapp.lti)
+        lms_user_id = _lms_user(lab_id, external_id, lms_user_id)
 
     attendee = db.session.scalar(select(Attendee).filter_by(lab_id=lab_id, external_id=external_id))
     creating = attendee is None
@@ -139,6 +162,8 @@ def upsert(
         attendee.display_name = external_id
     if cohort is not None:
         attendee.cohort = get_cohort(lab_id, cohort) if cohort else None
+    if lms_user_id is not KEEP:
+        attendee.lms_user_id = lms_user_id
     attendee.injects = plain_injects
     attendee.azure = new_azure
     blob = {"injects": secret_injects, "azure": new_secrets_azure}
