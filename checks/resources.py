@@ -45,6 +45,8 @@ TAG_VALUES = KeyType("resource_tags", "a mapping of tag name to value (null: any
                      {"type": "object", "minProperties": 1,
                       "additionalProperties": {"type": ["string", "number", "boolean", "null"]}},
                      templated=True)
+API_VERSION = KeyType("api_version", "an api-version, yyyy-mm-dd or yyyy-mm-dd-preview (2023-05-01)",
+                      {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}(-[A-Za-z]+)?$"})
 _ANY = {"type": ["string", "number", "boolean", "array", "object", "null"]}
 PROPERTY_RULES = KeyType(
     "property_rules", "a list of {path, <operator>: value, label, fix}, operator one of " + ", ".join(OPERATORS),
@@ -63,7 +65,7 @@ _COMMON = (
     Key("name", NAME_RULE, "The resource's name rule (default: any resource of the type).",
         example={"prefix": "st{DeploymentID}", "example": "st{DeploymentID}lab"}),
     Key("what", TEXT, "How the student calls the resource (default: '<type> resource').", example="storage account"),
-    Key("api_version", TEXT, "The provider's api-version to read the resource with.", example="2023-05-01"),
+    Key("api_version", API_VERSION, "The provider's api-version to read the resource with.", example="2023-05-01"),
     Key("fix", TEMPLATE, "The sentence that tells the student how to fix a FAIL, instead of the check's own."),
 )
 
@@ -392,7 +394,7 @@ class PropertyRule:
 
 @check("resource_properties", title="The resource's settings have the lab's values", reads=(), named=named,
        expects=(*(k for k in _COMMON if k.name != "api_version"),
-                Key("api_version", TEXT, "The provider's api-version to read the resource's properties with.",
+                Key("api_version", API_VERSION, "The provider's api-version to read the resource's properties with.",
                     required=True, example="2023-05-01"),
                 Key("properties", PROPERTY_RULES, "Property expectations: a dotted path into the resource's "
                                                   "properties and one operator.", required=True,

@@ -190,3 +190,29 @@ def test_resource_fact_is_frozen():
     with pytest.raises(AttributeError):
         storage().name = "x"  # type: ignore[misc]
     assert replace(storage(), name="y").name == "y"
+
+
+@pytest.mark.parametrize(("cid", "expect", "words"), [
+    ("resource_location", {"type": STORAGE, "locaton": "eastus"}, ["did you mean location?",
+                                                                   "needs expectation 'location'"]),
+    ("resource_exists", {"type": "storageAccounts"}, ["Namespace/type", "'storageAccounts'"]),
+    ("resource_exists", {"name": "st1"}, ["needs expectation 'type'"]),
+    ("resource_exists", {"type": STORAGE, "api_version": "latest"}, ["api_version", "'latest'"]),
+    ("resource_properties", {"type": STORAGE, "properties": [{"path": "x", "equal": True}]}, ["'equal'"]),
+    ("resource_properties", {"type": STORAGE, "properties": [{"path": "x", "equals": 1, "one_of": [1]}]},
+     ["properties[0]"]),
+    ("resource_tags", {"type": STORAGE, "tags": {"course": ["az-104"]}}, ["tags.course"]),
+])
+def test_lint_names_a_bad_resource_expectation(cid, expect, words):
+    from checks.expect import check_expect
+
+    problems = check_expect(cid, registry.get(cid).expects, expect)
+    text = " ".join(p.message for p in problems)
+    assert problems and all(w in text for w in words), text
+
+
+def test_every_resource_check_takes_the_shared_keys_so_yaml_anchors_can_share_them():
+    shared = {"type", "name", "what", "api_version", "fix"}
+    for cid in ("resource_exists", "resource_location", "resource_sku", "resource_kind", "resource_tags",
+                "resource_properties"):
+        assert shared <= {k.name for k in registry.get(cid).expects}, cid
