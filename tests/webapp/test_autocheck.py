@@ -290,3 +290,46 @@ def test_a_pending_step_is_checked_sooner_and_passes_when_training_ends(api, aut
     Training(sim, attendee).finish()
     wait_for(lambda: _progress(api, url)["steps"][STEP4]["status"] == "PASS", "Task 4 to pass with no press")
     assert _auto_attempts("ida", STEP4)[-1].status == "PASS"
+
+
+def test_a_proctor_turns_a_class_on_and_off_on_the_class_page(api, auto_app):
+    import re
+
+    from webapp.services import proctors
+
+    proctors.add("pat@example.com", "proctor-password-123")
+    proctors.grant("pat@example.com", LAB, "Monday")
+    proctors.grant("pat@example.com", LAB, "Tuesday")
+    _class(api, {"calls_per_minute": 40}, cohort="Monday")  # the platform's own setting stays
+    client = auto_app.test_client()
+    page = client.get("/proctor/login").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+    assert client.post("/proctor/login", data={"email": "pat@example.com", "password": "proctor-password-123",
+                                               "csrf_token": token}).status_code in (200, 303)
+    page = client.get(f"/proctor/labs/{LAB}/classes/Monday").get_data(as_text=True)
+    assert "Off: the grid moves when students press Validate." in page
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)  # the signed-in session's
+
+    def save(**form) -> str:
+        r = client.post(f"/proctor/labs/{LAB}/classes/Monday/auto-check", data={"csrf_token": token, **form},
+                        follow_redirects=True)
+        assert r.status_code == 200
+        return r.get_data(as_text=True)
+
+    page = save(enabled="on", every_minutes="2")
+    assert "Automatic checks are on: each active attendee&#39;s unfinished tasks are validated every 2 minutes" in page
+    assert "validated every 2 minutes, without a press" in page
+    shown = api("GET", f"/labs/{LAB}/classes/Monday/auto-check").get_json()
+    assert shown["setting"] == {"enabled": True, "every": 120.0, "calls_per_minute": 40}
+    assert shown["effective"]["calls_per_minute"] == 40
+
+    page = save(enabled="on", every_minutes="-1")
+    assert "give a number of minutes greater than 0" in page
+    assert api("GET", f"/labs/{LAB}/classes/Monday/auto-check").get_json()["setting"]["every"] == 120.0
+
+    page = save(enabled="lab", every_minutes="")
+    assert "Automatic checks are off for this class." in page
+    assert api("GET", f"/labs/{LAB}/classes/Monday/auto-check").get_json()["setting"] == {"calls_per_minute": 40}
+    refused = client.post(f"/proctor/labs/{LAB}/classes/Wednesday/auto-check",
+                          data={"csrf_token": token, "enabled": "on"})
+    assert refused.status_code == 404  # not a class of theirs

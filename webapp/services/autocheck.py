@@ -101,7 +101,7 @@ def clean_class_setting(value: dict[str, Any]) -> dict[str, Any]:
 
 def set_class_setting(cohort: Cohort, value: dict[str, Any] | None) -> None:
     """Store (and commit) a class's setting; ``None`` or ``{}`` makes the class follow the lab again."""
-    cohort.auto_check = clean_class_setting(value) if value else None
+    cohort.auto_check = clean_class_setting(value or {}) or None
     db.session.commit()
 
 
