@@ -196,6 +196,7 @@ DATA_ACTIONS: dict[str, str] = {
     "GetImages": f"{_CV}/projects/images/read",
     "GetTaggedImages": f"{_CV}/projects/images/tagged/read",
     "GetUntaggedImages": f"{_CV}/projects/images/untagged/read",
+    "GetImagesByIds": f"{_CV}/projects/images/id/read",
     "DeleteImages": f"{_CV}/projects/images/delete",
     "CreateImageRegions": f"{_CV}/projects/images/regions/action",
     "DeleteImageRegions": f"{_CV}/projects/images/regions/delete",

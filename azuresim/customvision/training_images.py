@@ -224,6 +224,20 @@ def get_untagged_images(account, project_id):
     return _page(project_id, False)
 
 
+@bp.get(f"{PREFIX}/projects/<project_id>/images/id")
+@operation("GetImagesByIds")
+def get_images_by_ids(account, project_id):
+    ids = query_list("imageIds")
+    if len(ids) > 256:
+        raise CvError("BadRequestExceededBatchSize", f"The request names {len(ids)} images; at most 256 at a time.")
+    with sim().state.lock:
+        proj = _project(project_id)
+        if request.args.get("iterationId"):
+            proj.iteration(request.args["iterationId"])
+        found = [proj.images[i] for i in ids if i in proj.images]  # ids not in the project are left out
+        return jsonify([serialize.image(proj, img, sim().base_url) for img in found])
+
+
 @bp.delete(f"{PREFIX}/projects/<project_id>/images")
 @operation("DeleteImages")
 def delete_images(account, project_id):

@@ -36,7 +36,7 @@ TRAINING_OPS = [
     "GetUntaggedImageCount", "TrainProject", "GetIterations", "GetIteration", "GetIterationPerformance",
     "QuickTestImage", "QuickTestImageUrl", "QueryPredictions", "GetExports", "ExportIteration",
     "PublishIteration", "UnpublishIteration", "GetImages", "GetTaggedImages", "CreateImageRegions",
-    "DeleteImageRegions", "GetImageRegionProposals",
+    "DeleteImageRegions", "GetImageRegionProposals", "GetImagesByIds",
 ]
 PREDICTION_OPS = ["ClassifyImage", "ClassifyImageWithNoStore", "ClassifyImageUrl", "ClassifyImageUrlWithNoStore",
                   "DetectImage", "DetectImageWithNoStore", "DetectImageUrl", "DetectImageUrlWithNoStore"]
@@ -110,6 +110,7 @@ def _detection_lab(world: CvWorld) -> None:
     t = world.train
     t("GET", f"/projects/{pid}/images/tagged", params={"take": 5})
     t("GET", f"/projects/{pid}/images", params={"taggingStatus": "All", "take": 20})
+    t("GET", f"/projects/{pid}/images/id", params={"imageIds": f"{first},{bare}"})
     box = {"left": 0.3, "top": 0.3, "width": 0.25, "height": 0.2}
     r = t("POST", f"/projects/{pid}/images/regions", json={"regions": [{"imageId": bare, "tagId": tag, **box}]})
     t("POST", f"/projects/{pid}/images/regions", json={"regions": [{"imageId": bare, "tagId": tag, **box}]})  # 207

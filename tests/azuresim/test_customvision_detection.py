@@ -130,6 +130,8 @@ def test_regions_round_trip(cv, sim):
     assert (first.left, first.top, first.width, first.height) == pytest.approx(
         (truth.left, truth.top, truth.width, truth.height))
     assert {i.id for i in trainer.get_images(project.id, tagging_status="Tagged")} == set(images)
+    by_id = trainer.get_images_by_ids(project.id, image_ids=[bare_id, str(uuid.uuid4()), with_regions[0]])
+    assert [i.id for i in by_id] == [bare_id, with_regions[0]] and len(by_id[0].regions) == 2
 
     # Deleting a region: the image keeps its other region; deleting the last one leaves it untagged.
     scratch = next(r for r in images[bare_id].regions if r.tag_name == "Scratch")
