@@ -148,6 +148,18 @@ def act(attendee_file: str, task: str | None, mistake: str | None, list_mistakes
 
     from .student import MISTAKES, TASKS, LabPlan, Student, StudentError, attendee_injects
 
+    if list_mistakes and lab_name:
+        from labguide.packs import load_pack
+
+        from .resource_student import MISTAKES as RESOURCE_MISTAKES
+        from .resource_student import is_resource_step
+
+        resource_tasks = [s.task for s in load_pack(lab_name).steps if is_resource_step(s)]
+        if resource_tasks:
+            click.echo(f"Tasks {', '.join(resource_tasks)} (resources the pack's checks describe):")
+            for key, what in RESOURCE_MISTAKES.items():
+                click.echo(f"  {key:<20} {what}")
+            return
     if list_mistakes:
         for name in TASKS:
             click.echo(f"Task {name}:")
@@ -172,6 +184,20 @@ def act(attendee_file: str, task: str | None, mistake: str | None, list_mistakes
             plan = LabPlan.from_pack(pack, attendee_injects(creds))
         except KeyError as exc:
             raise click.BadParameter(f"the credentials JSON has no {exc}", param_hint="--attendee") from exc
+        step = next((s for s in pack.steps if task in (s.task, s.id)), None)
+        from . import resource_student
+
+        if step is not None and resource_student.is_resource_step(step):
+            # A step of declarative resource checks: make what its expectations describe.
+            try:
+                done = resource_student.act(creds, pack, step, {**pack.demo_injects(), **attendee_injects(creds)},
+                                            mistake)
+            except (resource_student.ResourceStudentError, KeyError) as exc:
+                raise click.ClickException(str(exc)) from exc
+            except AzureError as exc:
+                raise click.ClickException(f"Azure refused: {str(exc).splitlines()[0]}") from exc
+            click.echo(done)
+            return
     counts = {k: v for k, v in ((plan.good_tag, good), (plan.defect_tag, defect)) if v is not None}
     try:
         student = Student(creds, counts=counts, plan=plan)

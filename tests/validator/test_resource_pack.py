@@ -232,3 +232,44 @@ def test_doctor_proves_the_reads_the_resource_checks_need(pack_dir, sim, attende
     refused = {i.id: i for i in run(Attendee.from_json(creds, lab), lab).items}[f"resources:{STORAGE}"]
     assert refused.status == "FAIL" and f"{STORAGE}/read" in refused.message, refused
     assert "the built-in 'Reader'" in refused.fix
+
+
+def test_a_lab_author_dry_runs_the_pack_with_the_scripted_student(pack_dir, sim, tmp_path, monkeypatch):
+    """`labgrader sim act --lab PACK` makes what the pack's resource checks describe, right or with a mistake."""
+    from azuresim.cli import sim as sim_cli
+
+    monkeypatch.setattr(sim, "provisioning_seconds", 0.1)
+    creds = sim.create_attendee("storage-dry-run")
+    path = tmp_path / "dry.json"
+    path.write_text(json.dumps(creds))
+
+    def act(task, *mistake):
+        result = CliRunner().invoke(sim_cli, ["act", "--lab", "storage-basics", "--attendee", str(path), task,
+                                              *(("--mistake", mistake[0]) if mistake else ())])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    listed = CliRunner().invoke(sim_cli, ["act", "--lab", "storage-basics", "--attendee", str(path), "--list"])
+    assert "wrong-properties" in listed.output and "Tasks 1, 2" in listed.output
+
+    name = f"st{creds['injects']['DeploymentID']}lab"
+    assert f"created {STORAGE} '{name}' in {creds['region']}" in act("1", "wrong-kind")
+    result = _validate(tmp_path, creds)
+    kind = next(c for c in result["1"]["checks"] if c["check_id"] == "resource_kind")
+    assert kind["status"] == "FAIL" and "this lab needs kind StorageV2" in kind["message"]
+
+    act("2", "wrong-properties")
+    result = _validate(tmp_path, creds)
+    assert result["2"]["checks"][0]["message"].endswith("Secure transfer required is false; this lab needs true.")
+
+    moved = act("1", "wrong-location")
+    assert "westeurope" in moved
+    location = next(c for c in _validate(tmp_path, creds)["1"]["checks"] if c["check_id"] == "resource_location")
+    assert location["status"] == "FAIL" and "westeurope" in location["message"]
+
+    assert f"deleted {STORAGE} '{name}'" in act("2")  # done right: moved back, so deleted and made again
+    result = _validate(tmp_path, creds)
+    assert result["1"]["status"] == "PASS" and result["2"]["status"] == "PASS", result
+
+    act("1", "missing")
+    assert _validate(tmp_path, creds)["1"]["status"] == "FAIL"
