@@ -160,10 +160,12 @@ def test_fail_before_the_account_then_without_https_then_pass(pack_dir, sim, att
                                      f"found in resource group '{attendee['resource_group']}'.")
         assert before["2"]["status"] == "FAIL"
 
-        # Deploying: Task 1 is in progress, not failed.
+        # Deploying: Task 1 is in progress, not failed (long enough that a loaded machine still sees it deploying).
+        monkeypatch.setattr(sim, "provisioning_seconds", 5)
         poller = student.create(https=False, wait=False)
         deploying = _validate(tmp_path, attendee)
         assert deploying["1"]["status"] == "PENDING", deploying["1"]
+        monkeypatch.setattr(sim, "provisioning_seconds", 0.3)
 
         assert poller.result().properties["provisioningState"] == "Succeeded"
         sim.clear_calls()
