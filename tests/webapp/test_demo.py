@@ -151,3 +151,9 @@ def test_the_command_prints_what_a_newcomer_needs_and_stops_on_ctrl_c(tmp_path):
     assert "API key: lg_" in out and "Practice panel" in out
     assert code == 0, errors[-3000:]
     assert "Traceback" not in errors, errors[-3000:]  # Ctrl-C stops the seeding quietly
+
+
+def test_the_demo_sends_webhook_retries_and_schedules_automatic_checks(running):
+    _, server, _, _ = running
+    assert server.app.extensions["labgrader.webhook_sweeper"][0].is_alive()
+    assert server.app.extensions["labgrader.autocheck_scheduler"][0].is_alive()

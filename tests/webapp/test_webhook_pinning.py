@@ -101,3 +101,24 @@ def test_a_pinned_https_connection_checks_the_certificate_against_the_name(tmp_p
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_background_threads_start_with_the_first_request_outside_tests(make_app, tmp_path):
+    from webapp.factory import start_background
+    from webapp.services import autocheck
+
+    served = make_app(AUTO_MIGRATE=True, TESTING=False, DATABASE_URL=f"sqlite:///{tmp_path / 'served.db'}")
+    tested = make_app(AUTO_MIGRATE=True, DATABASE_URL=f"sqlite:///{tmp_path / 'tested.db'}")
+    try:
+        assert served.test_client().get("/healthz").status_code == 200
+        assert tested.test_client().get("/healthz").status_code == 200
+        sweeper = served.extensions["labgrader.webhook_sweeper"][0]
+        assert sweeper.is_alive() and served.extensions["labgrader.autocheck_scheduler"][0].is_alive()
+        start_background(served)  # idempotent: the same threads
+        assert served.extensions["labgrader.webhook_sweeper"][0] is sweeper
+        # A test app starts nothing by itself: tests start what they need, once.
+        assert "labgrader.webhook_sweeper" not in tested.extensions
+        assert "labgrader.autocheck_scheduler" not in tested.extensions
+    finally:
+        webhooks.stop_sweeper(served)
+        autocheck.stop_scheduler(served)
