@@ -322,11 +322,13 @@ def run_check(check: Check | str, facts: Mapping[str, Any], expect: Mapping[str,
     if isinstance(check, str):
         check = registry.get(check)
     ctx = ctx or Context()
-    out = _run_guarded(check, facts, expect, ctx)
     try:
-        advisory = check.advisory(check.expectations(expect, ctx.inject))
-    except ExpectationError:
-        advisory = False  # already an ERROR naming the bad rule; let it decide the step
+        resolved: Any = check.expectations(expect, ctx.inject)
+    except ExpectationError as exc:
+        resolved = exc  # an ERROR naming the bad rule, once the facts are known to be there
+    out = _run_guarded(check, facts, expect, resolved, ctx)
+    # A bad rule is already an ERROR naming it; let it decide the step.
+    advisory = not isinstance(resolved, ExpectationError) and check.advisory(resolved)
     if not advisory:
         return out
     if out.status is Status.PASS:
@@ -343,7 +345,7 @@ def _lower_first(text: str) -> str:
 
 
 def _run_guarded(check: Check, facts: Mapping[str, Any], expect: Mapping[str, Any] | None,
-                 ctx: Context) -> Outcome:
+                 resolved: Any, ctx: Context) -> Outcome:
     reads = check.reads_for(expect)
     # Dependencies first, so the ERROR names the root cause (accounts throttled, not "project").
     for name in closure(reads):
@@ -354,13 +356,11 @@ def _run_guarded(check: Check, facts: Mapping[str, Any], expect: Mapping[str, An
     if missing:
         log.error("check %s ran without fact(s) %s", check.id, missing)
         return internal_error(check.id, f"fact {', '.join(missing)} was not gathered")
+    if isinstance(resolved, ExpectationError):  # the lab author's lab.yaml (``guide lint`` says so too)
+        log.error("check %s: %s", check.id, resolved)
+        return internal_error(check.id, str(resolved))
     try:
-        rendered = check.expectations(expect, ctx.inject)
-    except ExpectationError as exc:  # the lab author's lab.yaml (``guide lint`` says so too), not the student
-        log.error("check %s: %s", check.id, exc)
-        return internal_error(check.id, str(exc))
-    try:
-        return check.evaluate(facts, rendered, ctx)
+        return check.evaluate(facts, resolved, ctx)
     except ExpectationError as exc:  # a malformed rule in lab.yaml: the lab author's fix, not the student's
         log.error("check %s: %s", check.id, exc)
         return internal_error(check.id, str(exc))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -313,14 +314,27 @@ def check_expect(check_id: str, keys: tuple[Key, ...], expect: Any) -> list[Expe
     """Every problem of ``expect`` against ``keys`` (the JSON Schema of :func:`expect_schema`), in words a lab
     author reads: unknown keys with a close match, missing required keys, ill-typed values, values outside
     the allowed set. An empty list means ``expect`` is valid."""
-    validator = _validator(keys)
     if not isinstance(expect, Mapping):
         return [ExpectProblem(None, (), f"the expect of check '{check_id}' must be a mapping of keys to values, "
                                         f"not {_shown(expect)}")]
+    # Every validation checks the same few expectations again: remember the verdict (a bounded memo).
+    try:
+        memo = (check_id, id(keys), json.dumps(expect, sort_keys=True))
+    except (TypeError, ValueError):
+        memo = None
+    if memo is not None and memo in _CHECKED and _CHECKED[memo][0] is keys:
+        return list(_CHECKED[memo][1])
     problems = []
-    for err in sorted(validator.iter_errors(dict(expect)), key=lambda e: (list(map(str, e.path)), e.validator)):
+    for err in sorted(_validator(keys).iter_errors(dict(expect)), key=lambda e: (list(map(str, e.path)), e.validator)):
         problems.extend(_explain(check_id, keys, err))
+    if memo is not None:
+        if len(_CHECKED) >= 4096:
+            _CHECKED.clear()
+        _CHECKED[memo] = (keys, tuple(problems))
     return problems
+
+
+_CHECKED: dict[tuple, tuple[tuple[Key, ...], tuple[ExpectProblem, ...]]] = {}
 
 
 _VALIDATORS: dict[int, tuple[tuple[Key, ...], Any]] = {}  # id(keys) -> (keys, compiled validator)
