@@ -114,7 +114,12 @@ def validate_many(attendee: Attendee, steps: Sequence[str] | None, lab: LabPack,
     specs = list(lab.steps) if steps is None else [step_for(lab, s) for s in steps]
     started, t0 = now(), time.monotonic()
     counter = CallCounter() if counter is None else counter
-    per_step: list[list[tuple[Any, Any]]] = [[(registry.get(c.id), c.expect) for c in s.checks] for s in specs]
+    # A check id the registry lacks is the lab pack's fault (``guide lint`` reports it): its step is an ERROR
+    # saying so, and the lab's other steps are graded as usual.
+    known = set(registry.all_ids())
+    unknown = [[c.id for c in s.checks if c.id not in known] for s in specs]
+    per_step: list[list[tuple[Any, Any]]] = [[(registry.get(c.id), c.expect) for c in s.checks if c.id in known]
+                                             for s in specs]
     judged: list[tuple[list[Outcome], Seen, tuple[str, ...]]]
     try:
         params = lab_parameters(((c.id, c.expect) for s in lab.steps for c in s.checks), attendee.injects)
@@ -128,6 +133,7 @@ def validate_many(attendee: Attendee, steps: Sequence[str] | None, lab: LabPack,
             log.exception("lab %s steps %s: validation failed", lab.id, ",".join(s.id for s in specs))
             error = internal_error("validator", f"{type(exc).__name__}: {exc}"[:300])
             judged = [([error], Seen(), ()) for _ in specs]
+    judged = [([_unknown_checks(lab, ids)], Seen(), ()) if ids else j for ids, j in zip(unknown, judged, strict=True)]
     duration_ms = int((time.monotonic() - t0) * 1000)
     results = []
     for spec, (outcomes, seen, needed) in zip(specs, judged, strict=True):
@@ -181,6 +187,16 @@ def _check_tasks(lab: LabPack) -> dict[str, str]:
         for c in s.checks:
             out.setdefault(c.id, s.task)
     return out
+
+
+def _unknown_checks(lab: LabPack, check_ids: list[str]) -> Outcome:
+    log.error("lab %s names check(s) that are not registered: %s", lab.id, ", ".join(check_ids))
+    return Outcome(
+        "lab", Status.ERROR,
+        "labgrader cannot check this step because the lab's definition names a check labgrader does not have.",
+        "This is not a problem with your work: tell your proctor (the lab pack needs fixing).",
+        {"unknown_checks": list(check_ids)},
+    )
 
 
 def _lab_misconfigured(detail: str) -> Outcome:

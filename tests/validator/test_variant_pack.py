@@ -84,3 +84,19 @@ def test_a_variant_pack_is_dry_run_with_sim_act_and_graded_by_validate(sim, atte
     assert [r["status"] for r in grade("3.1") + grade("3.2")] == ["PASS", "PASS"]
     act("4")
     assert [r["status"] for r in grade("4")] == ["PASS"]
+
+
+def test_a_step_naming_an_unregistered_check_is_an_error_and_the_others_are_graded(sim, attendee, tmp_path):
+    from validator import Attendee, validate_many
+
+    root = tmp_path / "typo"
+    shutil.copytree(BUILTIN_DIR / "spot-the-flaw", root)
+    lab_yaml = root / "lab.yaml"
+    lab_yaml.write_text(lab_yaml.read_text().replace("- id: iteration_exportable", "- id: iteration_exportible"))
+    lab = load_pack(root)
+    results = {r.task: r for r in validate_many(Attendee.from_json(attendee, lab), None, lab)}
+    typo = results["6"]
+    assert typo.status.value == "ERROR" and "names a check labgrader does not have" in typo.message
+    assert "not a problem with your work" in typo.hint
+    assert typo.checks[0].evidence == {"unknown_checks": ["iteration_exportible"]}
+    assert results["1"].status.value == "FAIL"  # nothing made yet: graded as usual
