@@ -171,11 +171,15 @@ def test_idle_and_never_active_attendees_are_not_checked(api, auto_app, sim):
     idle = _attendee(api, "eve", sim.create_attendee("auto-eve"))
     _press(api, active)
     _press(api, idle)
-    eve = db.session.scalar(select(Attendee).filter_by(external_id="eve"))
-    db.session.get(AutoCheck, eve.id).last_seen_at = autocheck.utcnow() - autocheck.timedelta(hours=1)
+    # Seen an hour ago: idle in Monday (idle after 10 minutes), still active in Tuesday (idle after 2 hours).
+    _class(api, {**QUICK, "idle_after": 7200}, cohort="Tuesday")
+    _press(api, _attendee(api, "fox", sim.create_attendee("auto-fox"), cohort="Tuesday"))
+    for name in ("eve", "fox"):
+        who = db.session.scalar(select(Attendee).filter_by(external_id=name))
+        db.session.get(AutoCheck, who.id).last_seen_at = autocheck.utcnow() - autocheck.timedelta(hours=1)
     db.session.commit()
     autocheck.start_scheduler(auto_app)
-    wait_for(lambda: len(_runs("cat")) >= 3, "three checks of the active attendee")
+    wait_for(lambda: len(_runs("cat")) >= 3 and _runs("fox"), "three checks of the active attendee")
     assert _runs("dan") == [] and _runs("eve") == []
     assert _auto_attempts("dan") == [] and _auto_attempts("eve") == []
 

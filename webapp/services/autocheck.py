@@ -193,7 +193,8 @@ def tick() -> TickReport:
     db.session.commit()
     due = db.session.execute(
         select(AutoCheck, Attendee).join(Attendee, Attendee.id == AutoCheck.attendee_id)
-        .where(AutoCheck.last_seen_at.is_not(None), or_(AutoCheck.next_at.is_(None), AutoCheck.next_at <= now),
+        .where(AutoCheck.last_seen_at >= now - _longest_idle(),  # attendees idle everywhere are not even loaded
+               or_(AutoCheck.next_at.is_(None), AutoCheck.next_at <= now),
                or_(AutoCheck.running_until.is_(None), AutoCheck.running_until < now))
         .order_by(AutoCheck.next_at.is_not(None), AutoCheck.next_at)).all()
     for state, who in due:
@@ -236,6 +237,16 @@ def tick() -> TickReport:
         log.info("automatic checks: %d due checks wait for their class's ceiling of Azure calls per minute",
                  report.deferred)
     return report
+
+
+def _longest_idle() -> timedelta:
+    """The longest ``idle_after`` any lab or class sets (the default's at least)."""
+    seconds = [AutoCheckSettings().idle_after]
+    seconds += [p.auto_check.idle_after for p in labs.packs() if p.auto_check is not None]
+    seconds += [float(c["idle_after"]) for c in db.session.scalars(select(Cohort.auto_check)
+                                                                   .where(Cohort.auto_check.is_not(None)))
+                if c and c.get("idle_after") is not None]
+    return timedelta(seconds=max(seconds))
 
 
 def check(attendee_id: int, run_id: int) -> int:
