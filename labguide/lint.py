@@ -214,6 +214,12 @@ def _document_problem(root, path: tuple, err) -> list[tuple[int, str]]:
         close = difflib.get_close_matches(str(err.instance), [str(v) for v in err.validator_value], n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]}?" if close else ""
         return [(line_of(root, path), f"{_where(path)}: {err.instance!r} is not allowed{hint}")]
+    if err.validator == "type":
+        wanted = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        words = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
+                 "number": "a number", "boolean": "true or false", "null": "empty"}
+        return [(line_of(root, path), f"{_where(path)}: must be {' or '.join(words.get(w, w) for w in wanted)}, "
+                                      f"not {err.instance!r}")]
     return [(line_of(root, path), f"{_where(path)}: {err.message}")]
 
 

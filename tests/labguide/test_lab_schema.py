@@ -97,8 +97,16 @@ def test_lint_reports_unknown_and_missing_keys_of_the_pack_itself(tmp_path):
         ("    requires: [d59e98f0-5614-4e26-b82c-18374ffffb6c]", "    require: [d59e98f0-5614-4e26-b82c-18374ffffb6c]"),
         ("guide: guide.md", "guide: guide.md\nauthor: me"),
         ('    task: "4"\n', ""),
+        ("    secret: true", "    secrett: true"),
+        ("version: 1", "version: [1]"),
+        ("- id: iteration_exportable", "- id: iteration_exportable\n        expects: { platforms: [ONNX] }"),
     ])
     found = [str(p) for p in lint_pack(load_pack(root))]
+    assert (f"lab.yaml:{_line(lines, 'secrett')}: injects.AzureAdUserPassword: unknown key 'secrett'; did you mean "
+            "secret?") in found
+    assert f"lab.yaml:{_line(lines, 'version: [1]')}: version: must be a whole number or text, not [1]" in found
+    assert any(f.startswith(f"lab.yaml:{_line(lines, 'expects: {')}: ") and "unknown key 'expects'; did you mean "
+               "expect?" in f for f in found), found
     assert f"lab.yaml:{_line(lines, 'require:')}: steps[1]: unknown key 'require'; did you mean requires?" in found
     assert any(f.startswith(f"lab.yaml:{_line(lines, 'author: me')}: lab.yaml: unknown key 'author'") for f in found)
     assert any("steps[4] needs 'task'" in f for f in found), found
