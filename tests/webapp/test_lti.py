@@ -381,3 +381,50 @@ def test_a_learner_maps_by_the_lms_user_id_the_attendee_record_names(tool, platf
     cleared = tool.api("PUT", f"/labs/{LAB}/attendees/ada", {"lms_user_id": None})
     assert cleared.status_code == 200 and cleared.json()["lms_user_id"] is None
     assert Browser().launch(platform.login_url(spec)).status_code == 403
+
+
+def test_with_redis_the_score_post_is_a_queued_job_a_worker_runs(make_app, tmp_path, attendee):
+    """With REDIS_URL the post is an RQ job: the Validate answers before any post; `labgrader worker` (here
+    its burst mode, in another app on the same database and Redis) posts the score."""
+    import socket
+
+    import redis
+
+    from tests.conftest import redis_url, require
+    from validator.azure import customvision
+
+    with socket.socket() as s:
+        s.settimeout(1)
+        require(s.connect_ex(("127.0.0.1", 6379)) == 0, "Redis is not reachable at 127.0.0.1:6379")
+    url = redis_url(15)
+    conn = redis.Redis.from_url(url)
+    conn.flushdb()
+    db_url = f"sqlite:///{tmp_path / 'rq.sqlite3'}"
+    web = make_app(DATABASE_URL=db_url, AUTO_MIGRATE=True, REDIS_URL=url)
+    worker_app = make_app(DATABASE_URL=db_url, REDIS_URL=url)
+    try:
+        with web.app_context():
+            served = Tool(web)
+            lms = Platform(served.url)
+            try:
+                assert served.api("POST", "/lti/platforms", {"name": "LMS", **lms.registration_fields()}).ok
+                assert served.api("PUT", f"/labs/{LAB}/attendees/ada", {"azure": attendee}).ok
+                assert Browser().launch(lms.login_url(learner())).url == served.url + "/lab"
+                Student(attendee).do("1")
+                r = served.api("POST", f"/labs/{LAB}/attendees/ada/validations", {"step": STEP1})
+                assert r.json()["status"] == "PASS"
+                assert jobs.queue().count == 1 and lms.scores == []  # queued, not sent by the web process
+                w = jobs.worker(worker_app)
+                try:
+                    assert w.work(burst=True)
+                finally:
+                    w.connection.close()
+                (score,) = lms.wait_scores(1)
+                assert score["userId"] == "lms-user-ada" and score["scoreGiven"] > 0
+            finally:
+                lms.close()
+                served.close()
+    finally:
+        conn.flushdb()
+        conn.close()
+        customvision.use_in_process()
