@@ -96,6 +96,9 @@ def test_arm_errors_for_types_and_versions(clients, storage):
     assert (info.value.status_code, info.value.error.code) == (400, "InvalidResourceNamespace")
     resp = clients.get(_id(clients, name), None)
     assert (resp.status_code, resp.json()["error"]["code"]) == (400, "MissingApiVersionParameter")
+    resp = clients.get(_id(clients, name), "latest")  # not a version at all
+    assert (resp.status_code, resp.json()["error"]["code"]) == (400, "InvalidApiVersionParameter")
+    assert "'2023-05-01,2022-09-01'" in resp.json()["error"]["message"]
     resp = clients.get(_id(clients, name), VERSION, token="not-a-token")
     assert resp.status_code == 401
     # A create without a location, and one in a location the type is not offered in.
