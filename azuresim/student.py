@@ -511,3 +511,228 @@ def _other_tier(sku: str) -> str:
 
 def _other_region(region: str) -> str:
     return "westeurope" if region.lower() != "westeurope" else "eastus"
+
+
+# -- Find the Flaw: the object detection lab --------------------------------------------------------------
+
+DETECTION_LAB = "find-the-flaw"
+DETECTION_TASKS = ("1", "2", "3", "4", "5", "6")
+OD_GENERAL = "da2e3a8a-40a5-4171-82f4-58522f70fbc1"  # General (not compact), Object Detection
+TEST_IMAGES_FOLDER = "testset"  # in the pack: the lab's test images, as its lab.yaml lists them
+
+DETECTION_MISTAKES: dict[str, dict[str, str]] = {
+    "1": MISTAKES["1"],
+    "2": {
+        "wrong-name": "names the project 'Casting Flaws'",
+        "classification": "picks Classification instead of Object Detection",
+        "non-compact-domain": "picks the General object detection domain instead of General (compact)",
+    },
+    "3": {
+        "too-few-regions": "draws regions on only a fifth of the images",
+        "wrong-tag": "tags every defect box 'Casting' instead of 'Defect'",
+        "boxes-off": "draws each box on clean metal across the part, far off the defect",
+    },
+    "4": {
+        "advanced-training": "chooses Advanced Training instead of Quick Training",
+        "not-finished": "checks before the training has finished",
+    },
+    "5": {
+        "good-casting": "quick-tests a test image of a good casting instead of one with a defect",
+        "training-image": "quick-tests one of the training images instead of a test image",
+    },
+    "6": {},
+}
+
+DETECTION_REPAIRS: dict[str, str] = {
+    "1": REPAIRS["1"],
+    "2": "the project is fixed in its settings; a Classification project is deleted and made again",
+    "3": "a tag other than the lab's is renamed to it; boxes off the defect are deleted and drawn again",
+}
+
+WRONG_REGION_TAG = "Casting"
+
+
+def _expectation(lab, check_id: str, key: str, default=None):
+    """``expect[key]`` of the first check ``check_id`` in ``lab`` (a LabPack), else ``default``."""
+    for step in lab.steps:
+        for c in step.checks:
+            if c.id == check_id and key in (c.expect or {}):
+                return c.expect[key]
+    return default
+
+
+@dataclass
+class DetectionStudent(Student):
+    """One attendee doing Find the Flaw: Tasks 1, 4 and 6 as in Spot the Flaw; an Object Detection project,
+    regions drawn on the training castings (their true defect boxes, from azuresim's generator), and a Quick
+    Test of one of the pack's test images. Names, tag and counts come from the lab pack (``lab``)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    lab: object = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.lab is None:
+            from labguide.packs import load_pack
+
+            self.lab = load_pack(DETECTION_LAB)
+        self.project_name = str(_expectation(self.lab, "project_exists", "name", "Casting Flaw Finder"))
+        self.project_description = str(_expectation(self.lab, "project_description", "description", ""))
+        self.region_tag = str(_expectation(self.lab, "region_image_count", "tag", "Defect"))
+        self.counts = {self.region_tag: 50, **self.counts}
+        self.test_images = list(_expectation(self.lab, "quicktest_region_overlap", "test_images", []) or [])
+
+    def do(self, task: str, mistake: str | None = None) -> str:
+        """Perform ``task`` ("1" ... "6"), correctly or with ``mistake`` (see ``DETECTION_MISTAKES``)."""
+        if task not in DETECTION_TASKS:
+            raise StudentError(f"unknown task {task!r}; tasks are {', '.join(DETECTION_TASKS)}")
+        if mistake is not None and mistake not in DETECTION_MISTAKES[task]:
+            known = ", ".join(DETECTION_MISTAKES[task]) or "none"
+            raise StudentError(f"task {task} has no mistake {mistake!r}; known: {known}")
+        action = {"1": self.task1, "2": self.detection_project, "3": self.draw_regions, "4": self.task4,
+                  "5": self.quick_test_detection, "6": self.task6}[task]
+        self._repairs = []
+        done = action(mistake)
+        return "; ".join([*self._repairs, done])
+
+    def do_all(self) -> None:
+        for task in DETECTION_TASKS:
+            self.do(task)
+
+    def project(self):
+        projects = self.trainer().get_projects()
+        if not projects:
+            raise StudentError("no Custom Vision project: do Task 2 first")
+        preferred = [p for p in projects if p.name == self.project_name]
+        return (preferred or projects)[0]
+
+    # -- Task 2: an Object Detection project -------------------------------------------------------------
+    def detection_project(self, mistake: str | None) -> str:
+        trainer = self.trainer()
+        name = "Casting Flaws" if mistake == "wrong-name" else self.project_name
+        domain = {"classification": GENERAL_COMPACT, "non-compact-domain": OD_GENERAL}.get(mistake, OD_GENERAL_COMPACT)
+        existing = trainer.get_projects()
+        if mistake is None and existing and existing[0].settings.domain_id not in OD_DOMAINS:
+            # A project's type cannot change: a Classification project is deleted and made again.
+            trainer.delete_project(existing[0].id)
+            self._repairs.append(f"deleted Classification project '{existing[0].name}' "
+                                 "(a project's type cannot be changed)")
+            existing = []
+        if mistake is None and existing:
+            project = existing[0]
+            project.name, project.description = name, self.project_description
+            project.settings.domain_id = domain
+            project = trainer.update_project(project.id, project)
+            return f"fixed project '{project.name}' ({project.id}) in its settings"
+        kwargs = {"description": self.project_description, "domain_id": domain}
+        if mistake == "classification":
+            kwargs["classification_type"] = "Multiclass"
+        project = trainer.create_project(name, **kwargs)
+        return f"created project '{project.name}' ({project.id})"
+
+    # -- Task 3: upload the training castings, draw a box around each defect ----------------------------
+    def draw_regions(self, mistake: str | None) -> str:
+        from azure.cognitiveservices.vision.customvision.training.models import ImageRegionCreateEntry
+
+        from . import images as generated
+
+        trainer, project = self.trainer(), self.project()
+        count = self.counts[self.region_tag]
+        ids = self._upload_untagged(project.id, count)
+        tag = self._region_tag(project.id, WRONG_REGION_TAG if mistake == "wrong-tag" else self.region_tag)
+        boxed = count // 5 if mistake == "too-few-regions" else count
+        place = generated.misplaced_box if mistake == "boxes-off" else generated.defect_box
+        have = self._regions_by_image(project.id)
+        wanted, stale = [], []
+        for index, image_id in enumerate(ids[:boxed]):
+            box = place(index)
+            regions = have.get(image_id, [])
+            if mistake is None:
+                # Fixing the task: boxes that miss the defect go; a box that fits stays.
+                stale += [r.region_id for r in regions
+                          if generated.Box(r.left, r.top, r.width, r.height).iou(box) < 0.5]
+                regions = [r for r in regions if r.region_id not in stale]
+            if not any(r.tag_id == tag.id for r in regions):
+                wanted.append(ImageRegionCreateEntry(image_id=image_id, tag_id=tag.id, left=box.left, top=box.top,
+                                                     width=box.width, height=box.height))
+        if stale:
+            for start in range(0, len(stale), BATCH):
+                trainer.delete_image_regions(project.id, stale[start:start + BATCH])
+            self._repairs.append(f"deleted {len(stale)} boxes that missed the defect")
+        for start in range(0, len(wanted), BATCH):
+            trainer.create_image_regions(project.id, wanted[start:start + BATCH])
+        where = "far off the defect" if mistake == "boxes-off" else "around the defect"
+        return f"drew {len(wanted)} '{tag.name}' boxes {where} on {boxed} of {count} uploaded castings"
+
+    def _upload_untagged(self, project_id: str, count: int) -> list[str]:
+        """Upload the training castings without tags (an Object Detection project tags regions, not images);
+        their image ids in order (a duplicate answers with the image already there)."""
+        from . import images as generated
+
+        ids: list[str] = []
+        for start in range(0, count, BATCH):
+            entries = [ImageFileCreateEntry(name=f"def_{i}.jpeg", contents=generated.casting_image(True, i))
+                       for i in range(start, min(count, start + BATCH))]
+            summary = self._create(project_id, entries)
+            ids += [r.image.id for r in summary.images]
+        return ids
+
+    def _regions_by_image(self, project_id: str) -> dict[str, list]:
+        out: dict[str, list] = {}
+        skip = 0
+        while True:
+            page = self.trainer().get_images(project_id, take=256, skip=skip)
+            for image in page:
+                out[image.id] = list(image.regions or [])
+            if len(page) < 256:
+                return out
+            skip += 256
+
+    def _region_tag(self, project_id: str, name: str):
+        """The tag to draw with; fixing the task renames a stray tag (say 'Casting') to the lab's, once."""
+        trainer = self.trainer()
+        tags = trainer.get_tags(project_id)
+        exact = [t for t in tags if t.name == name]
+        if exact:
+            return exact[0]
+        if name == self.region_tag:
+            for tag in tags:
+                if tag.name == WRONG_REGION_TAG:
+                    self._repairs.append(f"renamed tag '{tag.name}' to '{name}'")
+                    tag.name, tag.description = name, tag.description or ""
+                    return trainer.update_tag(project_id, tag.id, tag)
+        return trainer.create_tag(project_id, name)
+
+    # -- Task 5: quick-test one of the lab's test images -------------------------------------------------
+    def quick_test_detection(self, mistake: str | None) -> str:
+        from pathlib import Path
+
+        from . import images as generated
+
+        trainer, project = self.trainer(), self.project()
+        iteration = self._completed_iteration(project.id)
+        if mistake == "training-image":
+            name, data = "def_0.jpeg (a training image)", generated.casting_image(True, 0)
+        else:
+            good = mistake == "good-casting"
+            pick = next((t for t in self.test_images if bool(t.get("defects")) != good), None)
+            if pick is None:
+                raise StudentError(f"the lab pack lists no test image {'without' if good else 'with'} a defect")
+            name = pick["name"]
+            data = (Path(self.lab.root) / TEST_IMAGES_FOLDER / name).read_bytes()
+        result = trainer.quick_test_image(project.id, data, iteration_id=iteration.id, store=True)
+        top = max(result.predictions, key=lambda p: p.probability, default=None)
+        if top is None:
+            return f"quick-tested {name}: no prediction"
+        b = top.bounding_box
+        at = f" at ({b.left:.2f}, {b.top:.2f}, {b.width:.2f}, {b.height:.2f})" if b is not None else ""
+        return f"quick-tested {name}: {top.tag_name} {top.probability:.0%}{at}"
+
+
+def scripted_student(lab_id: str, credentials: dict, **options) -> tuple[Student, tuple[str, ...]]:
+    """The scripted student for lab ``lab_id`` and that lab's task labels; KeyError for a lab it does not know."""
+    if lab_id == DETECTION_LAB:
+        return DetectionStudent(credentials, **options), DETECTION_TASKS
+    if lab_id == "spot-the-flaw":
+        return Student(credentials, **options), TASKS
+    raise KeyError(f"the scripted student does not know lab {lab_id!r}")

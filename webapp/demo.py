@@ -19,6 +19,8 @@ import click
 
 LAB = "spot-the-flaw"
 CLASS = "demo-class"
+DETECTION_LAB = "find-the-flaw"
+DETECTION_CLASS = "demo-class-detection"
 PROCTOR_EMAIL = "proctor@demo.labgrader.local"
 YOU = "you"
 
@@ -49,6 +51,33 @@ SCENARIOS: list[tuple[str, list[tuple[str, str | None]]]] = [
     ("Sophie Wilson", [("1", None), ("2", None), ("3.1", "untagged")]),
     ("Vint Cerf", [("1", None), ("2", None), ("3.1", None), ("3.2", None), ("4", "training-failed")]),
 ]
+
+# The second lab's class (Find the Flaw, object detection), with its own typical mistakes.
+_DONE = [("1", None), ("2", None), ("3", None), ("4", None)]
+DETECTION_SCENARIOS: list[tuple[str, list[tuple[str, str | None]]]] = [
+    ("Mary Jackson", [*_DONE, ("5", None), ("6", None)]),
+    ("Dorothy Vaughan", _DONE),
+    ("Jean Bartik", [("1", None), ("2", "classification")]),
+    ("Kathleen Booth", [("1", None), ("2", None), ("3", "too-few-regions")]),
+    ("Lynn Conway", [("1", None), ("2", None), ("3", "wrong-tag")]),
+    ("Evelyn Berezin", [("1", None), ("2", None), ("3", "boxes-off"), ("4", None), ("5", None)]),
+    ("Adele Goldberg", [("1", None), ("2", None), ("3", None), ("4", "advanced-training")]),
+    ("Carol Shaw", [("1", None), ("2", "non-compact-domain")]),
+    ("Anita Borg", [*_DONE, ("5", "good-casting")]),
+    ("Fran Bilas", [("1", None)]),
+]
+
+
+@dataclass(frozen=True)
+class DemoClass:
+    """One lab's demo class: its attendees and where each is in the lab."""
+
+    lab: str
+    cohort: str
+    scenarios: list[tuple[str, list[tuple[str, str | None]]]]
+
+
+CLASSES = (DemoClass(LAB, CLASS, SCENARIOS), DemoClass(DETECTION_LAB, DETECTION_CLASS, DETECTION_SCENARIOS))
 
 
 @dataclass
@@ -101,20 +130,22 @@ def start(folder: Path, host: str, port: int, attendees: int, training_seconds: 
         base = f"http://{host}:{server.server_port}"
         app.config["BASE_URL"] = base
         password = secrets.token_urlsafe(12)
-        chosen = SCENARIOS[: max(1, attendees)]
+        # Each lab's class has up to ``attendees`` people; the first of the first class is the newcomer.
+        chosen = [(c, name, actions) for c in CLASSES for name, actions in c.scenarios[: max(1, attendees)]]
         with app.app_context():
             proctors.add(PROCTOR_EMAIL, password, is_admin=True)
-            proctors.grant(PROCTOR_EMAIL, LAB, CLASS)
+            for c in CLASSES:
+                proctors.grant(PROCTOR_EMAIL, c.lab, c.cohort)
             _, api_key = apikeys.create("demo-platform")
             records = {}
-            for name, _ in chosen:
+            for c, name, _ in chosen:
                 creds = sim.create_attendee(external_id(name))
                 records[name] = attendee_service.upsert(
-                    LAB, external_id(name), cohort=CLASS, display_name=name, azure=creds,
+                    c.lab, external_id(name), cohort=c.cohort, display_name=name, azure=creds,
                     injects={"AzureAdUserEmail": f"{external_id(name)}@demo.labgrader.local",
                              "AzureAdUserPassword": secrets.token_urlsafe(10)},
                 )
-            link = launch.make_link(records[chosen[0][0]])
+            link = launch.make_link(records[chosen[0][1]])
         demo = Demo(base, link, PROCTOR_EMAIL, password, api_key, sim.info)
         seeding = threading.Thread(target=_seed, args=(app, chosen[1:], demo.stop_seeding), name="demo-seed",
                                    daemon=True)
@@ -133,15 +164,16 @@ def _seed(app, scenarios, stop: threading.Event) -> None:
         list(pool.map(lambda sc: _seed_one(app, *sc, stop=stop), scenarios))
 
 
-def _seed_one(app, name: str, actions: list[tuple[str, str | None]], stop: threading.Event) -> None:
-    from azuresim.student import Student
+def _seed_one(app, demo_class: DemoClass, name: str, actions: list[tuple[str, str | None]],
+              stop: threading.Event) -> None:
+    from azuresim.student import scripted_student
     from webapp.services import attendees as attendee_service
     from webapp.services import validation
 
     log = logging.getLogger("labgrader.demo")
     with app.app_context():
-        attendee = attendee_service.get(LAB, external_id(name))
-        student = Student(attendee_service.credentials(attendee))
+        attendee = attendee_service.get(demo_class.lab, external_id(name))
+        student, tasks = scripted_student(demo_class.lab, attendee_service.credentials(attendee))
         try:
             for task, mistake in actions:
                 if stop.is_set():
@@ -149,18 +181,16 @@ def _seed_one(app, name: str, actions: list[tuple[str, str | None]], stop: threa
                 student.do(task, mistake)
                 validation.run(attendee, task, trigger="sweep", triggered_by="demo")
             if actions:  # the next step, which they have not done yet
-                validation.run(attendee, _next_task(actions[-1][0]) or actions[-1][0], trigger="sweep",
+                validation.run(attendee, _next_task(tasks, actions[-1][0]) or actions[-1][0], trigger="sweep",
                                triggered_by="demo")
         except Exception:  # a demo attendee that fails to seed must not stop the others
             if not stop.is_set():
                 log.exception("seeding %s failed", name)
 
 
-def _next_task(task: str) -> str | None:
-    from azuresim.student import TASKS
-
-    i = TASKS.index(task)
-    return TASKS[i + 1] if i + 1 < len(TASKS) else None
+def _next_task(tasks: tuple[str, ...], task: str) -> str | None:
+    i = tasks.index(task)
+    return tasks[i + 1] if i + 1 < len(tasks) else None
 
 
 @click.command("demo")
@@ -169,7 +199,7 @@ def _next_task(task: str) -> str | None:
 @click.option("--dir", "folder", default=".labgrader-demo", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the demo's database and simulator state (emptied on start).")
 @click.option("--attendees", default=len(SCENARIOS), show_default=True, type=click.IntRange(1, len(SCENARIOS)),
-              help="How many simulated attendees (the first is you).")
+              help="How many simulated attendees in each lab's class (the first of Spot the Flaw's is you).")
 @click.option("--training-seconds", default=8.0, show_default=True, type=float,
               help="How long a simulated training takes.")
 @click.option("--provisioning-seconds", default=3.0, show_default=True, type=click.FloatRange(0),
@@ -188,11 +218,12 @@ labgrader demo is running (Ctrl-C to stop). Everything runs locally on azuresim;
                      Press Validate under a task, then use the Practice panel to do the task (or a mistake).
   Proctor dashboard: {demo.base_url}/proctor
                      sign in as {demo.proctor_email} / {demo.proctor_password}
+                     classes: {CLASS} ({LAB}) and {DETECTION_CLASS} ({DETECTION_LAB})
   Platform API docs: {demo.base_url}/api/v1/docs
                      API key: {demo.api_key}
   Simulator:         {demo.sim_info['admin_url']}
 
-The class of {attendees} attendees is being seeded in the background; watch the proctor grid fill in.
+Both classes are being seeded in the background; watch the proctor grids fill in.
 """)
     try:
         server.serve_forever()
