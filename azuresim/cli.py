@@ -135,10 +135,12 @@ def create_attendee(name: str, region: str | None, admin_url: str | None, ca_bun
 @click.option("--lab", "lab_name", help="Lab pack (name or folder) whose expectations give the names, tiers, tags, "
                                         "counts and training type to use (default: Spot the Flaw's).")
 @click.option("--good", type=click.IntRange(5), help="Good images to upload (default: the lab's count).")
-@click.option("--defect", type=click.IntRange(5), help="Defective images to upload (default: the lab's count).")
+@click.option("--defect", type=click.IntRange(5), help="Defective images to upload (default: the lab's count; in "
+                                                     "an Object Detection lab, the castings uploaded and boxed, 50).")
 def act(attendee_file: str, task: str | None, mistake: str | None, list_mistakes: bool, lab_name: str | None,
         good: int | None, defect: int | None) -> None:
-    """Perform one lab TASK (1, 2, 3.1, 3.2, 4, 5.1, 5.2, 6) as a student would, through the Azure SDKs.
+    """Perform one lab TASK (1, 2, 3.1, 3.2, 4, 5.1, 5.2, 6; Find the Flaw's: 1-6) as a student would, through
+    the Azure SDKs.
 
     With --lab, a pack's own expectations say what the student makes, so a lab author can dry-run a variant
     of the lab (other names, tags and counts) before any student does.
@@ -146,7 +148,18 @@ def act(attendee_file: str, task: str | None, mistake: str | None, list_mistakes
     from azure.core.exceptions import AzureError
     from msrest.exceptions import HttpOperationError
 
-    from .student import MISTAKES, TASKS, LabPlan, Student, StudentError, attendee_injects
+    from .student import (
+        DETECTION_MISTAKES,
+        DETECTION_TASKS,
+        MISTAKES,
+        TASKS,
+        DetectionStudent,
+        LabPlan,
+        Student,
+        StudentError,
+        attendee_injects,
+        is_detection_lab,
+    )
 
     if list_mistakes and lab_name:
         from labguide.packs import load_pack
@@ -160,10 +173,19 @@ def act(attendee_file: str, task: str | None, mistake: str | None, list_mistakes
             for key, what in RESOURCE_MISTAKES.items():
                 click.echo(f"  {key:<20} {what}")
             return
+    detection = False
+    if lab_name:
+        from labguide.packs import PackError, load_pack
+
+        try:
+            # An Object Detection lab (regions counted, as in Find the Flaw) has a student of its own.
+            detection = is_detection_lab(load_pack(lab_name))
+        except (PackError, OSError) as exc:
+            raise click.BadParameter(str(exc), param_hint="--lab") from exc
     if list_mistakes:
-        for name in TASKS:
+        for name in DETECTION_TASKS if detection else TASKS:
             click.echo(f"Task {name}:")
-            for key, what in MISTAKES[name].items():
+            for key, what in (DETECTION_MISTAKES if detection else MISTAKES)[name].items():
                 click.echo(f"  {key:<20} {what}")
         return
     if not task:
@@ -200,7 +222,8 @@ def act(attendee_file: str, task: str | None, mistake: str | None, list_mistakes
             return
     counts = {k: v for k, v in ((plan.good_tag, good), (plan.defect_tag, defect)) if v is not None}
     try:
-        student = Student(creds, counts=counts, plan=plan)
+        student = DetectionStudent(creds, counts=counts, lab=pack) if detection else Student(creds, counts=counts,
+                                                                                             plan=plan)
         click.echo(student.do(task, mistake))
     except (StudentError, KeyError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -519,6 +519,7 @@ DETECTION_LAB = "find-the-flaw"
 DETECTION_TASKS = ("1", "2", "3", "4", "5", "6")
 OD_GENERAL = "da2e3a8a-40a5-4171-82f4-58522f70fbc1"  # General (not compact), Object Detection
 TEST_IMAGES_FOLDER = "testset"  # in the pack: the lab's test images, as its lab.yaml lists them
+REGION_COUNT = 50  # the castings in the lab's training folder
 
 DETECTION_MISTAKES: dict[str, dict[str, str]] = {
     "1": MISTAKES["1"],
@@ -565,21 +566,23 @@ def _expectation(lab, check_id: str, key: str, default=None):
 class DetectionStudent(Student):
     """One attendee doing Find the Flaw: Tasks 1, 4 and 6 as in Spot the Flaw; an Object Detection project,
     regions drawn on the training castings (their true defect boxes, from azuresim's generator), and a Quick
-    Test of one of the pack's test images. Names, tag and counts come from the lab pack (``lab``)."""
+    Test of one of the pack's test images. What it makes comes from the lab pack ``lab`` (Find the Flaw's by
+    default): the resource, project and training type as :class:`LabPlan` reads them, the region tag, and the
+    test images. ``counts[tag]`` is how many castings it uploads and boxes (``REGION_COUNT``)."""
 
-    counts: dict[str, int] = field(default_factory=dict)
     lab: object = None
 
     def __post_init__(self) -> None:
-        super().__post_init__()
         if self.lab is None:
             from labguide.packs import load_pack
 
             self.lab = load_pack(DETECTION_LAB)
-        self.project_name = str(_expectation(self.lab, "project_exists", "name", "Casting Flaw Finder"))
-        self.project_description = str(_expectation(self.lab, "project_description", "description", ""))
+        asked = dict(self.counts or {})
+        self.plan = LabPlan.from_pack(self.lab, attendee_injects(self.credentials))
+        super().__post_init__()
+        self.project_name, self.project_description = self.plan.project_name, self.plan.description
         self.region_tag = str(_expectation(self.lab, "region_image_count", "tag", "Defect"))
-        self.counts = {self.region_tag: 50, **self.counts}
+        self.counts = {self.region_tag: asked.get(self.region_tag, REGION_COUNT)}
         self.test_images = list(_expectation(self.lab, "quicktest_region_overlap", "test_images", []) or [])
 
     def do(self, task: str, mistake: str | None = None) -> str:
@@ -729,10 +732,16 @@ class DetectionStudent(Student):
         return f"quick-tested {name}: {top.tag_name} {top.probability:.0%}{at}"
 
 
+def is_detection_lab(pack) -> bool:
+    """Whether a pack (LabPack) has Find the Flaw's shape: it counts regions (an Object Detection lab)."""
+    return any(c.id == "region_image_count" for step in pack.steps for c in step.checks)
+
+
 def scripted_student(lab_id: str, credentials: dict, **options) -> tuple[Student, tuple[str, ...]]:
-    """The scripted student for lab ``lab_id`` and that lab's task labels; KeyError for a lab it does not know."""
-    if lab_id == DETECTION_LAB:
-        return DetectionStudent(credentials, **options), DETECTION_TASKS
-    if lab_id == "spot-the-flaw":
-        return Student(credentials, **options), TASKS
-    raise KeyError(f"the scripted student does not know lab {lab_id!r}")
+    """The scripted student for built-in lab ``lab_id`` and that lab's task labels."""
+    from labguide.packs import load_pack
+
+    pack = load_pack(lab_id)
+    if is_detection_lab(pack):
+        return DetectionStudent(credentials, lab=pack, **options), DETECTION_TASKS
+    return Student(credentials, plan=LabPlan.from_pack(pack, attendee_injects(credentials)), **options), TASKS
