@@ -2,7 +2,9 @@
 ``lti1p3platform`` library, tests/webapp/lti_platform.py) at http://127.0.0.1, labgrader over HTTPS at
 https://localhost (a trustme certificate Chromium is told to accept by its key's hash). The redirect chain
 runs in the frame (OIDC login, the cookie check, the platform's authorization, the auto-posted launch), the
-guide opens there with its session cookie (SameSite=None; Secure; Partitioned), and Validate works in it."""
+guide opens there with its session cookie (SameSite=None; Secure; Partitioned), and Validate works in it.
+Where the frame keeps no cookie (labgrader over plain HTTP here), the cookie check offers a new window, and
+the lab opens there."""
 
 from __future__ import annotations
 
@@ -117,3 +119,53 @@ def test_instructor_lands_on_the_grid_in_the_iframe(tool, lms, chromium):
     page.goto(f"{lms.url}/course/{lms.last_hint}")
     expect(page.frame_locator("iframe").get_by_role("heading", name="Monday")).to_be_visible()
     context.close()
+
+
+@pytest.fixture(scope="module")
+def plain_tool(tmp_path_factory):
+    """labgrader over plain HTTP: in a cross-site frame the browser keeps none of its cookies (no
+    SameSite=None without Secure), as a browser blocking third-party cookies would."""
+    folder = tmp_path_factory.mktemp("lti-browser-http")
+    with pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in os.environ if k.startswith("LABGRADER_")]:
+            mp.delenv(key)
+        app = create_app({"INSTANCE_PATH": str(folder / "instance"), "SECRET_KEY": "lti-browser-http-secret-0123456789",
+                          "DATABASE_URL": f"sqlite:///{folder / 'lg.sqlite3'}", "AUTO_MIGRATE": True,
+                          "ALLOW_CUSTOM_CLOUD": True})
+    server = make_server("localhost", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.config["TOOL_URL"] = f"http://localhost:{server.server_port}"
+    yield app
+    server.shutdown()
+    server.server_close()
+    jobs.shutdown(app)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_where_the_frame_keeps_no_cookie_the_lab_opens_in_a_new_window(plain_tool, chromium, attendee):
+    from playwright.sync_api import expect
+
+    from webapp.lti import platforms
+
+    lms = Platform(plain_tool.config["TOOL_URL"])
+    try:
+        with plain_tool.app_context():
+            platforms.add("LMS", **lms.registration_fields())
+            attendees.upsert(LAB, "ada", cohort="Monday", azure=attendee)
+        lms.login_url(LaunchSpec(user_id="u-ada", roles=[LEARNER], custom={"lab": LAB, "attendee": "ada"}))
+        context = chromium.new_context()
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        page.goto(f"{lms.url}/course/{lms.last_hint}")
+        link = page.frame_locator("iframe").get_by_test_id("lti-new-window")
+        expect(link).to_be_visible()  # the cookie check failed in the frame: it offers a window instead
+        with context.expect_page() as opened:
+            link.click()
+        window = opened.value
+        expect(window.get_by_test_id(f"validate-{STEP1}")).to_be_visible()
+        assert window.url == plain_tool.config["TOOL_URL"] + "/lab"
+        context.close()
+    finally:
+        lms.close()
