@@ -275,3 +275,14 @@ def test_a_lab_author_dry_runs_the_pack_with_the_scripted_student(pack_dir, sim,
 
     act("1", "missing")
     assert _validate(tmp_path, creds)["1"]["status"] == "FAIL"
+
+
+def test_a_mistyped_resource_type_is_the_labs_error_not_every_students_fail(pack_dir, sim, attendee, tmp_path):
+    """ARM answers InvalidResourceType for the probe read: the lab names a type that does not exist, so the
+    step is an ERROR (the lab author's to fix), not "no storage account was found" for every student."""
+    (pack_dir / "lab.yaml").write_text(LAB.replace(f"type: {STORAGE}", "type: Microsoft.Storage/storageAcounts"),
+                                       encoding="utf-8")
+    result = _validate(tmp_path, attendee)
+    (check,) = result["2"]["checks"]
+    assert check["status"] == "ERROR", check
+    assert "InvalidResourceType" in check["evidence"]["detail"]

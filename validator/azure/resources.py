@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from checks.facts import ResourceFact
@@ -22,6 +22,7 @@ from checks.facts import ResourceFact
 from .arm import ArmGateway, _options, _resource_group_of
 from .caches import ClientCache
 from .cloud import AttendeeAzure
+from .errors import AzureCallError
 from .identity import credential_for
 
 # Bounded, closed on eviction, like the Cognitive Services clients (azure.arm).
@@ -65,8 +66,14 @@ def resources(arm: ArmGateway, resource_type: str, api_version: str | None = Non
 
 
 # A name no resource has: reading it proves the grader may read the type (ARM checks the caller's roles at the
-# request's scope before it looks for the resource, so 404 means "allowed", 403 names the missing action).
-PROBE_NAME = "labgrader-permission-probe"
+# request's scope before it passes the request to the provider, so any answer but 403 means "allowed").
+# Lower-case letters and digits only, 3-24 long: a valid name for most providers (storage accounts included).
+PROBE_NAME = "labgraderprobe0"
+
+
+# ARM's answers that say the lab's resource type or api-version is wrong, not that the resource is missing.
+_LAB_MISTAKES = {"InvalidResourceType", "InvalidResourceNamespace", "NoRegisteredProviderFound",
+                 "InvalidApiVersionParameter"}
 
 
 def _prove_readable(arm: ArmGateway, client: ResourceManagementClient, resource_type: str, api_version: str) -> None:
@@ -79,8 +86,18 @@ def _prove_readable(arm: ArmGateway, client: ResourceManagementClient, resource_
         try:
             client.resources.get_by_id(probe, api_version=api_version, connection_timeout=timeout,
                                        read_timeout=timeout)
-        except ResourceNotFoundError:
-            return None  # allowed, and (as expected) nothing has that name
+        except HttpResponseError as exc:
+            code = getattr(getattr(exc, "error", None), "code", None) or ""
+            if code in _LAB_MISTAKES:
+                # The lab's type or api-version is wrong: every student would see "none found" forever.
+                raise AzureCallError("rejected", "Resources_GetById", f"the lab's {resource_type} "
+                                     f"(api-version {api_version}): {code}", status=exc.status_code,
+                                     code=code) from None
+            if exc.status_code in (400, 404) or code == "MissingSubscriptionRegistration":
+                # Allowed: no such resource (or a name the provider refuses; or nothing of the namespace was
+                # ever made in the subscription, which registers it).
+                return None
+            raise
         return None
 
     arm.retry.run("Resources_GetById", fetch, arm.deadline, arm.counter)
