@@ -17,14 +17,11 @@ from typing import Any
 from checks import facts as F
 from checks.base import Context, check, errored, failed, passed
 from checks.expect import INTEGER, NUMBER, TAG, TAG_LIST, TEXT, ExpectationError, Key, KeyType, loose, tag_key
-from checks.iterations import _ev, train_hint
-from checks.iterations import _state as training_state
-from checks.iterations import _still_training as still_training
+from checks.iterations import evidence as iteration_evidence
+from checks.iterations import still_training, train_hint, training_state
 from checks.outcome import Outcome, Status
 from checks.projects import need_project
-from checks.quicktest import _newest_first as newest_first
-from checks.quicktest import _running as running
-from checks.quicktest import _wait_for as wait_for
+from checks.quicktest import is_running, newest_first, wait_for_retrain
 from checks.wording import joined, pct, plural, quoted
 
 OBJECT_DETECTION = "objectdetection"  # a domain's type, folded by loose() without spaces
@@ -235,16 +232,17 @@ def iteration_detection_performance(facts: Mapping[str, Any], expect: Mapping[st
     threshold, overlap_threshold = expect["threshold"], expect["overlap_threshold"]
     if perf is None or (perf.iteration_id is not None and perf.iteration_id != trained.id):
         return errored(f"labgrader could not read the performance of iteration '{trained.name}'.",
-                       evidence=_ev(trained))
+                       evidence=iteration_evidence(trained))
     if abs(perf.threshold - threshold) > 1e-6 or abs((perf.overlap_threshold or 0.0) - overlap_threshold) > 1e-6:
         return errored(
             f"labgrader read the performance of iteration '{trained.name}' at the wrong thresholds.",
-            evidence={**_ev(trained), "threshold": perf.threshold, "overlap_threshold": perf.overlap_threshold,
-                      "expected_threshold": threshold, "expected_overlap_threshold": overlap_threshold},
+            evidence={**iteration_evidence(trained), "threshold": perf.threshold,
+                      "overlap_threshold": perf.overlap_threshold, "expected_threshold": threshold,
+                      "expected_overlap_threshold": overlap_threshold},
         )
     p_min, map_min = expect["precision_min"], expect["map_min"]
     mean_ap = perf.average_precision
-    ev = {**_ev(trained), "threshold": threshold, "overlap_threshold": overlap_threshold,
+    ev = {**iteration_evidence(trained), "threshold": threshold, "overlap_threshold": overlap_threshold,
           "precision": perf.precision, "recall": perf.recall, "map": mean_ap, "precision_min": p_min,
           "map_min": map_min,
           "per_tag": [{"tag": t.name, "precision": t.precision, "recall": t.recall,
@@ -327,11 +325,11 @@ def quicktest_region_overlap(facts: Mapping[str, Any], expect: Mapping[str, Any]
                                 f"project '{project.name}' has no trained iteration to quick-test yet")
     want = expect["tag"]
     latest: F.IterationFact | None = facts[F.LATEST_ITERATION]
-    retraining = latest if latest is not None and latest.id != trained.id and running(latest) else None
+    retraining = latest if latest is not None and latest.id != trained.id and is_running(latest) else None
     out = _judge_quicktest(project, trained, want, expect, list(facts[F.PREDICTIONS] or []),
                            dict(facts[F.PREDICTION_IMAGES] or {}))
     if out.status is not Status.PASS and retraining is not None:
-        return wait_for(retraining, project, want, ctx, dict(out.evidence))
+        return wait_for_retrain(retraining, project, want, ctx, dict(out.evidence))
     return out
 
 

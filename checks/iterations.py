@@ -27,25 +27,25 @@ def train_hint(ctx: Context) -> str:
 
 
 
-def _ev(it: F.IterationFact) -> dict[str, Any]:
+def evidence(it: F.IterationFact) -> dict[str, Any]:
     return {"iteration_id": it.id, "iteration": it.name, "status": it.status, "created": it.created,
             "trained_at": it.trained_at, "training_type": it.training_type}
 
 
-def _state(it: F.IterationFact) -> str:
+def training_state(it: F.IterationFact) -> str:
     """'completed', 'failed' or 'running' (any other status: Training, Queued, ...)."""
     status = loose(it.status)
     return status if status in ("completed", "failed") else "running"
 
 
-def _still_training(it: F.IterationFact, project: F.ProjectFact, ctx: Context, then: str = "") -> Outcome:
+def still_training(it: F.IterationFact, project: F.ProjectFact, ctx: Context, then: str = "") -> Outcome:
     took = since(it.created, ctx.now)
     running = f" for {took}" if took else ""
     return pending(
         f"Iteration '{it.name}' of project '{project.name}' has been training{running} (status {it.status})."
         f"{then}",
         _TAKES.get(training_name(ctx), "Training takes a while; there is nothing to do until it finishes."),
-        _ev(it),
+        evidence(it),
         recheck_after=training_recheck_after(it, ctx),
     )
 
@@ -74,9 +74,9 @@ def iteration_completed(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx
     if it is None:
         return failed(f"Project '{project.name}' has no trained iteration yet.", train_hint(ctx),
                       {"project": project.name})
-    state = _state(it)
+    state = training_state(it)
     if state == "running":
-        return _still_training(it, project, ctx)
+        return still_training(it, project, ctx)
     if state == "failed":
         details = f": {it.training_error.rstrip('.')}." if it.training_error else ", and Azure gave no details."
         return failed(
@@ -85,9 +85,9 @@ def iteration_completed(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx
             # training that started and failed says nothing about the student's images: start it again.
             f"In customvision.ai, click Train, choose {training_name(ctx)}, and select Train to start it again. If "
             "it fails again, tell your proctor and show them the error above.",
-            {**_ev(it), "training_error": it.training_error},
+            {**evidence(it), "training_error": it.training_error},
         )
-    return passed(f"Iteration '{it.name}' of project '{project.name}' finished training (Completed).", _ev(it))
+    return passed(f"Iteration '{it.name}' of project '{project.name}' finished training (Completed).", evidence(it))
 
 
 @check("iteration_training_type", title="The newest iteration used the lab's training type",
@@ -106,15 +106,15 @@ def iteration_training_type(facts: Mapping[str, Any], expect: Mapping[str, Any],
     want = expect["training_type"]
     want_name = TRAINING_TYPE_NAMES.get(loose(want), want)
     if not it.training_type:
-        return errored(f"Azure did not report the training type of iteration '{it.name}'.", evidence=_ev(it))
+        return errored(f"Azure did not report the training type of iteration '{it.name}'.", evidence=evidence(it))
     have_name = TRAINING_TYPE_NAMES.get(loose(it.training_type), it.training_type)
     if loose(it.training_type) == loose(want):
-        return passed(f"Iteration '{it.name}' of project '{project.name}' was trained with {have_name}.", _ev(it))
+        return passed(f"Iteration '{it.name}' of project '{project.name}' was trained with {have_name}.", evidence(it))
     return failed(
         f"Iteration '{it.name}' of project '{project.name}' was trained with {have_name}; this lab asks for "
         f"{want_name}.",
         f"In customvision.ai, click Train, choose {want_name}, and select Train.",
-        _ev(it),
+        evidence(it),
     )
 
 
@@ -137,9 +137,9 @@ def iteration_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], c
         return out
     latest: F.IterationFact | None = facts[F.LATEST_ITERATION]
     trained: F.IterationFact | None = facts[F.TRAINED_ITERATION]
-    if latest is not None and _state(latest) == "running":
+    if latest is not None and training_state(latest) == "running":
         # A retrain is under way: judge the new model when it is ready, not the old one.
-        return _still_training(latest, project, ctx, " Its performance is checked when it completes.")
+        return still_training(latest, project, ctx, " Its performance is checked when it completes.")
     if trained is None:
         return failed(f"Project '{project.name}' has no completed iteration, so its performance cannot be "
                       "checked.", train_hint(ctx), {"project": project.name, "follows_from": "iteration_completed"})
@@ -147,15 +147,15 @@ def iteration_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], c
     threshold = expect["threshold"]
     if perf is None or (perf.iteration_id is not None and perf.iteration_id != trained.id):
         return errored(f"labgrader could not read the performance of iteration '{trained.name}'.",
-                       evidence=_ev(trained))
+                       evidence=evidence(trained))
     if abs(perf.threshold - threshold) > 1e-6:
         # The validator fetched performance at another threshold: a grader-side mix-up.
         return errored(
             f"labgrader read the performance of iteration '{trained.name}' at the wrong probability threshold.",
-            evidence={**_ev(trained), "threshold": perf.threshold, "expected_threshold": threshold},
+            evidence={**evidence(trained), "threshold": perf.threshold, "expected_threshold": threshold},
         )
     p_min, r_min = expect["precision_min"], expect["recall_min"]
-    ev = {**_ev(trained), "threshold": threshold, "precision": perf.precision, "recall": perf.recall,
+    ev = {**evidence(trained), "threshold": threshold, "precision": perf.precision, "recall": perf.recall,
           "average_precision": perf.average_precision, "precision_min": p_min, "recall_min": r_min,
           "per_tag": [{"tag": t.name, "precision": t.precision, "recall": t.recall} for t in perf.per_tag]}
     figures = (f"precision {pct(perf.precision)} and recall {pct(perf.recall)} at the {pct(threshold)} "

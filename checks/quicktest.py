@@ -23,7 +23,7 @@ from checks.wording import joined, pct, plural, since
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
-def _newest_first(preds: list[F.PredictionFact]) -> list[F.PredictionFact]:
+def newest_first(preds: list[F.PredictionFact]) -> list[F.PredictionFact]:
     return sorted(preds, key=lambda p: p.created or _EPOCH, reverse=True)
 
 
@@ -41,20 +41,20 @@ def quicktest_top_tag(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: 
                                 f"project '{project.name}' has no trained iteration to quick-test yet")
     want = expect["tag"]
     latest: F.IterationFact | None = facts[F.LATEST_ITERATION]
-    retraining = latest if latest is not None and latest.id != trained.id and _running(latest) else None
+    retraining = latest if latest is not None and latest.id != trained.id and is_running(latest) else None
     if facts[F.PREDICTIONS] is None and retraining is not None:
-        return _wait_for(retraining, project, want, ctx, {"project": project.name, "expected_tag": want})
+        return wait_for_retrain(retraining, project, want, ctx, {"project": project.name, "expected_tag": want})
     out = _judge(project, trained, want, list(facts[F.PREDICTIONS] or []))
     if out.status is not Status.PASS and retraining is not None:
-        return _wait_for(retraining, project, want, ctx, dict(out.evidence))
+        return wait_for_retrain(retraining, project, want, ctx, dict(out.evidence))
     return out
 
 
-def _running(it: F.IterationFact) -> bool:
+def is_running(it: F.IterationFact) -> bool:
     return loose(it.status) not in ("completed", "failed")
 
 
-def _wait_for(it: F.IterationFact, project: F.ProjectFact, want: str, ctx: Context,
+def wait_for_retrain(it: F.IterationFact, project: F.ProjectFact, want: str, ctx: Context,
               ev: dict[str, Any]) -> Outcome:
     took = since(it.created, ctx.now)
     running = f" for {took}" if took else ""
@@ -71,7 +71,7 @@ def _wait_for(it: F.IterationFact, project: F.ProjectFact, want: str, ctx: Conte
 def _judge(project: F.ProjectFact, trained: F.IterationFact, want: str,
            preds: list[F.PredictionFact]) -> Outcome:
     # The service names the iteration of every stored prediction; one without is given the benefit of the doubt.
-    here = _newest_first([p for p in preds if p.iteration_id in (None, trained.id)])
+    here = newest_first([p for p in preds if p.iteration_id in (None, trained.id)])
     elsewhere = [p for p in preds if p not in here]
     ev: dict[str, Any] = {
         "project": project.name, "iteration": trained.name, "iteration_id": trained.id, "expected_tag": want,
