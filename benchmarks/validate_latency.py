@@ -27,7 +27,8 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--jitter-ms", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--cold", action="store_true", help="clear the key/domain caches before each run")
+    parser.add_argument("--cold", action="store_true",
+                        help="empty every cache (keys, domains, discovery) before each run")
     parser.add_argument("--pause", type=float, default=1.5,
                         help="seconds between runs, so the F0 rate limiter (2 calls/s) starts each run full "
                              "as it does for a student pressing Validate; 0 measures back-to-back presses")
@@ -46,8 +47,7 @@ def main() -> None:
             times, calls = [], 0
             for _ in range(args.repeat):
                 if args.cold:
-                    caches.account_keys.clear()
-                    caches.domains.clear()
+                    caches.clear_all()
                 time.sleep(args.pause)
                 t0 = time.perf_counter()
                 result = validate(who, step.id, lab)

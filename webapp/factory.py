@@ -95,11 +95,12 @@ def start_background(app: Flask) -> None:
 
 def _share_azure_rate_limits(app: Flask) -> None:
     """With Redis, every instance draws Custom Vision calls from one per-resource budget (F0 allows 2 per
-    second per resource, whichever instance asks); without, each process keeps its own."""
+    second per resource, whichever instance asks) and shares what the validator remembers (keys sealed with
+    ENCRYPTION_KEY); without, each process keeps its own."""
     from validator.azure import customvision
 
     if app.config["REDIS_URL"]:
-        customvision.use_redis(app.config["REDIS_URL"])
+        customvision.use_redis(app.config["REDIS_URL"], app.config["ENCRYPTION_KEY"])
     else:
         customvision.use_in_process()
 

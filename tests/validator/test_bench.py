@@ -20,7 +20,7 @@ def test_quick_bench_reports_every_figure(tmp_path):
     assert [r["task"] for r in f["steps"]] == ["1", "2", "3.1", "3.2", "4", "5.1", "5.2", "6"]
     for row in f["steps"]:
         for mode in ("warm", "cold"):
-            assert {"median_ms", "x_latency", "azure_calls"} <= set(row[mode])
+            assert {"median_ms", "x_latency", "azure_calls", "custom_vision_calls"} <= set(row[mode])
     assert {"median_ms", "azure_calls", "step_by_step_calls", "floor_ms", "x_floor"} <= set(f["whole_lab"])
     assert f["per_check_script"] and all({"script_ms", "warm_ms", "speedup"} <= set(r) for r in f["per_check_script"])
     assert {"help_seconds", "validate_imports_seconds"} <= set(f["startup"])

@@ -1,8 +1,29 @@
-"""Client caches are bounded and time-limited, and close what they let go of (secrets, sockets)."""
+"""Client caches are bounded and time-limited, and close what they let go of (secrets, sockets); caches of
+values are bounded too, and in Redis hold only sealed values."""
 
 from __future__ import annotations
 
+import pytest
+
+from tests.conftest import redis_url, require
 from validator.azure.caches import ClientCache
+
+REDIS_URL = redis_url(15)
+
+
+@pytest.fixture
+def redis_client():
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
+    try:
+        client.ping()
+    except redis.RedisError:
+        require(False, f"Redis is not reachable at {REDIS_URL}")
+    yield client
+    for name in client.scan_iter("labgrader:cache:test-*"):
+        client.delete(name)
+    client.close()
 
 
 class Closable:
@@ -68,3 +89,83 @@ def test_custom_vision_clients_are_per_resource_and_rebuilt_for_a_new_key():
         assert customvision._clients.discard(lambda key: key[0] == b) == 1
     finally:
         customvision._clients.discard(lambda key: "test-caches" in key[0])
+
+
+# -- caches of what rarely changes -------------------------------------------------------------------------
+
+def test_value_cache_is_a_bounded_lru_with_a_time_limit():
+    from validator.azure.caches import TTLCache
+
+    clock = Clock()
+    cache = TTLCache(ttl=60, maxsize=2, clock=clock)
+    cache.set("a", 1)
+    cache.set("b", 2)
+    assert cache.get("a") == 1  # a is now the most recent
+    cache.set("c", 3)
+    assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == (1, None, 3, 2)
+    clock.now = 61
+    assert cache.get("a") is None and cache.get("c") is None
+
+
+def test_sealed_values_round_trip_and_hold_no_plaintext():
+    from datetime import UTC, datetime
+
+    from cryptography.fernet import Fernet
+
+    from checks.facts import AccountFact, PerformanceFact, ProjectFact, TagPerformance
+    from validator.azure.sealed import Sealer, Unsealable
+
+    key = Fernet.generate_key().decode()
+    value = {
+        "account": AccountFact("cv-secret-name", "CustomVision.Training", "F0", "eastus", "rg", "Succeeded",
+                               endpoint="https://cv.cognitiveservices.azure.com/", resource_id="/subscriptions/x"),
+        "project": ProjectFact("p1", "Casting", None, "d1", "Multiclass", ("ONNX",),
+                               created=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        "perf": PerformanceFact(0.9, 0.8, None, (TagPerformance("Defect", 0.9, 0.8, 0.7),), 0.5, "it"),
+        "key": "training-key-0123456789",
+    }
+    token = Sealer(key).seal(value)
+    assert b"cv-secret-name" not in token and b"training-key" not in token
+    assert Sealer(key).open(token) == value
+    assert Sealer(f"{Fernet.generate_key().decode()},{key}").open(token) == value  # rotation: old keys decrypt
+    with pytest.raises(Unsealable):
+        Sealer(Fernet.generate_key().decode()).open(token)
+    with pytest.raises(TypeError):
+        Sealer(key).seal(Clock())  # only fact types, never arbitrary objects
+
+
+def test_redis_cache_shares_sealed_values(redis_client):
+    from cryptography.fernet import Fernet
+
+    from validator.azure.caches import RedisCache
+    from validator.azure.sealed import Sealer
+
+    key = Fernet.generate_key().decode()
+    one = RedisCache(redis_client, "labgrader:cache:test-shared:", ttl=30, sealer=Sealer(key))
+    other = RedisCache(redis_client, "labgrader:cache:test-shared:", ttl=30, sealer=Sealer(key))
+    one.set(("arm", "/subscriptions/s/accounts/cv"), "training-key-0123456789")
+    assert other.get(("arm", "/subscriptions/s/accounts/cv")) == "training-key-0123456789"
+    (name,) = redis_client.scan_iter("labgrader:cache:test-shared:*")
+    raw = redis_client.get(name)
+    assert b"training-key" not in raw and b"/subscriptions/" not in name
+    assert 0 < redis_client.ttl(name) <= 30
+    # Another encryption key (it was rotated away): a miss, never an error.
+    stranger = RedisCache(redis_client, "labgrader:cache:test-shared:", ttl=30,
+                          sealer=Sealer(Fernet.generate_key().decode()))
+    assert stranger.get(("arm", "/subscriptions/s/accounts/cv")) is None
+    other.delete(("arm", "/subscriptions/s/accounts/cv"))
+    assert one.get(("arm", "/subscriptions/s/accounts/cv")) is None
+
+
+def test_unreachable_redis_is_a_miss():
+    import redis
+    from cryptography.fernet import Fernet
+
+    from validator.azure.caches import RedisCache
+    from validator.azure.sealed import Sealer
+
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    cache = RedisCache(dead, "labgrader:cache:test-dead:", ttl=30, sealer=Sealer(Fernet.generate_key().decode()))
+    cache.set("k", "v")
+    assert cache.get("k") is None
+    cache.delete("k")

@@ -46,11 +46,10 @@ def _account(creds) -> str:
 
 
 def _fresh_key_cache():
-    # Each case starts as a first validation would: no cached key, so ListKeys is really called.
+    # Each case starts as a first validation would: nothing remembered, so ListKeys & co. are really called.
     from validator.azure import caches
 
-    caches.account_keys.clear()
-    caches.domains.clear()
+    caches.clear_all()
 
 
 

@@ -1,27 +1,36 @@
-"""Caches for slow-changing facts (an account's key, the Custom Vision domain list) and for SDK clients.
+"""Caches for what rarely changes (an account's key, the domain list, what discovery found, the performance
+of a trained iteration) and for SDK clients.
 
-In-process TTL caches (one web instance); the interface is small (``get``/``set``/``delete``) so a
-shared backend can replace it when several instances run. Keys are held in memory only.
+Every value kept here is proven by use: a caller that finds it contradicted by Azure (401 for a key, 404
+for a project) deletes it and looks again. In-process caches are bounded LRUs with a time limit;
+:func:`use_redis` moves the value caches into Redis, shared by every web instance, each value sealed with
+the app's encryption key (:mod:`.sealed`: keys are secrets). SDK clients always stay in the process.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from .sealed import Sealer, Unsealable
+
 log = logging.getLogger(__name__)
 
 
 class TTLCache:
-    """A thread-safe dict whose entries expire after ``ttl`` seconds."""
+    """A thread-safe LRU of at most ``maxsize`` entries, each kept ``ttl`` seconds after it was set."""
 
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, maxsize: int = 10_000, clock=time.monotonic) -> None:
         self.ttl = ttl
-        self._data: dict[Any, tuple[float, Any]] = {}
+        self.maxsize = maxsize
+        self._clock = clock
+        self._data: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Any) -> Any | None:
@@ -30,14 +39,18 @@ class TTLCache:
             if hit is None:
                 return None
             expires, value = hit
-            if expires < time.monotonic():
+            if expires < self._clock():
                 del self._data[key]
                 return None
+            self._data.move_to_end(key)
             return value
 
     def set(self, key: Any, value: Any) -> None:
         with self._lock:
-            self._data[key] = (time.monotonic() + self.ttl, value)
+            self._data[key] = (self._clock() + self.ttl, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
 
     def delete(self, key: Any) -> None:
         with self._lock:
@@ -47,11 +60,97 @@ class TTLCache:
         with self._lock:
             self._data.clear()
 
+    def __len__(self) -> int:
+        return len(self._data)
 
-# Keys change only when someone regenerates them (then Custom Vision answers 401 and we drop the entry).
-account_keys = TTLCache(ttl=15 * 60)
-# The domain list is the same for every resource of a cloud and changes a few times a year.
-domains = TTLCache(ttl=6 * 3600)
+
+class RedisCache:
+    """The same interface over Redis, shared by every instance: ``<prefix><sha256 of the key>`` -> the value,
+    sealed, expiring after ``ttl`` seconds. Redis trouble is a miss (logged), never a failed validation."""
+
+    def __init__(self, client, prefix: str, ttl: float, sealer: Sealer) -> None:
+        self.ttl = ttl
+        self.prefix = prefix
+        self._redis = client
+        self._sealer = sealer
+
+    def _name(self, key: Any) -> str:
+        return self.prefix + hashlib.sha256(repr(key).encode("utf-8")).hexdigest()
+
+    def get(self, key: Any) -> Any | None:
+        import redis
+
+        try:
+            token = self._redis.get(self._name(key))
+            return None if token is None else self._sealer.open(token)
+        except redis.RedisError as exc:
+            log.warning("cache %s: Redis unreachable, treated as a miss: %s", self.prefix, exc)
+        except Unsealable as exc:
+            log.warning("cache %s: an entry cannot be opened (%s; the encryption key changed?)", self.prefix, exc)
+        return None
+
+    def set(self, key: Any, value: Any) -> None:
+        import redis
+
+        try:
+            self._redis.set(self._name(key), self._sealer.seal(value), ex=max(1, math.ceil(self.ttl)))
+        except redis.RedisError as exc:
+            log.warning("cache %s: Redis unreachable, value not shared: %s", self.prefix, exc)
+
+    def delete(self, key: Any) -> None:
+        import redis
+
+        try:
+            self._redis.delete(self._name(key))
+        except redis.RedisError as exc:
+            log.warning("cache %s: Redis unreachable, entry not deleted: %s", self.prefix, exc)
+
+    def clear(self) -> None:
+        """Delete every entry of this cache (tests, benchmarks)."""
+        for name in self._redis.scan_iter(self.prefix + "*", count=500):
+            self._redis.delete(name)
+
+
+Cache = TTLCache | RedisCache
+
+KEY_PREFIX = "labgrader:cache:"
+# name -> (ttl seconds, in-process bound). Keys change only when someone regenerates them (Custom Vision then
+# answers 401 and the key is read again); the domain list is a cloud's and changes a few times a year; what
+# discovery found and a trained iteration's performance are dropped when Azure contradicts them.
+_SPECS: dict[str, tuple[float, int]] = {
+    "account_keys": (2 * 3600, 5_000),
+    "domains": (6 * 3600, 16),
+    "discovery": (2 * 3600, 5_000),
+    "performance": (6 * 3600, 5_000),
+}
+
+account_keys: Cache = TTLCache(*_SPECS["account_keys"])
+"""(ARM endpoint, account resource id) -> the training key (or ``customvision.ENTRA``)."""
+domains: Cache = TTLCache(*_SPECS["domains"])
+"""(ARM endpoint, "domains") -> list[DomainFact]."""
+discovery: Cache = TTLCache(*_SPECS["discovery"])
+"""An attendee's discovery key (``validator.discovery``) -> what discovery found for them."""
+performance: Cache = TTLCache(*_SPECS["performance"])
+"""(ARM endpoint, resource id, project id, iteration id, threshold) -> PerformanceFact of a trained iteration."""
+
+
+def use_redis(client, encryption_keys: str) -> None:
+    """Keep the value caches in Redis (``client``: a ``redis.Redis``), sealed with ``encryption_keys``."""
+    sealer = Sealer(encryption_keys)
+    for name, (ttl, _) in _SPECS.items():
+        globals()[name] = RedisCache(client, f"{KEY_PREFIX}{name}:", ttl, sealer)
+
+
+def use_in_process() -> None:
+    """Back to caches of this process (tests, or Redis no longer configured)."""
+    for name, (ttl, maxsize) in _SPECS.items():
+        globals()[name] = TTLCache(ttl, maxsize)
+
+
+def clear_all() -> None:
+    """Forget every remembered value: the next validation of anyone starts cold (tests, benchmarks)."""
+    for name in _SPECS:
+        globals()[name].clear()
 
 
 class ClientCache:

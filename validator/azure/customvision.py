@@ -75,19 +75,26 @@ class TierLimiters:
 limiters = TierLimiters(free=RateLimiter(rate=2.0, burst=2), standard=RateLimiter(rate=10.0, burst=10))
 
 
-def use_redis(url: str) -> None:
-    """Share the per-resource rate limits through Redis at ``url`` (call once at start-up, e.g. REDIS_URL)."""
+def use_redis(url: str, encryption_keys: str | None = None) -> None:
+    """Share the per-resource rate limits through Redis at ``url`` (call once at start-up, e.g. REDIS_URL), and,
+    given the app's ``encryption_keys`` (Fernet, comma-separated), the caches of what rarely changes (keys
+    sealed with them). One Redis client serves both."""
     import redis
 
-    client = redis.Redis.from_url(url)
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     limiters.free = RedisRateLimiter(client, rate=2.0, burst=2)
     limiters.standard = RedisRateLimiter(client, rate=10.0, burst=10)
+    if encryption_keys:
+        caches.use_redis(client, encryption_keys)
+    else:
+        caches.use_in_process()  # never a training key in Redis unsealed
 
 
 def use_in_process() -> None:
-    """Back to per-process limiters (tests, or Redis no longer configured)."""
+    """Back to per-process limiters and caches (tests, or Redis no longer configured)."""
     limiters.free = RateLimiter(rate=2.0, burst=2)
     limiters.standard = RateLimiter(rate=10.0, burst=10)
+    caches.use_in_process()
 
 
 def limiter_for(account: AccountFact) -> RateLimiter | RedisRateLimiter:
@@ -223,7 +230,9 @@ class TrainingGateway:
                     self._why_entra, self._entra_here = "disabled", True
                     continue
                 if err.status == 401 and attempt == 1:
-                    caches.account_keys.delete(self._key_id)
+                    with self._key_lock:  # unless a parallel call has read the key again already
+                        if caches.account_keys.get(self._key_id) == key:
+                            caches.account_keys.delete(self._key_id)
                     continue
                 raise
         raise AssertionError("unreachable")
@@ -307,13 +316,24 @@ class TrainingGateway:
 
     def performance(self, project_id: str, iteration_id: str, threshold: float,
                     overlap_threshold: float | None = None) -> PerformanceFact:
-        """At ``threshold``; for Object Detection also at ``overlap_threshold`` (then average precision is mAP)."""
+        """At ``threshold``; for Object Detection also at ``overlap_threshold`` (then average precision is mAP).
+
+        A trained iteration's performance is fixed when its training completes, so it is remembered (training
+        again makes a new iteration, with a new id)."""
+        cache_key = (self.arm.azure.profile.arm_endpoint, self.resource, project_id, iteration_id, threshold,
+                     overlap_threshold)
+        cached = caches.performance.get(cache_key)
+        if cached is not None:
+            return cached
+
         def fetch(c, kw):
             perf = c.get_iteration_performance(project_id, iteration_id, threshold=threshold,
                                                overlap_threshold=overlap_threshold, **kw)
             return _performance(perf, threshold, iteration_id, overlap_threshold)
 
-        return self._call("GetIterationPerformance", fetch)
+        result = self._call("GetIterationPerformance", fetch)
+        caches.performance.set(cache_key, result)
+        return result
 
     def images(self, project_id: str) -> ImagesFact:
         """The project's images, tagged and untagged, with their regions: one call per 256 images, newest
