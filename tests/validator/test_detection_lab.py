@@ -108,6 +108,11 @@ def test_mistake_gives_its_sentence_then_the_fix_passes(own_sim, detection_lab, 
 
     result = validate(who, judged, detection_lab)
     assert result.status is Status.FAIL, (result.message, [c.to_json() for c in result.checks])
+    # The whole lab from one snapshot judges every step as validating it alone does.
+    whole = validate_many(who, None, detection_lab)
+    for step, w in zip(detection_lab.steps, whole, strict=True):
+        a = result if step.task == judged else validate(who, step.id, detection_lab)
+        assert (w.status, w.message, w.hint, w.advice, w.found) == (a.status, a.message, a.hint, a.advice, a.found)
     outcome = next(c for c in result.checks if c.check_id == check_id)
     assert outcome.status is Status.FAIL, outcome.message
     for word in words:
