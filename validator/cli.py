@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -46,18 +48,33 @@ def validate_command(attendee_file, step, task, all_steps, lab_name, as_json, bu
     sys.exit(0 if all(r.status is Status.PASS for r in results) else 1)
 
 
+INDENT = " " * 10  # under the task number, beside which the table's first line starts
+FOUND_WIDTH = (60, 100)  # the found sentences wrap to the terminal, kept within these columns
+
+
 def _print_table(results) -> None:
     width = max(len(r.title) for r in results)
+    columns = min(max(shutil.get_terminal_size((FOUND_WIDTH[1], 24)).columns, FOUND_WIDTH[0]), FOUND_WIDTH[1])
     for r in results:
         click.echo(f"Task {r.task:<4} {r.title:<{width}}  {r.status.value:<7} "
                    f"{r.duration_ms:>5} ms  {r.azure_calls:>2} calls")
-        click.echo(f"          {r.message}")
+        click.echo(f"{INDENT}{r.message}")
         if r.hint and r.status is not Status.PASS:
             click.echo(f"          Fix: {r.hint}")
         if r.recheck_after:
             click.echo(f"          Still in progress: run this command again in {r.recheck_after} seconds.")
         for note in r.advice:
             click.echo(f"          Note: {note}")
+        if r.found:
+            click.echo(f"{INDENT}Found:")
+            for sentence in r.found:
+                click.echo(_bullet(sentence, columns))
+
+
+def _bullet(sentence: str, columns: int) -> str:
+    """One found sentence as a wrapped bullet; names and paths are never split (a copied name still works)."""
+    return textwrap.fill(sentence, columns, initial_indent=f"{INDENT}  - ", subsequent_indent=f"{INDENT}    ",
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def lab_and_attendee(lab_name: str, attendee_file: str):

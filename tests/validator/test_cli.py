@@ -56,3 +56,23 @@ def test_bad_input_is_a_clear_error(tmp_path, attendee):
     broken.write_text('{"subscription_id": 5}')
     bad = runner.invoke(main, ["validate", "--attendee", str(broken), "--task", "1"])
     assert bad.exit_code == 2 and "subscription_id" in bad.output
+
+
+def test_table_prints_what_was_found_wrapped_to_the_terminal(sim, attendee, student, small_lab, tmp_path,
+                                                              monkeypatch):
+    student.do("1")
+    args = ["validate", "--attendee", _write(tmp_path, attendee), "--all", "--lab", str(small_lab.root)]
+    found = [r["found"] for r in json.loads(CliRunner().invoke(main, [*args, "--json"]).output)]
+    assert any(found), "the lab's first steps say what was found"
+    monkeypatch.setenv("COLUMNS", "72")
+    table = CliRunner().invoke(main, args).output
+    # Each step's sentences follow its own row, under "Found:", in full (only wrapped between words).
+    blocks = table.split("\nTask ")
+    assert len(blocks) == len(found)
+    for block, sentences in zip(blocks, found, strict=True):
+        assert ("Found:" in block) == bool(sentences)
+        flat = " ".join(block.split())
+        for sentence in sentences:
+            assert f"- {' '.join(sentence.split())}" in flat
+    bullets = [line for line in table.splitlines() if line.startswith(" " * 12)]
+    assert bullets and all(len(line) <= 72 or len(line.split()) <= 2 for line in bullets)  # one unbreakable name
