@@ -337,3 +337,19 @@ def test_a_proctor_turns_a_class_on_and_off_on_the_class_page(api, auto_app):
     refused = client.post(f"/proctor/labs/{LAB}/classes/Wednesday/auto-check",
                           data={"csrf_token": token, "enabled": "on"})
     assert refused.status_code == 404  # not a class of theirs
+
+
+def test_an_attendee_whose_lab_pack_is_gone_does_not_stop_the_others(api, auto_app, sim):
+    from webapp.models import Lab
+
+    _class(api, QUICK)
+    _press(api, _attendee(api, "joy", sim.create_attendee("auto-joy")))
+    db.session.add(Lab(id="removed-lab", title="gone"))
+    ghost = Attendee(lab_id="removed-lab", external_id="ghost", display_name="", injects={}, azure={})
+    db.session.add(ghost)
+    db.session.flush()
+    db.session.add(AutoCheck(attendee_id=ghost.id, last_seen_at=autocheck.utcnow(), last_calls=0))
+    db.session.commit()
+    report = autocheck.tick()
+    assert report.started == 1  # joy's check, though the ghost's lab cannot be loaded
+    wait_for(lambda: _runs("joy") and _runs("joy")[0].done, "joy's check")

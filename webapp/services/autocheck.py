@@ -54,7 +54,7 @@ from labguide.packs import AutoCheckSettings, auto_check_settings
 from ..extensions import db
 from ..models import Attendee, AutoCheck, AutoCheckRun, Cohort, StepSummary, utcnow
 from . import jobs, labs
-from .errors import InvalidInput
+from .errors import InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -198,45 +198,52 @@ def tick() -> TickReport:
                or_(AutoCheck.running_until.is_(None), AutoCheck.running_until < now))
         .order_by(AutoCheck.next_at.is_not(None), AutoCheck.next_at)).all()
     for state, who in due:
+        attendee_id = who.id
         try:
-            settings = settings_for(who)
-        except KeyError:  # the lab pack is gone: nothing to check
-            continue
-        if settings is None or now - state.last_seen_at > timedelta(seconds=settings.timing.idle_after):
-            continue  # off, or the attendee is idle: checked again once they come back
-        if state.blocked_on is not None and state.blocked_on == who.updated_at:
-            report.skipped_credentials += 1
-            continue
-        if not unfinished(who):
-            state.next_at = now + timedelta(seconds=settings.timing.every)  # done: looked at again rarely
-            db.session.commit()
-            continue
-        scope = scope_of(who)
-        estimate = min(state.last_calls or FIRST_ESTIMATE, settings.calls_per_minute)
-        if spent(scope, now) + estimate > settings.calls_per_minute:
-            report.deferred += 1
-            continue
-        lease = now + timedelta(seconds=jobs.JOB_TIMEOUT_SECONDS)
-        claimed = db.session.execute(
-            update(AutoCheck).where(AutoCheck.attendee_id == who.id,
-                                    or_(AutoCheck.running_until.is_(None), AutoCheck.running_until < now))
-            .values(running_until=lease).execution_options(synchronize_session=False)).rowcount == 1
-        if not claimed:
+            _consider(state, who, now, report)
+        except Exception:  # one attendee's trouble (their lab pack removed, ...) never stops the others'
             db.session.rollback()
-            continue
-        run = AutoCheckRun(scope=scope, attendee_id=who.id, at=now, calls=estimate, done=False)
-        db.session.add(run)
-        db.session.commit()
-        try:
-            jobs.submit(check, who.id, run.id)
-        except Exception:  # the claim expires and a later tick tries again
-            log.exception("could not submit the automatic check of attendee %s", who.id)
-            continue
-        report.started += 1
+            log.exception("automatic checks: could not consider attendee %s", attendee_id)
     if report.deferred:
         log.info("automatic checks: %d due checks wait for their class's ceiling of Azure calls per minute",
                  report.deferred)
     return report
+
+
+def _consider(state: AutoCheck, who: Attendee, now: datetime, report: TickReport) -> None:
+    """Start the check of one attendee the tick found due, when it applies and fits the class's ceiling."""
+    settings = settings_for(who)
+    if settings is None or now - state.last_seen_at > timedelta(seconds=settings.timing.idle_after):
+        return  # off, or the attendee is idle: checked again once they come back
+    if state.blocked_on is not None and state.blocked_on == who.updated_at:
+        report.skipped_credentials += 1
+        return
+    if not unfinished(who):
+        state.next_at = now + timedelta(seconds=settings.timing.every)  # done: looked at again rarely
+        db.session.commit()
+        return
+    scope = scope_of(who)
+    estimate = min(state.last_calls or FIRST_ESTIMATE, settings.calls_per_minute)
+    if spent(scope, now) + estimate > settings.calls_per_minute:
+        report.deferred += 1
+        return
+    lease = now + timedelta(seconds=jobs.JOB_TIMEOUT_SECONDS)
+    claimed = db.session.execute(
+        update(AutoCheck).where(AutoCheck.attendee_id == who.id,
+                                or_(AutoCheck.running_until.is_(None), AutoCheck.running_until < now))
+        .values(running_until=lease).execution_options(synchronize_session=False)).rowcount == 1
+    if not claimed:
+        db.session.rollback()
+        return
+    run = AutoCheckRun(scope=scope, attendee_id=who.id, at=now, calls=estimate, done=False)
+    db.session.add(run)
+    db.session.commit()
+    try:
+        jobs.submit(check, who.id, run.id)
+    except Exception:  # the claim expires and a later tick tries again
+        log.exception("could not submit the automatic check of attendee %s", who.id)
+        return
+    report.started += 1
 
 
 def _longest_idle() -> timedelta:
@@ -283,7 +290,10 @@ def _finish(attendee_id: int, run_id: int, calls: int, results: list) -> None:
     if state is None or who is None:
         db.session.commit()
         return
-    settings = settings_for(who)
+    try:
+        settings = settings_for(who)
+    except NotFound:  # the lab pack went away meanwhile
+        settings = None
     timing = settings.timing if settings else AutoCheckSettings()
     pending = any(r.status is Status.PENDING for r in results)
     state.next_at = now + timedelta(seconds=timing.after_pending if pending else timing.every)
