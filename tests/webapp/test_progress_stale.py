@@ -134,3 +134,42 @@ def test_retrain_end_to_end_makes_the_progress_bar_drop(client, me, attendee):
     assert client.get(f"/launch/{launch.make_token(me)}").status_code == 303
     page = client.get("/lab").get_data(as_text=True)
     assert f'data-testid="progress-text">{after.done} of {after.total}<' in page
+
+
+# -- how an out-of-date PASS reads ----------------------------------------------------------------------
+
+
+def _between(page: str, start: str, end: str) -> str:
+    at = page.index(start)
+    return page[at:page.index(end, at)]
+
+
+def test_an_out_of_date_pass_says_so_and_since_when_wherever_it_shows(client, learner, lab_id):
+    """The guide's badge as the page opens, the proctor's grid and attendee page: not a plain PASS."""
+    from tests.webapp.test_proctor_pages import PASSWORD, sign_in
+    from webapp.services import proctors
+
+    now = datetime.now(UTC)
+    _record(learner, STEP4, "4", _on("it1"), at=now - timedelta(hours=2, minutes=10))
+    _record(learner, STEP51, "5.1", _on("it1"), at=now - timedelta(hours=2, minutes=1))
+    _record(learner, STEP4, "4", _on("it2"), at=now - timedelta(minutes=5))  # retrained: 5.1 is out of date
+    db.session.commit()
+
+    assert client.get(f"/launch/{launch.make_token(learner)}").status_code == 303
+    page = client.get("/lab").get_data(as_text=True)
+    stale = _between(page, f'data-testid="badge-{STEP51}"', f'data-testid="history-{STEP51}"')
+    assert 'data-status="PASS" data-stale="true"' in stale
+    assert "Out of date:</strong> passed 2 h ago, on resources" in stale and "Press Validate" in stale
+    fresh = _between(page, f'data-testid="badge-{STEP4}"', f'data-testid="history-{STEP4}"')
+    assert 'data-status="PASS"' in fresh and "Out of date" not in fresh and "data-stale" not in fresh
+
+    proctors.add("pat@example.com", PASSWORD)
+    proctors.grant("pat@example.com", lab_id, "Monday")
+    assert sign_in(client).status_code == 303
+    grid = client.get(f"/proctor/labs/{lab_id}/classes/Monday/grid").get_data(as_text=True)
+    cell = _between(grid, 'data-testid="cell-learner-5.1"', "</td>")
+    assert 'data-stale="true"' in cell and "out of date, passed 2 h ago</span>" in cell
+    assert "out-of-date-learner-4" not in grid and "PASS" in _between(grid, 'data-testid="cell-learner-4"', "</td>")
+    mine = client.get(f"/proctor/attendees/{learner.id}").get_data(as_text=True)
+    assert mine.count('data-testid="out-of-date"') == 1
+    assert "(out of date: passed 2 h ago, on resources that have changed since)" in mine

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
 
 from checks.outcome import Status
+
+from ..models import utcnow
 
 # 16x16 strokes in currentColor, so each icon takes the ink of its status (and of forced colours).
 _SHAPES = {
@@ -90,10 +93,35 @@ def minutes_text(seconds: int | None) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
+def ago_text(seconds: float) -> str:
+    """How long ago, coarsely: ``"just now"``, ``"5 min ago"``, ``"2 h ago"``, ``"3 days ago"``."""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h ago"
+    return f"{minutes // (24 * 60)} days ago"
+
+
+def passed_ago(cell: Any, now: datetime | None = None) -> str:
+    """For a PASS that is out of date (``StepProgress.stale``), when it passed (``"passed 2 h ago"``); ``""``
+    for any other step, whose verdict stands as shown. The badge, the grid and the attendee page all say it
+    from these words, so an earlier PASS reads the same everywhere."""
+    if not getattr(cell, "stale", False):
+        return ""
+    at = cell.passed_at or cell.last_attempt_at
+    if at is None:
+        return "passed earlier"
+    return "passed " + ago_text(max(0.0, ((now or utcnow()) - at).total_seconds()))
+
+
 def register(app) -> None:
     """Make the helpers available to every template."""
     app.add_template_global(look, "status_look")
     app.add_template_global(icon, "icon")
+    app.add_template_global(passed_ago, "passed_ago")
     app.add_template_filter(evidence_text, "evidence")
     app.add_template_filter(duration_text, "duration")
     app.add_template_filter(minutes_text, "minutes")
