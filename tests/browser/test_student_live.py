@@ -167,6 +167,49 @@ def test_pending_rechecks_by_itself_resumes_after_a_reload_and_stops_when_the_st
     assert live.triggers(who, STEP4)[0] == "student" and set(live.triggers(who, STEP4)[1:]) == {"recheck"}
 
 
+# Headless Chromium keeps every page visible (another tab brought to the front, a minimised window, a
+# frozen page: none of them changes document.visibilityState), so the test drives the Page Visibility API's
+# two readings and its event, exactly what a browser does when a tab goes to the background and back.
+TAB_VISIBILITY = """(() => {
+  let hidden = false;
+  Object.defineProperty(Document.prototype, 'hidden', {configurable: true, get: () => hidden});
+  Object.defineProperty(Document.prototype, 'visibilityState', {configurable: true,
+    get: () => (hidden ? 'hidden' : 'visible')});
+  window.lgTabHidden = (value) => { hidden = value; document.dispatchEvent(new Event('visibilitychange')); };
+})();"""
+
+
+def test_rechecks_pause_while_the_tab_is_hidden_and_catch_up_when_it_is_shown(live, new_page):
+    from playwright.sync_api import expect
+
+    link, creds, who = live.student()
+    training_started(creds)
+    page = new_page()
+    page.add_init_script(TAB_VISIBILITY)
+    rechecks = watch(page, f"/lab/steps/{STEP4}/recheck")
+    page.goto(link)
+    badge = page.get_by_test_id(f"badge-{STEP4}")
+    page.get_by_test_id(f"validate-{STEP4}").click()
+    expect(badge.get_by_test_id("status")).to_have_text("PENDING")
+    with page.expect_response(lambda r: r.url.endswith("/recheck")):
+        pass  # a visible tab rechecks by itself
+    expect(badge.get_by_test_id("recheck")).to_be_visible()  # the next one is waiting
+
+    page.evaluate("lgTabHidden(true)")
+    hidden_at = len(rechecks)
+    page.wait_for_timeout(3 * RECHECK_SECONDS * 1000)  # long enough for three more, had any been sent
+    assert len(rechecks) == hidden_at, "a hidden tab went on rechecking"
+    expect(badge.get_by_test_id("status")).to_have_text("PENDING")
+    assert live.triggers(who, STEP4).count("recheck") == hidden_at  # nothing reached Azure meanwhile
+
+    live.finish_training(creds)  # the training ends while nobody looks
+    with page.expect_response(lambda r: r.url.endswith("/recheck")):
+        page.evaluate("lgTabHidden(false)")  # shown again: the held recheck is sent
+    expect(badge.get_by_test_id("status")).to_have_text("PASS")
+    expect(badge.get_by_test_id("recheck")).to_have_count(0)
+    assert len(rechecks) == hidden_at + 1
+
+
 def test_automatic_rechecks_never_use_up_the_students_presses(live, new_page, press_limit):
     from playwright.sync_api import expect
 

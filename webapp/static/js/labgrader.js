@@ -1,5 +1,6 @@
 // labgrader pages: CSRF on htmx requests, "checking..." feedback that keeps the last result, focus that stays
-// on the pressed button, countdowns, a refused press's held Validate button, local times, the live grid's pauses.
+// on the pressed button, countdowns, a refused press's held Validate button, local times, the live grid's pauses,
+// rechecks that wait while their tab is hidden.
 (function () {
   'use strict';
   const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
@@ -18,6 +19,20 @@
   // nothing until its countdown ends.
   document.addEventListener('htmx:confirm', (event) => {
     if (event.detail.elt.getAttribute('aria-disabled') === 'true') event.preventDefault();
+  });
+
+  // A PENDING step's automatic recheck waits while its tab is hidden (another tab, a minimised window):
+  // nobody is there to read it, and each one calls Azure. Its request is held, and sent as soon as the tab
+  // is shown again (its delay has passed by then), so the badge catches up on return.
+  const held = [];
+  document.addEventListener('htmx:confirm', (event) => {
+    if (!document.hidden || !isRecheck(event.detail.elt)) return;
+    event.preventDefault();
+    held.push({elt: event.detail.elt, send: event.detail.issueRequest});
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) return;
+    held.splice(0).forEach(({elt, send}) => { if (elt.isConnected) send(true); });
   });
 
   // Show progress at once, above the last result, which stays until the answer replaces it (a refused press
