@@ -76,7 +76,9 @@ def sideways(page) -> dict:
 
 def assert_no_sideways_scroll(page) -> None:
     found = sideways(page)
-    assert found["scroll"] <= found["width"], f"the page scrolls sideways: {found}"
+    # Against the phone's width, not the window's: a mobile browser widens its layout viewport to fit a page
+    # that overflows (the attendee page made it 503 px), so the window's own width would hide the overflow.
+    assert found["scroll"] <= PHONE["width"] and found["width"] <= PHONE["width"], f"the page scrolls sideways: {found}"
 
 
 def assert_thin_header(page) -> None:
@@ -168,4 +170,28 @@ def test_the_proctor_grid_scrolls_in_its_own_frame_not_the_page(site, phone, tmp
     page.wait_for_timeout(100)  # the refresh settles
     assert frame.evaluate("f => [f.scrollLeft, document.activeElement === f]") == [left, True]
     page.screenshot(path=tmp_path / "grid-375.png")
+    assert violations(page) == []
+
+
+def test_the_proctors_attendee_page_fits_a_phone(site, phone, tmp_path):
+    from playwright.sync_api import expect
+
+    page = phone()
+    sign_in_proctor(page, site)
+    page.goto(site.class_url)
+    page.get_by_test_id("row-ada").locator("th a").click()
+    expect(page.get_by_test_id("attendee-steps")).to_be_visible()
+    # Everything a proctor can unfold on it, unfolded (what was found, technical details with raw evidence).
+    page.evaluate("document.querySelectorAll('main details').forEach(d => { d.open = true; })")
+    assert_no_sideways_scroll(page)
+    assert_thin_header(page)
+    # The tasks table is wider than the phone: its own frame scrolls, and a keyboard can reach it.
+    frame = page.get_by_role("region", name="Tasks")
+    assert frame.evaluate("f => f.scrollWidth > f.clientWidth")
+    assert frame.get_attribute("tabindex") == "0"
+    frame.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.querySelector('[data-testid=attendee-steps-frame]').scrollLeft >= 100")
+    page.screenshot(path=tmp_path / "attendee-375.png")
     assert violations(page) == []
