@@ -13,7 +13,7 @@ section 4; the numbers are the issue's):
 8. start-up: ``labgrader --help`` and the imports of ``labgrader validate`` (medians, whole process), and
    resident memory after validations across many attendees.
 
-Figures 3 (through HTTP), 4 (burst), 5 (proctor scale) and 6 (class re-validation) are not measured yet.
+Figures 3 (through HTTP), 4 (burst), 5 (proctor scale) and 6 (class re-validation): ``webapp.bench_service``.
 """
 
 from __future__ import annotations
@@ -77,6 +77,9 @@ def bench_command(quick: bool, json_file: str | None, latency_ms: float) -> None
                                                         ["1", "4"] if quick else [s.task for s in lab.steps])
         sim.faults.clear()
         figures["memory"] = _memory(sim, lab, attendees=20 if quick else 200, validations=100 if quick else 2000)
+        from webapp.bench_service import measure
+
+        figures.update(measure(sim, creds, who, lab, latency_ms, quick, pause))
     figures["startup"] = _startup(runs=3 if quick else 7)
     _print(figures)
     if json_file:
@@ -277,4 +280,6 @@ def _print(f: dict) -> None:
          f"{s['python_seconds']} s")
     echo(f"   resident memory {m['rss_before_mb']} MB -> {m['rss_after_mb']} MB after {m['validations']} validations "
          f"across {m['attendees']} attendees")
-    echo("3, 4, 5, 6: not measured yet.")
+    from webapp.bench_service import print_figures
+
+    print_figures(f)

@@ -25,5 +25,24 @@ def test_quick_bench_reports_every_figure(tmp_path):
     assert f["per_check_script"] and all({"script_ms", "warm_ms", "speedup"} <= set(r) for r in f["per_check_script"])
     assert {"help_seconds", "validate_imports_seconds"} <= set(f["startup"])
     assert {"rss_before_mb", "rss_after_mb", "validations", "attendees"} <= set(f["memory"])
-    for figure in ("1. Per step", "2. Whole lab", "7. A fresh process", "8. labgrader --help"):
+    assert {"http_p50_ms", "in_process_p50_ms", "p50_ratio", "target"} <= set(f["http"])
+    burst = f["burst"]
+    assert {"attendees", "errors", "single_ms", "p95_ms", "p95_x_single", "throughput_per_second",
+            "target"} <= set(burst)
+    assert {"max_calls_in_1s", "sustained_calls_per_second", "errors",
+            "longest_wait_ms"} <= set(burst["one_f0_resource"])
+    scale = f["proctor_scale"]
+    assert len(scale["classes"]) == 2 and "target" in scale
+    for backend in ("sqlite", "postgresql"):  # PostgreSQL may be unreachable: then it says so
+        if "skipped" in scale[backend]:
+            assert backend == "postgresql" and scale[backend]["skipped"]
+            continue
+        rows = scale[backend]["by_class_size"]
+        assert set(rows) == {str(n) for n in scale["classes"]}
+        for row in rows.values():
+            assert set(row) == {"class_page", "live_grid", "progress_json"}
+            assert all({"seconds", "queries"} <= set(v) for v in row.values())
+    assert {"attendees", "workers", "one_attendee_s", "wall_s", "ideal_s", "x_ideal"} <= set(f["class_revalidation"])
+    for figure in ("1. Per step", "2. Whole lab", "3. Through HTTP", "4. Burst", "5. Proctor scale",
+                   "6. Class re-validation", "7. A fresh process", "8. labgrader --help"):
         assert figure in done.output
