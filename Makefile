@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 EXTRAS ?= dev,postgres,redis
 
-.PHONY: install demo test lint browser azcli
+.PHONY: install demo test test-slow lint browser azcli
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,13 @@ azcli:
 lint: install
 	$(BIN)/ruff check .
 
-# Tests run on TEST_WORKERS processes (pytest-xdist), a test file per worker at a time.
+# Tests run on TEST_WORKERS processes (pytest-xdist), a test file per worker at a time. `make test` leaves out
+# the suites marked slow (whole-lab walks, the Azure CLI, the bench) to stay near ten minutes on two cores;
+# `make test-slow` runs just those, and CI (.ci/run) runs both.
 TEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 test: install browser lint azcli
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
+
+test-slow: install browser azcli
+	$(PYTEST) -m slow $(PYTEST_ARGS)

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from validator.bench import bench_command
+
+# Two minutes of measuring: `make test-slow` (and CI) runs it, `make test` leaves it out to stay quick.
+pytestmark = pytest.mark.slow
 
 
 def test_quick_bench_reports_every_figure(tmp_path):

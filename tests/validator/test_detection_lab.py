@@ -15,6 +15,9 @@ from checks.outcome import Status
 from labguide.packs import load_pack
 from validator import Attendee, validate, validate_many
 
+# A whole-lab walk: `make test-slow` (and CI) runs it, `make test` leaves it out to stay quick.
+pytestmark = pytest.mark.slow
+
 REGIONS = 20  # images the small pack needs with a region (Custom Vision trains a detector from 15)
 UPLOADED = 25
 

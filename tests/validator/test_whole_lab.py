@@ -12,6 +12,9 @@ from validator import Attendee, UnknownStep, validate, validate_many
 from .conftest import SMALL
 from .wholelab import GROUPS, HERE, step_by_step, verdict
 
+# A whole-lab walk: `make test-slow` (and CI) runs it, `make test` leaves it out to stay quick.
+pytestmark = pytest.mark.slow
+
 
 def test_the_mistake_files_cover_every_scripted_mistake():
     grouped = [task for tasks in GROUPS.values() for task in tasks]

@@ -6,6 +6,9 @@ import pytest
 
 from .wholelab import cases, judged_as_alone, own_sim, slow_sim  # noqa: F401 - module-scoped fixtures
 
+# A whole-lab walk: `make test-slow` (and CI) runs it, `make test` leaves it out to stay quick.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(("task", "mistake"), cases("training"), ids=lambda v: str(v))
 def test_whole_lab_judges_every_step_as_alone(request, small_lab, task, mistake):
