@@ -44,12 +44,12 @@ lint: install
 	$(BIN)/ruff check .
 
 # Tests run on TEST_WORKERS processes (pytest-xdist), a test file per worker at a time. `make test` leaves out
-# the suites marked slow (whole-lab walks, the Azure CLI, the bench) to stay near ten minutes on two cores;
-# `make test-slow` runs just those, and CI (.ci/run) runs both.
+# the end-to-end suites marked slow (whole-lab walks, the demo, the Azure CLI, the bench) or browser (Chromium)
+# to stay near ten minutes on two cores; `make test-slow` runs just those, and CI (.ci/run) runs both.
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 test: install browser lint azcli
-	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow and not browser" $(PYTEST_ARGS)
 
 test-slow: install browser azcli
-	$(PYTEST) -m slow $(PYTEST_ARGS)
+	$(PYTEST) -m "slow or browser" $(PYTEST_ARGS)

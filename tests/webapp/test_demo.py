@@ -23,6 +23,10 @@ from webapp.services import jobs
 ATTENDEES = 6  # you, two who got far, three who picked Multilabel in Task 2 (a common failure reason)
 
 
+# `labgrader demo` end to end (it seeds a class in each lab): `make test-slow` (and CI) runs it.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def running(tmp_path_factory, clean_env_module):
     folder = tmp_path_factory.mktemp("demo") / "run"

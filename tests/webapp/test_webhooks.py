@@ -221,6 +221,7 @@ def test_scripted_student_events_are_signed_and_verify(hapi, hook_app, attendee,
         Webhook(webhooks.new_secret()).verify(body, headers)
 
 
+@pytest.mark.slow
 def test_completing_the_lab_sends_attendee_completed(hapi, hook_app, attendee, receiver):
     rec = receiver()
     secret = _subscribe(hapi, rec.url, [webhooks.ATTENDEE_COMPLETED])["secret"]
