@@ -18,7 +18,7 @@ from checks import facts as F
 from checks.base import Context, check, errored, failed, passed
 from checks.expect import INTEGER, NUMBER, TAG, TAG_LIST, TEXT, ExpectationError, Key, KeyType, loose, tag_key
 from checks.iterations import evidence as iteration_evidence
-from checks.iterations import still_training, train_hint, training_state
+from checks.iterations import trained_performance
 from checks.outcome import Outcome, Status
 from checks.projects import need_project
 from checks.quicktest import is_running, newest_first, wait_for_retrain
@@ -218,21 +218,10 @@ def region_tags_only(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: C
                example=0.5, **_FRACTION),
        ))
 def iteration_detection_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-    project, out = need_project(facts, ctx)
+    project, trained, perf, out = trained_performance(facts, F.DETECTION_PERFORMANCE, ctx)
     if out:
         return out
-    latest: F.IterationFact | None = facts[F.LATEST_ITERATION]
-    trained: F.IterationFact | None = facts[F.TRAINED_ITERATION]
-    if latest is not None and training_state(latest) == "running":
-        return still_training(latest, project, ctx, " Its performance is checked when it completes.")
-    if trained is None:
-        return failed(f"Project '{project.name}' has no completed iteration, so its performance cannot be "
-                      "checked.", train_hint(ctx), {"project": project.name, "follows_from": "iteration_completed"})
-    perf: F.PerformanceFact | None = facts[F.DETECTION_PERFORMANCE]
     threshold, overlap_threshold = expect["threshold"], expect["overlap_threshold"]
-    if perf is None or (perf.iteration_id is not None and perf.iteration_id != trained.id):
-        return errored(f"labgrader could not read the performance of iteration '{trained.name}'.",
-                       evidence=iteration_evidence(trained))
     if abs(perf.threshold - threshold) > 1e-6 or abs((perf.overlap_threshold or 0.0) - overlap_threshold) > 1e-6:
         return errored(
             f"labgrader read the performance of iteration '{trained.name}' at the wrong thresholds.",

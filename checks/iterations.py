@@ -32,6 +32,28 @@ def evidence(it: F.IterationFact) -> dict[str, Any]:
             "trained_at": it.trained_at, "training_type": it.training_type}
 
 
+def trained_performance(facts: Mapping[str, Any], fact: str, ctx: Context):
+    """The project, its trained iteration and that iteration's performance (``fact``), or the outcome that
+    stops a performance check first: no project, a retrain running, nothing trained, performance unread."""
+    project, out = need_project(facts, ctx)
+    if out:
+        return None, None, None, out
+    latest: F.IterationFact | None = facts[F.LATEST_ITERATION]
+    trained: F.IterationFact | None = facts[F.TRAINED_ITERATION]
+    if latest is not None and training_state(latest) == "running":
+        # A retrain is under way: judge the new model when it is ready, not the old one.
+        return None, None, None, still_training(latest, project, ctx, " Its performance is checked when it completes.")
+    if trained is None:
+        return None, None, None, failed(
+            f"Project '{project.name}' has no completed iteration, so its performance cannot be checked.",
+            train_hint(ctx), {"project": project.name, "follows_from": "iteration_completed"})
+    perf: F.PerformanceFact | None = facts[fact]
+    if perf is None or (perf.iteration_id is not None and perf.iteration_id != trained.id):
+        return None, None, None, errored(
+            f"labgrader could not read the performance of iteration '{trained.name}'.", evidence=evidence(trained))
+    return project, trained, perf, None
+
+
 def training_state(it: F.IterationFact) -> str:
     """'completed', 'failed' or 'running' (any other status: Training, Queued, ...)."""
     status = loose(it.status)
@@ -132,22 +154,10 @@ _FRACTION = {"minimum": 0.0, "maximum": 1.0}
                **_FRACTION),
        ))
 def iteration_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-    project, out = need_project(facts, ctx)
+    project, trained, perf, out = trained_performance(facts, F.PERFORMANCE, ctx)
     if out:
         return out
-    latest: F.IterationFact | None = facts[F.LATEST_ITERATION]
-    trained: F.IterationFact | None = facts[F.TRAINED_ITERATION]
-    if latest is not None and training_state(latest) == "running":
-        # A retrain is under way: judge the new model when it is ready, not the old one.
-        return still_training(latest, project, ctx, " Its performance is checked when it completes.")
-    if trained is None:
-        return failed(f"Project '{project.name}' has no completed iteration, so its performance cannot be "
-                      "checked.", train_hint(ctx), {"project": project.name, "follows_from": "iteration_completed"})
-    perf: F.PerformanceFact | None = facts[F.PERFORMANCE]
     threshold = expect["threshold"]
-    if perf is None or (perf.iteration_id is not None and perf.iteration_id != trained.id):
-        return errored(f"labgrader could not read the performance of iteration '{trained.name}'.",
-                       evidence=evidence(trained))
     if abs(perf.threshold - threshold) > 1e-6:
         # The validator fetched performance at another threshold: a grader-side mix-up.
         return errored(
