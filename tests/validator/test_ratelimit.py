@@ -44,29 +44,42 @@ def client():
 def test_two_instances_share_one_budget(client):
     key = f"test-{uuid.uuid4().hex}"
     slept: list[float] = []
-    a = RedisRateLimiter(client, rate=2.0, burst=2, sleep=lambda s: slept.append(s))
-    b = RedisRateLimiter(client, rate=2.0, burst=2, sleep=lambda s: slept.append(s))
+    a = RedisRateLimiter(client, sleep=lambda s: slept.append(s))
+    b = RedisRateLimiter(client, sleep=lambda s: slept.append(s))
     assert a.acquire(key, max_wait=5) == 0
     assert b.acquire(key, max_wait=5) == 0
-    # The burst of 2 is spent across both instances: a third caller on either must wait about 0.5 s.
+    # Two calls are spent across both instances: a third caller on either must wait a whole second and more.
     with pytest.raises(RateLimitTimeout):
         a.acquire(key, max_wait=0.1)
     with pytest.raises(RateLimitTimeout):
         b.acquire(key, max_wait=0.1)
     assert client.exists(f"labgrader:cvrate:{key}")
-    assert 0 < client.pttl(f"labgrader:cvrate:{key}") <= 2000  # idle buckets expire on their own
+    assert 0 < client.pttl(f"labgrader:cvrate:{key}") <= 2000  # idle keys expire on their own
+    assert slept == []  # the refused callers took no slot and did not sleep
+
+
+def test_the_third_call_waits_for_the_first_to_leave_the_window(client):
+    key = f"test-{uuid.uuid4().hex}"
+    slept: list[float] = []
+    limiter = RedisRateLimiter(client, sleep=slept.append)
+    waits = [limiter.acquire(key, max_wait=5) for _ in range(4)]
+    assert waits[:2] == [0, 0]
+    # Slots are reserved in Redis when asked for: the third and fourth go one span after the first two.
+    assert waits[2] == pytest.approx(1.1, abs=0.05) and waits[3] == pytest.approx(1.1, abs=0.05)
+    assert slept == waits[2:]
+    assert client.llen(f"labgrader:cvrate:{key}") == 2  # only the last two slots are kept
 
 
 def test_waits_for_the_next_slot(client):
     key = f"test-{uuid.uuid4().hex}"
-    limiter = RedisRateLimiter(client, rate=10.0, burst=1)
+    limiter = RedisRateLimiter(client, calls=1, window=0.1, margin=0.0)
     assert limiter.acquire(key) == 0
     waited = limiter.acquire(key, max_wait=2)
     assert 0.05 <= waited <= 0.2
 
 
 def test_keys_are_per_resource(client):
-    limiter = RedisRateLimiter(client, rate=2.0, burst=1)
+    limiter = RedisRateLimiter(client, calls=1)
     assert limiter.acquire(f"test-{uuid.uuid4().hex}") == 0
     assert limiter.acquire(f"test-{uuid.uuid4().hex}", max_wait=0) == 0
 
@@ -84,8 +97,8 @@ def test_use_redis_swaps_the_tier_limiters(client):
     try:
         customvision.use_redis(REDIS_URL)
         assert isinstance(customvision.limiter_for(free), RedisRateLimiter)
-        assert customvision.limiter_for(free).rate == 2.0
-        assert customvision.limiter_for(replace_sku(free, "S0")).rate == 10.0
+        assert customvision.limiter_for(free).calls == 2
+        assert customvision.limiter_for(replace_sku(free, "S0")).calls == 10
     finally:
         customvision.use_in_process()
     assert isinstance(customvision.limiter_for(free), RateLimiter)
@@ -120,7 +133,7 @@ class Recording(RateLimiter):
     """An F0 bucket that notes which key each call took a slot from and how long it waited."""
 
     def __init__(self, **kw) -> None:
-        super().__init__(rate=2.0, burst=2, **kw)
+        super().__init__(calls=2, **kw)
         self.taken: list[tuple[str, float]] = []
 
     def acquire(self, key: str, max_wait: float = 10.0) -> float:

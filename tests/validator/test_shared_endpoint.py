@@ -30,15 +30,15 @@ class Recording(RateLimiter):
     """The F0 tier's bucket, noting per key how many slots were taken and how long callers waited."""
 
     def __init__(self, like: RateLimiter) -> None:
-        super().__init__(rate=like.rate, burst=like.burst)
-        self.calls: dict[str, int] = defaultdict(int)
+        super().__init__(calls=like.calls, window=like.window, margin=like.margin)
+        self.taken: dict[str, int] = defaultdict(int)
         self.waited: dict[str, float] = defaultdict(float)
         self._note = threading.Lock()
 
     def acquire(self, key: str, max_wait: float = 10.0) -> float:
         waited = super().acquire(key, max_wait)
         with self._note:
-            self.calls[key] += 1
+            self.taken[key] += 1
             self.waited[key] += waited
         return waited
 
@@ -112,8 +112,8 @@ def test_two_resources_on_one_regional_endpoint_do_not_share_a_budget(sim, small
     assert all(r.status is Status.PASS for r in results + results2), [r.message for r in results + results2]
     # One bucket per resource, named by its ARM id; each saw only its own attendee's calls.
     ids = {a.id.lower() for a in accounts}
-    assert set(both_limiter.calls) == ids
-    assert all(n == ROUNDS for n in both_limiter.calls.values()), dict(both_limiter.calls)
+    assert set(both_limiter.taken) == ids
+    assert all(n == ROUNDS for n in both_limiter.taken.values()), dict(both_limiter.taken)
     # Neither waited for the other: each resource waited about as long as one attendee alone, and the
     # pair took about as long as one. A shared bucket would take ~2.5 times as long (12 calls, not 6).
     (alone_wait,) = alone_limiter.waited.values()

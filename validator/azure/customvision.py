@@ -72,7 +72,7 @@ class TierLimiters:
     standard: RateLimiter | RedisRateLimiter
 
 
-limiters = TierLimiters(free=RateLimiter(rate=2.0, burst=2), standard=RateLimiter(rate=10.0, burst=10))
+limiters = TierLimiters(free=RateLimiter(calls=2), standard=RateLimiter(calls=10))
 
 
 def use_redis(url: str, encryption_keys: str | None = None) -> None:
@@ -82,8 +82,8 @@ def use_redis(url: str, encryption_keys: str | None = None) -> None:
     import redis
 
     client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    limiters.free = RedisRateLimiter(client, rate=2.0, burst=2)
-    limiters.standard = RedisRateLimiter(client, rate=10.0, burst=10)
+    limiters.free = RedisRateLimiter(client, calls=2)
+    limiters.standard = RedisRateLimiter(client, calls=10)
     if encryption_keys:
         caches.use_redis(client, encryption_keys)
     else:
@@ -92,8 +92,8 @@ def use_redis(url: str, encryption_keys: str | None = None) -> None:
 
 def use_in_process() -> None:
     """Back to per-process limiters and caches (tests, or Redis no longer configured)."""
-    limiters.free = RateLimiter(rate=2.0, burst=2)
-    limiters.standard = RateLimiter(rate=10.0, burst=10)
+    limiters.free = RateLimiter(calls=2)
+    limiters.standard = RateLimiter(calls=10)
     caches.use_in_process()
 
 
