@@ -16,6 +16,7 @@ from . import config as config_mod
 from . import models  # noqa: F401 - registers the tables on db.metadata (migrations compare against it)
 from .extensions import MIGRATIONS_DIR, db, migrate
 from .lti import models as _lti_models  # noqa: F401 - the LTI tool's tables, likewise
+from .services import standings as _standings  # noqa: F401 - keeps attendee standings current on every flush
 
 log = logging.getLogger(__name__)
 

@@ -159,6 +159,19 @@ class StepSummary(db.Model):
     attendee: Mapped[Attendee] = relationship()
 
 
+class AttendeeStanding(db.Model):
+    """What a class view needs of one attendee that takes all their summaries to work out, kept current by
+    ``services.standings`` whenever one of their summaries is written: the steps whose PASS is out of date
+    (``services.progress.out_of_date``). The class grid counts, sorts and filters a whole class from these
+    and light summary columns, without reading each summary's observations."""
+
+    __tablename__ = "attendee_standings"
+
+    attendee_id: Mapped[int] = mapped_column(sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True)
+    out_of_date: Mapped[list[str]] = mapped_column(sa.JSON, default=list)  # step ids, sorted
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ApiKey(db.Model):
     """A bearer key for the platform API. Only its SHA-256 is stored; ``prefix`` finds the row."""
 

@@ -118,5 +118,9 @@ def class_progress(progress: CohortProgress) -> dict[str, Any]:
              "stuck": stuck_by_step.get(st.step_id, [])}
             for st in progress.steps
         ],
-        "totals": _totals([c for row in progress.rows for c in row.cells.values()]),
+        "paging": {"page": progress.page, "per_page": progress.per_page or progress.matching,
+                   "pages": progress.pages, "matching": progress.matching, "attendees": progress.attendees},
+        "totals": {  # the whole class's, like the steps
+            "steps": progress.attendees * len(progress.steps), "passed": sum(st.passed for st in progress.steps),
+            "by_status": {k: sum(st.counts.get(k, 0) for st in progress.steps) for k in STATUSES}},
     }

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..services.progress import CURRENT_STATUSES, SORTS
+
 # -- errors ---------------------------------------------------------------------------------------------
 
 
@@ -268,6 +270,21 @@ class AttendeeProgressSchema(Schema):
 class ClassQuerySchema(Schema):
     cohort = fields.String(data_key="class", metadata={"description": "Only this class (default: every attendee "
                                                                       "of the lab)."})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1), metadata={
+        "description": "Which page of attendees (from 1) after the filters and the sort. The per-step counts, "
+                       "failure reasons, stuck attendees and totals are always the whole class's."})
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500),
+                              metadata={"description": "Attendees per page (at most 500)."})
+    sort = fields.String(load_default="name", validate=validate.OneOf(SORTS), metadata={
+        "description": "name; progress (most steps done first); time (longest on their current step first)."})
+    status = fields.String(validate=validate.OneOf(CURRENT_STATUSES), metadata={
+        "description": "Only attendees whose current task (the first not passed) has this status; PASS: they "
+                       "finished the lab, NOT_STARTED: they have not validated their current task yet."})
+    step = fields.String(validate=validate.Length(max=100), metadata={
+        "description": "Only attendees whose current step is this one (a step id or its task number)."})
+    stuck = fields.Boolean(load_default=False, metadata={"description": "Only attendees flagged stuck."})
+    q = fields.String(validate=validate.Length(max=100), metadata={
+        "description": "Only attendees whose display name or id contains this (any case)."})
 
 
 class GridCellSchema(Schema):
@@ -313,9 +330,20 @@ class StepSummarySchema(Schema):
     stuck = fields.List(fields.Nested(StuckSchema), required=True)
 
 
+class PagingSchema(Schema):
+    page = fields.Integer(required=True, metadata={"description": "The page returned (the last one when the page "
+                                                                  "asked for is past it)."})
+    per_page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+    matching = fields.Integer(required=True, metadata={"description": "Attendees the filters select, on all pages."})
+    attendees = fields.Integer(required=True, metadata={"description": "Attendees in the class (or the lab)."})
+
+
 class ClassProgressSchema(Schema):
     lab = fields.String(required=True)
     cohort = fields.String(data_key="class", allow_none=True)
-    attendees = fields.List(fields.Nested(GridRowSchema), required=True)
+    attendees = fields.List(fields.Nested(GridRowSchema), required=True, metadata={
+        "description": "One page of attendees (see paging), filtered and sorted across the whole class."})
+    paging = fields.Nested(PagingSchema, required=True)
     steps = fields.List(fields.Nested(StepSummarySchema), required=True)
     totals = fields.Nested(TotalsSchema, required=True)

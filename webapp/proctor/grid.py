@@ -1,16 +1,17 @@
-"""The class grid as the proctor page shows it: rows with the current step and time on it, sorted and
-filtered, built from :func:`webapp.services.progress.cohort` (one query, no Attempt rows)."""
+"""The class grid as the proctor page shows it: a page of rows with the current step and time on it, sorted and
+filtered across the whole class by :func:`webapp.services.progress.cohort` (a fixed number of queries, no
+Attempt rows)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from checks.outcome import Status
-
-from ..services.progress import CohortProgress, GridRow, StepProgress
+from ..services.progress import CURRENT_STATUSES, ClassView, CohortProgress, GridRow, StepProgress
 
 SORTS = {"name": "Name", "progress": "Progress (most done first)", "time": "Time on current step (longest first)"}
-STATUS_FILTERS = ("PASS", "FAIL", "PENDING", "ERROR", "NOT_STARTED")
+STATUS_FILTERS = CURRENT_STATUSES
+PAGE_SIZE = 50  # rows per page: a class of thousands is read a page at a time
+STUCK_SHOWN = 50  # stuck attendees listed under the grid; the "stuck only" filter pages through all of them
 
 
 @dataclass(frozen=True)
@@ -29,51 +30,47 @@ class Row:
 class Filters:
     sort: str = "name"
     status: str = ""
+    step: str = ""
     stuck: bool = False
     q: str = ""
+    page: int = 1
 
     @classmethod
-    def from_args(cls, args) -> Filters:
+    def from_args(cls, args, step_ids: tuple[str, ...] = ()) -> Filters:
         sort = args.get("sort", "name")
         status = args.get("status", "").upper()
+        step = args.get("step", "")
+        page = args.get("page", "1")
         return cls(
             sort=sort if sort in SORTS else "name",
             status=status if status in STATUS_FILTERS else "",
+            step=step if step in step_ids else "",
             stuck=args.get("stuck") in ("1", "on", "true"),
             q=" ".join(str(args.get("q", "")).split())[:100],
+            page=min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1,
         )
 
-    def query(self) -> dict[str, str]:
-        """The non-default values, for links that keep the current view."""
+    def view(self) -> ClassView:
+        return ClassView(self.sort, self.status, self.step, self.stuck, self.q, self.page, PAGE_SIZE)
+
+    def query(self, page: int | None = None) -> dict[str, str]:
+        """The non-default values, for links that keep the current view (on ``page`` when given)."""
         out = {"sort": self.sort} if self.sort != "name" else {}
-        if self.status:
-            out["status"] = self.status
+        for key in ("status", "step", "q"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
         if self.stuck:
             out["stuck"] = "1"
-        if self.q:
-            out["q"] = self.q
+        page = self.page if page is None else page
+        if page != 1:
+            out["page"] = str(page)
         return out
 
 
-def rows(grid: CohortProgress, filters: Filters) -> list[Row]:
-    stuck = {s.attendee_id: s.reason for s in grid.stuck}
+def rows(grid: CohortProgress) -> list[Row]:
+    """The rows of the page, in the order the service chose."""
     built = []
     for row in grid.rows:
-        current = next((c for c in row.cells.values() if c.status != Status.PASS), None)
-        built.append(Row(row, current, current.seconds_on_step if current else None, stuck.get(row.attendee_id)))
-    if filters.q:
-        needle = filters.q.lower()
-        built = [r for r in built if needle in r.name.lower() or needle in r.row.external_id.lower()]
-    if filters.stuck:
-        built = [r for r in built if r.stuck]
-    if filters.status:
-        # The current task's status says where each attendee is now; PASS means they finished the lab.
-        want = None if filters.status == "NOT_STARTED" else filters.status
-        built = [r for r in built if (r.current.status if r.current else Status.PASS.value) == want]
-    if filters.sort == "progress":
-        built.sort(key=lambda r: (-r.row.done, r.name.lower()))
-    elif filters.sort == "time":
-        built.sort(key=lambda r: (-(r.seconds_on_current or -1), r.name.lower()))
-    else:
-        built.sort(key=lambda r: (r.name.lower(), r.row.attendee_id))
+        current = row.cells[row.current_step] if row.current_step else None
+        built.append(Row(row, current, current.seconds_on_step if current else None, row.stuck))
     return built

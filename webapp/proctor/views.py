@@ -122,7 +122,8 @@ def index():
 @auth.proctor_required
 def cohort_page(lab: str, name: str):
     cohort = _granted_cohort(lab, name)
-    filters = grid.Filters.from_args(request.args)
+    pack = labs.pack(cohort.lab_id)
+    filters = grid.Filters.from_args(request.args, tuple(s.id for s in pack.steps))
     return render_template("proctor/class.html", cohort=cohort, filters=filters, sorts=grid.SORTS,
                            statuses=grid.STATUS_FILTERS, **_grid_context(cohort, filters))
 
@@ -132,18 +133,19 @@ def cohort_page(lab: str, name: str):
 def cohort_grid(lab: str, name: str):
     """The live part of the class page (grid, reasons, stuck, funnel), polled every few seconds."""
     cohort = _granted_cohort(lab, name)
-    filters = grid.Filters.from_args(request.args)
+    pack = labs.pack(cohort.lab_id)
+    filters = grid.Filters.from_args(request.args, tuple(s.id for s in pack.steps))
     return render_template("proctor/_grid.html", cohort=cohort, filters=filters, **_grid_context(cohort, filters))
 
 
 def _grid_context(cohort: Cohort, filters: grid.Filters) -> dict:
-    data = progress.cohort(cohort.lab_id, cohort.name)
+    data = progress.cohort(cohort.lab_id, cohort.name, filters.view())
     pack = labs.pack(cohort.lab_id)
     funnel = charts.funnel_svg(
-        [charts.FunnelStep(f"Task {s.task}", s.passed, s.started) for s in data.steps], len(data.rows),
+        [charts.FunnelStep(f"Task {s.task}", s.passed, s.started) for s in data.steps], data.attendees,
         chart_id="lg-funnel", title=f"Completion funnel of {cohort.name}",
     )
-    return {"data": data, "pack": pack, "rows": grid.rows(data, filters), "funnel": funnel,
+    return {"data": data, "pack": pack, "rows": grid.rows(data), "funnel": funnel, "stuck_shown": grid.STUCK_SHOWN,
             "poll_seconds": POLL_SECONDS, "now": datetime.now(UTC)}
 
 
@@ -155,14 +157,13 @@ def grid_csv(lab: str, name: str):
     pack = labs.pack(cohort.lab_id)
     header = ["external_id", "display_name", "done", "total", "score", "passes", "current_task",
               "minutes_on_current_task", "stuck", *[f"Task {s.task}" for s in pack.steps]]
-    table = []
-    for r in grid.rows(data, grid.Filters()):
-        table.append([
-            r.row.external_id, r.row.display_name, r.row.done, len(pack.steps), r.row.score,
-            "" if r.row.passes is None else ("yes" if r.row.passes else "no"), r.current.task if r.current else "",
-            "" if r.seconds_on_current is None else r.seconds_on_current // 60, r.stuck or "",
-            *[(r.row.cells[s.id].status or "NOT_STARTED") for s in pack.steps],
-        ])
+    table = (
+        [r.row.external_id, r.row.display_name, r.row.done, len(pack.steps), r.row.score,
+         "" if r.row.passes is None else ("yes" if r.row.passes else "no"), r.current.task if r.current else "",
+         "" if r.seconds_on_current is None else r.seconds_on_current // 60, r.stuck or "",
+         *[(r.row.cells[s.id].status or "NOT_STARTED") for s in pack.steps]]
+        for r in grid.rows(data)
+    )
     return _csv(csvout.rows_to_csv(header, table), f"{cohort.lab_id}-{cohort.name}-grid.csv")
 
 
