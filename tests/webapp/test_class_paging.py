@@ -118,6 +118,11 @@ def test_the_grid_pages_keep_the_filters(client, wednesday, monkeypatch):
     assert "Task 1: 8 of 10 passed" in html
     live = re.search(r'hx-get="([^"]+)"', html).group(1)
     assert "status=NOT_STARTED" in live  # the live refresh stays on this view
+    # The CSV export is the whole class, read a chunk of attendees at a time.
+    exported = client.get(f"{base}/grid.csv").get_data(as_text=True).splitlines()
+    assert [line.split(",")[0] for line in exported[1:]] == [f"wednesday-{i:02d}" for i in range(10)]
+    assert [r.external_id for r in progress.every_row(LAB, "Wednesday", chunk=3)] == \
+        [f"wednesday-{i:02d}" for i in range(10)]
 
 
 def test_the_api_pages_and_filters_the_class(client, wednesday):

@@ -4,6 +4,7 @@ Attempt rows)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..services.progress import CURRENT_STATUSES, ClassView, CohortProgress, GridRow, StepProgress
@@ -69,8 +70,10 @@ class Filters:
 
 def rows(grid: CohortProgress) -> list[Row]:
     """The rows of the page, in the order the service chose."""
-    built = []
-    for row in grid.rows:
+    return list(rows_of(grid.rows))
+
+
+def rows_of(grid_rows: Iterable[GridRow]) -> Iterator[Row]:
+    for row in grid_rows:
         current = row.cells[row.current_step] if row.current_step else None
-        built.append(Row(row, current, current.seconds_on_step if current else None, row.stuck))
-    return built
+        yield Row(row, current, current.seconds_on_step if current else None, row.stuck)

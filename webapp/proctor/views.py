@@ -153,7 +153,6 @@ def _grid_context(cohort: Cohort, filters: grid.Filters) -> dict:
 @auth.proctor_required
 def grid_csv(lab: str, name: str):
     cohort = _granted_cohort(lab, name)
-    data = progress.cohort(cohort.lab_id, cohort.name)
     pack = labs.pack(cohort.lab_id)
     header = ["external_id", "display_name", "done", "total", "score", "passes", "current_task",
               "minutes_on_current_task", "stuck", *[f"Task {s.task}" for s in pack.steps]]
@@ -162,9 +161,9 @@ def grid_csv(lab: str, name: str):
          "" if r.row.passes is None else ("yes" if r.row.passes else "no"), r.current.task if r.current else "",
          "" if r.seconds_on_current is None else r.seconds_on_current // 60, r.stuck or "",
          *[(r.row.cells[s.id].status or "NOT_STARTED") for s in pack.steps]]
-        for r in grid.rows(data)
+        for r in grid.rows_of(progress.every_row(cohort.lab_id, cohort.name))
     )
-    return _csv(csvout.rows_to_csv(header, table), f"{cohort.lab_id}-{cohort.name}-grid.csv")
+    return _csv(stream_with_context(csvout.rows_to_csv(header, table)), f"{cohort.lab_id}-{cohort.name}-grid.csv")
 
 
 @bp.get("/labs/<lab>/classes/<path:name>/attempts.csv")

@@ -7,7 +7,7 @@ class, a class view is a fixed number of queries.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -261,10 +261,31 @@ def cohort(lab_id: str, cohort_name: str | None = None, view: ClassView | None =
     whether they are stuck, which checks fail); full summaries (observations, messages) only for the rows shown.
     """
     view = view or ClassView()
-    pack = labs.pack(lab_id)
+    pack, now = labs.pack(lab_id), utcnow()
+    standings, stats, stuck = _whole_class(pack, lab_id, cohort_name, now)
+    matching = view.select(standings)
+    page, shown = 1, matching
+    if view.per_page is not None:
+        page = max(1, min(view.page, -(-len(matching) // view.per_page)))  # past the last page: the last
+        shown = matching[(page - 1) * view.per_page:page * view.per_page]
+    return CohortProgress(lab_id, cohort_name, _rows(pack, shown, now), stats, stuck, attendees=len(standings),
+                          matching=len(matching), page=page, per_page=view.per_page)
+
+
+def every_row(lab_id: str, cohort_name: str | None = None, chunk: int = 500) -> Iterator[GridRow]:
+    """Every attendee's row of the grid, by name, their full summaries read ``chunk`` attendees at a time (the
+    CSV export streams a class of any size)."""
+    pack, now = labs.pack(lab_id), utcnow()
+    standings = ClassView().select(_whole_class(pack, lab_id, cohort_name, now)[0])
+    for start in range(0, len(standings), chunk):
+        yield from _rows(pack, standings[start:start + chunk], now)
+
+
+def _whole_class(pack: Any, lab_id: str, cohort_name: str | None,
+                 now: datetime) -> tuple[list[Standing], list[StepStats], list[Stuck]]:
+    """Every attendee's standing, the per-step statistics and the stuck attendees (two queries)."""
     steps = list(pack.steps)
     index = {spec.id: i for i, spec in enumerate(steps)}
-    now = utcnow()
     fails_limit = int(current_app.config["STUCK_AFTER_FAILS"])
     minutes_limit = timedelta(minutes=int(current_app.config["STUCK_AFTER_MINUTES"]))
 
@@ -370,14 +391,7 @@ def cohort(lab_id: str, cohort_name: str | None = None, view: ClassView | None =
         for spec in steps
     ]
     stuck.sort(key=lambda s: (s.display_name.lower(), s.attendee_id))
-
-    matching = view.select(standings)
-    page, shown = 1, matching
-    if view.per_page is not None:
-        page = max(1, min(view.page, -(-len(matching) // view.per_page)))  # past the last page: the last
-        shown = matching[(page - 1) * view.per_page:page * view.per_page]
-    return CohortProgress(lab_id, cohort_name, _rows(pack, shown, now), stats, stuck, attendees=len(standings),
-                          matching=len(matching), page=page, per_page=view.per_page)
+    return standings, stats, stuck
 
 
 def _rows(pack: Any, shown: list[Standing], now: datetime) -> list[GridRow]:
