@@ -404,7 +404,10 @@ def _scale_on(instance: Path, url: str, classes: tuple[int, int], sample: dict) 
                 pages = {"class_page": (f"/proctor/labs/{LAB}/classes/{name}", {}),
                          "live_grid": (f"/proctor/labs/{LAB}/classes/{name}/grid", {}),
                          "progress_json": (f"/api/v1/labs/{LAB}/progress?class={name}",
-                                           {"Authorization": f"Bearer {key}"})}
+                                           {"Authorization": f"Bearer {key}"}),
+                         # A filter and a sort across the whole class, then a later page.
+                         "stuck_by_time_page_2": (f"/proctor/labs/{LAB}/classes/{name}/grid?stuck=1&sort=time&page=2",
+                                                  {})}
                 row = {}
                 for page, (path, headers) in pages.items():
                     times = []

@@ -44,8 +44,10 @@ def test_quick_bench_reports_every_figure(tmp_path):
         rows = scale[backend]["by_class_size"]
         assert set(rows) == {str(n) for n in scale["classes"]}
         for row in rows.values():
-            assert set(row) == {"class_page", "live_grid", "progress_json"}
+            assert set(row) == {"class_page", "live_grid", "progress_json", "stuck_by_time_page_2"}
             assert all({"seconds", "queries"} <= set(v) for v in row.values())
+        small, large = (rows[str(n)] for n in scale["classes"])
+        assert {p: v["queries"] for p, v in small.items()} == {p: v["queries"] for p, v in large.items()}
     assert {"attendees", "workers", "one_attendee_s", "wall_s", "ideal_s", "x_ideal"} <= set(f["class_revalidation"])
     for figure in ("1. Per step", "2. Whole lab", "3. Through HTTP", "4. Burst", "5. Proctor scale",
                    "6. Class re-validation", "7. A fresh process", "8. labgrader --help"):
