@@ -75,3 +75,51 @@ def test_concurrent_first_attempts_on_one_step_both_count(app, lab_id):
     summary = db.session.get(StepSummary, (who_id, STEP1))
     assert (summary.attempts, summary.fails, summary.consecutive_fails) == (n, n, n)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Attempt)) == n
+
+
+
+STEP52, STEP6 = "7e1a8b3c-9d4f-4a0b-c8e2-4f6d8a0b2c55", "9f2b0c4d-ae5a-4b1c-d9f3-5a7e9b1c3d66"
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_attempts_on_several_steps_at_once_leave_the_standing_right(app, lab_id, round_):
+    """Attempts on three steps of one attendee recorded together from several threads: the standing each
+    leaves behind (worked out from all their summaries while holding the standing row) ends up as the
+    attendee's own page works it out, and no record fails on the standing row."""
+    from webapp.models import AttendeeStanding
+    from webapp.services import progress
+
+    from .test_class_paging import STEP4, STEP51, _on, _record
+
+    t0 = datetime.now(UTC) - timedelta(minutes=10)
+    who = attendees.upsert(lab_id, f"together-{round_}", azure={"subscription_id": SUB, "resource_group": "rg"})
+    _record(who, STEP51, "5.1", Status.PASS, at=t0, observed=_on("it1"))
+    who_id = who.id
+    # Task 4 retrained (it2, the newest); 5.2 and 6 judged on it1 a minute before: out of date once 4 lands.
+    presses = [(STEP4, "4", _on("it2"), t0 + timedelta(minutes=2)),
+               (STEP52, "5.2", _on("it1"), t0 + timedelta(minutes=1)),
+               (STEP6, "6", _on("it1"), t0 + timedelta(minutes=1))]
+    barrier = threading.Barrier(len(presses))
+    errors: list[BaseException] = []
+
+    def press(step: str, task: str, observed: dict, at: datetime) -> None:
+        with app.app_context():
+            try:
+                me = db.session.get(type(who), who_id)
+                barrier.wait(timeout=10)
+                _record(me, step, task, Status.PASS, at=at, observed=observed)
+            except BaseException as exc:  # collected and asserted in the main thread
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=press, args=p) for p in presses]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    db.session.expire_all()
+    stale = sorted(s.step_id for s in progress.attendee(db.session.get(type(who), who_id)).steps if s.stale)
+    assert stale == sorted([STEP51, STEP52, STEP6])
+    assert db.session.get(AttendeeStanding, who_id).out_of_date == stale
