@@ -18,8 +18,7 @@ import time
 from azuresim.server import Simulator
 from azuresim.student import Student
 from labguide.packs import load_pack
-from validator import Attendee, validate
-from validator.azure import caches
+from validator import Attendee, Observation, validate
 
 
 def main() -> None:
@@ -35,22 +34,22 @@ def main() -> None:
     args = parser.parse_args()
 
     lab = load_pack("spot-the-flaw")
-    with Simulator(training_seconds=0.2) as sim:
+    with Simulator(training_seconds=0.2) as sim, Observation() as runtime:
         creds = sim.create_attendee("bench")
         Student(creds).do_all()
         who = Attendee.from_json(creds, lab)
         for step in lab.steps:  # warm up: token, clients, key cache
-            validate(who, step.id, lab)
+            validate(who, step.id, lab, runtime=runtime)
         sim.faults.add({"operation": "*", "latency_ms": args.latency_ms, "jitter_ms": args.jitter_ms})
         rows = []
         for step in lab.steps:
             times, calls = [], 0
             for _ in range(args.repeat):
                 if args.cold:
-                    caches.clear_all()
+                    runtime.caches.clear()
                 time.sleep(args.pause)
                 t0 = time.perf_counter()
-                result = validate(who, step.id, lab)
+                result = validate(who, step.id, lab, runtime=runtime)
                 times.append((time.perf_counter() - t0) * 1000)
                 calls = result.azure_calls
                 assert result.status.value == "PASS", result.message

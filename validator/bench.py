@@ -56,30 +56,31 @@ def bench_command(quick: bool, json_file: str | None, latency_ms: float) -> None
     from azuresim.student import Student
     from labguide.packs import load_pack
 
-    from . import Attendee
+    from . import Attendee, Observation
 
     repeat = 2 if quick else 5
     lab = load_pack("spot-the-flaw")
     figures: dict[str, Any] = {
         "machine": _machine(), "latency_ms": latency_ms, "quick": quick, "targets": TARGETS,
     }
-    with Simulator(training_seconds=0.2) as sim:
+    with Simulator(training_seconds=0.2) as sim, Observation() as runtime:
         creds = sim.create_attendee("bench")
         Student(creds, counts=dict(SMALL)).do_all()
         who = Attendee.from_json(creds, lab)
-        _warm_up(who, lab)
+        _warm_up(who, lab, runtime)
         sim.faults.add({"operation": "*", "latency_ms": latency_ms})
         click.echo(f"azuresim, injected latency L = {latency_ms:g} ms; {repeat} runs per figure", err=True)
-        pause = _Pacing(sim)
-        figures["steps"] = _steps(sim, pause, who, lab, latency_ms, repeat)
-        figures["whole_lab"] = _whole_lab(sim, pause, who, lab, latency_ms, repeat)
+        pause = _Pacing(sim, runtime.limiters.free)
+        figures["steps"] = _steps(sim, pause, who, lab, latency_ms, repeat, runtime)
+        figures["whole_lab"] = _whole_lab(sim, pause, who, lab, latency_ms, repeat, runtime)
         figures["per_check_script"] = _per_check_script(pause, creds, who, lab,
-                                                        ["1", "4"] if quick else [s.task for s in lab.steps])
+                                                        ["1", "4"] if quick else [s.task for s in lab.steps], runtime)
         sim.faults.clear()
-        figures["memory"] = _memory(sim, lab, attendees=20 if quick else 200, validations=100 if quick else 2000)
+        figures["memory"] = _memory(sim, lab, attendees=20 if quick else 200, validations=100 if quick else 2000,
+                                    runtime=runtime)
         from webapp.bench_service import measure
 
-        figures.update(measure(sim, creds, who, lab, latency_ms, quick, pause))
+        figures.update(measure(sim, creds, who, lab, latency_ms, quick, pause, runtime))
     figures["startup"] = _startup(runs=3 if quick else 7)
     _print(figures)
     if json_file:
@@ -89,37 +90,34 @@ def bench_command(quick: bool, json_file: str | None, latency_ms: float) -> None
 # -- figures --------------------------------------------------------------------------------------------
 
 
-def _warm_up(who, lab) -> None:
+def _warm_up(who, lab, runtime) -> None:
     from . import validate
 
     for step in lab.steps:  # the token, the clients, the key and domain caches
-        validate(who, step.id, lab)
+        validate(who, step.id, lab, runtime=runtime)
 
 
 class _Pacing:
     """Waits until the F0 pacing (2 calls/s, bursts of 2) is full again, as it is for a student's presses, which
     are seconds apart: as long as the Custom Vision calls made since the last wait take to refill."""
 
-    def __init__(self, sim) -> None:
+    def __init__(self, sim, free) -> None:
         self.sim = sim
+        self.free = free  # the F0 limiter
         self.seen: int | None = None  # unknown before the first wait: refill the whole burst
 
     def __call__(self) -> None:
-        from .azure.customvision import limiters
-
-        free = limiters.free
+        free = self.free
         made = free.burst if self.seen is None else _cv_calls(self.sim) - self.seen
         time.sleep(min(made, free.burst) / free.rate)
         self.seen = _cv_calls(self.sim)
 
 
-def _clear_caches() -> None:
-    from .azure import caches
-
-    caches.clear_all()  # keys, domains, what discovery found, trained iterations' performance
+def _clear_caches(runtime) -> None:
+    runtime.caches.clear()  # keys, domains, what discovery found, trained iterations' performance
 
 
-def _steps(sim, pause: _Pacing, who, lab, latency_ms: float, repeat: int) -> list[dict]:
+def _steps(sim, pause: _Pacing, who, lab, latency_ms: float, repeat: int, runtime) -> list[dict]:
     from . import validate
 
     rows = []
@@ -129,11 +127,11 @@ def _steps(sim, pause: _Pacing, who, lab, latency_ms: float, repeat: int) -> lis
             times, calls, cv_calls = [], 0, 0
             for _ in range(repeat):
                 if mode == "cold":
-                    _clear_caches()
+                    _clear_caches(runtime)
                 pause()
                 before, cv_before = sim.call_count(), _cv_calls(sim)
                 t0 = time.perf_counter()
-                validate(who, step.id, lab)
+                validate(who, step.id, lab, runtime=runtime)
                 times.append((time.perf_counter() - t0) * 1000)
                 calls, cv_calls = sim.call_count() - before, _cv_calls(sim) - cv_before
             row[mode] = {"median_ms": round(statistics.median(times), 1),
@@ -143,12 +141,11 @@ def _steps(sim, pause: _Pacing, who, lab, latency_ms: float, repeat: int) -> lis
     return rows
 
 
-def _whole_lab(sim, pause: _Pacing, who, lab, latency_ms: float, repeat: int) -> dict:
+def _whole_lab(sim, pause: _Pacing, who, lab, latency_ms: float, repeat: int, runtime) -> dict:
     from checks import facts as F
     from checks.base import closure
 
     from . import validate, validate_many
-    from .azure.customvision import limiters
 
     reads = [r for s in lab.steps for c in s.checks for r in _reads(c.id)]
     chain = _fetch_chain(closure(tuple(reads)), F)
@@ -157,17 +154,17 @@ def _whole_lab(sim, pause: _Pacing, who, lab, latency_ms: float, repeat: int) ->
         pause()
         before, cv_before = sim.call_count(), _cv_calls(sim)
         t0 = time.perf_counter()
-        validate_many(who, None, lab)
+        validate_many(who, None, lab, runtime=runtime)
         times.append((time.perf_counter() - t0) * 1000)
         calls, cv_calls = sim.call_count() - before, _cv_calls(sim) - cv_before
-    free = limiters.free
+    free = runtime.limiters.free
     pacing_ms = max(0.0, (cv_calls - free.burst) / free.rate * 1000)
     floor_ms = max(chain * latency_ms, pacing_ms)
     step_by_step_calls = 0
     pause()
     before = sim.call_count()
     for step in lab.steps:
-        validate(who, step.id, lab)
+        validate(who, step.id, lab, runtime=runtime)
     step_by_step_calls = sim.call_count() - before
     median = statistics.median(times)
     return {"median_ms": round(median, 1), "azure_calls": calls, "custom_vision_calls": cv_calls,
@@ -194,7 +191,7 @@ def _cv_calls(sim) -> int:
     return sum(c["count"] for c in sim.call_log() if c["account"])
 
 
-def _per_check_script(pause: _Pacing, creds: dict, who, lab, tasks: list[str]) -> list[dict]:
+def _per_check_script(pause: _Pacing, creds: dict, who, lab, tasks: list[str], runtime) -> list[dict]:
     from . import validate
 
     rows = []
@@ -209,21 +206,21 @@ def _per_check_script(pause: _Pacing, creds: dict, who, lab, tasks: list[str]) -
             script_ms = (time.perf_counter() - t0) * 1000
             pause()
             t0 = time.perf_counter()
-            validate(who, task, lab)
+            validate(who, task, lab, runtime=runtime)
             warm_ms = (time.perf_counter() - t0) * 1000
             rows.append({"task": task, "script_ms": round(script_ms, 1), "warm_ms": round(warm_ms, 1),
                          "speedup": round(script_ms / warm_ms, 1)})
     return rows
 
 
-def _memory(sim, lab, attendees: int, validations: int) -> dict:
+def _memory(sim, lab, attendees: int, validations: int, runtime) -> dict:
     from . import Attendee, validate
 
     people = [Attendee.from_json(sim.create_attendee(f"bench-mem-{i}"), lab) for i in range(attendees)]
     before = _rss_mb()
     t0 = time.perf_counter()
     for i in range(validations):
-        validate(people[i % attendees], "1", lab)
+        validate(people[i % attendees], "1", lab, runtime=runtime)
     return {"attendees": attendees, "validations": validations, "rss_before_mb": before, "rss_after_mb": _rss_mb(),
             "seconds": round(time.perf_counter() - t0, 1)}
 

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks import registry, summarize
 from checks.base import Context, closure, internal_error, run_check
@@ -21,6 +21,9 @@ from .azure.arm import ArmGateway
 from .azure.budget import CallCounter, Deadline, RetryPolicy
 from .azure.cloud import AttendeeAzure
 from .result import StepResult, now
+
+if TYPE_CHECKING:
+    from .runtime import Observation
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +94,20 @@ def step_for(lab: LabPack, step: str) -> Any:
     raise UnknownStep(f"lab '{lab.id}' has no validation step or task '{step}'")
 
 
-def validate(attendee: Attendee, step: str, lab: LabPack, options: Options | None = None) -> StepResult:
+def validate(attendee: Attendee, step: str, lab: LabPack, options: Options | None = None, *,
+             runtime: Observation) -> StepResult:
     """Validate one step for one attendee. Never raises for Azure or data trouble: that is an ERROR result.
 
-    Raises :class:`UnknownStep` for a step the lab does not define (and nothing else).
+    ``runtime`` holds what validations keep between them (``validator.runtime``): the app or the command
+    builds one and passes it to every validation. Raises :class:`UnknownStep` for a step the lab does not
+    define (and nothing else).
     """
-    return validate_many(attendee, [step], lab, options)[0]
+    return validate_many(attendee, [step], lab, options, runtime=runtime)[0]
 
 
 def validate_many(attendee: Attendee, steps: Sequence[str] | None, lab: LabPack,
-                  options: Options | None = None, *, counter: CallCounter | None = None) -> list[StepResult]:
+                  options: Options | None = None, *, runtime: Observation,
+                  counter: CallCounter | None = None) -> list[StepResult]:
     """Validate several steps (``None``: every step of the lab, in order) for one attendee from one snapshot.
 
     The facts every step reads are gathered once (each fact at most once, independent ones concurrently),
@@ -128,7 +135,7 @@ def validate_many(attendee: Attendee, steps: Sequence[str] | None, lab: LabPack,
         judged = [([_lab_misconfigured(str(exc))], Seen(), ()) for _ in specs]
     else:
         try:
-            judged = _observe_and_judge(attendee, lab, per_step, params, options, counter)
+            judged = _observe_and_judge(runtime, attendee, lab, per_step, params, options, counter)
         except Exception as exc:  # noqa: BLE001 - an ERROR result, never a crash of the caller
             log.exception("lab %s steps %s: validation failed", lab.id, ",".join(s.id for s in specs))
             error = internal_error("validator", f"{type(exc).__name__}: {exc}"[:300])
@@ -151,12 +158,12 @@ def validate_many(attendee: Attendee, steps: Sequence[str] | None, lab: LabPack,
     return results
 
 
-def _observe_and_judge(attendee: Attendee, lab: LabPack, per_step: list[list[tuple[Any, Any]]],
+def _observe_and_judge(runtime: Observation, attendee: Attendee, lab: LabPack, per_step: list[list[tuple[Any, Any]]],
                        params: dict[str, Any], options: Options,
                        counter: CallCounter) -> list[tuple[list[Outcome], Seen, tuple[str, ...]]]:
     from .gather import FactGatherer
 
-    arm = ArmGateway(attendee.azure, Deadline(options.budget_seconds), counter, options.retry)
+    arm = ArmGateway(runtime, attendee.azure, Deadline(options.budget_seconds), counter, options.retry)
     all_reads = [name for checks in per_step for check, expect in checks for name in check.reads_for(expect)]
     snapshot = FactGatherer(arm, params).gather(all_reads)
     ctx = Context(

@@ -8,7 +8,8 @@ observes them fresh, and what it observes is remembered for the next one.
 A remembered value is proven by use: the calls made through it answer. When Azure contradicts it (401
 from a regenerated or deleted account's key, 404 for a deleted project), the gatherer forgets it and
 discovers again within the same validation (``validator.gather``). The training key itself is cached per
-resource (``caches.account_keys``), the endpoint and id with the account here.
+resource (``account_keys``), the endpoint and id with the account here; both caches are the
+:class:`~validator.runtime.Observation`'s (``runtime.caches``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from checks import facts as F
 
-from .azure import caches
+from .azure.caches import Cache
 from .azure.cloud import AttendeeAzure
 
 
@@ -39,17 +40,18 @@ def key_for(azure: AttendeeAzure, params: dict[str, Any]) -> tuple[str, ...]:
             azure.resource_group.lower(), json.dumps(names, sort_keys=True, default=str))
 
 
-def recall(key: tuple[str, ...]) -> Found | None:
-    value = caches.discovery.get(key)
+def recall(memory: Cache, key: tuple[str, ...]) -> Found | None:
+    """What ``memory`` (``runtime.caches.discovery``) holds for ``key``, if anything usable."""
+    value = memory.get(key)
     if not isinstance(value, dict) or not isinstance(value.get("account"), F.AccountFact):
         return None
     project = value.get("project")
     return Found(value["account"], project if isinstance(project, F.ProjectFact) else None)
 
 
-def remember(key: tuple[str, ...], found: Found | None) -> None:
-    """Store ``found``, or forget the attendee's discovery (None)."""
+def remember(memory: Cache, key: tuple[str, ...], found: Found | None) -> None:
+    """Store ``found`` in ``memory``, or forget the attendee's discovery (None)."""
     if found is None:
-        caches.discovery.delete(key)
+        memory.delete(key)
     else:
-        caches.discovery.set(key, {"account": found.account, "project": found.project})
+        memory.set(key, {"account": found.account, "project": found.project})

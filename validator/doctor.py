@@ -31,6 +31,7 @@ from .azure.arm import ArmGateway
 from .azure.budget import CallCounter, Deadline, RetryPolicy
 from .azure.errors import AzureCallError
 from .core import Attendee
+from .runtime import Observation
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +144,13 @@ def resource_types(lab: LabPack) -> dict[str, str]:
     return out
 
 
-def run(attendee: Attendee, lab: LabPack, budget_seconds: float = 45.0, retry: RetryPolicy | None = None
-        ) -> DoctorReport:
-    """Check ``attendee``'s grant for ``lab``; never raises for Azure's answers (they become items)."""
+def run(attendee: Attendee, lab: LabPack, budget_seconds: float = 45.0, retry: RetryPolicy | None = None, *,
+        runtime: Observation) -> DoctorReport:
+    """Check ``attendee``'s grant for ``lab`` (``runtime``: as for ``validate``); never raises for Azure's
+    answers (they become items)."""
     t0 = time.monotonic()
     counter = CallCounter()
-    arm = ArmGateway(attendee.azure, Deadline(budget_seconds), counter, retry or RetryPolicy())
+    arm = ArmGateway(runtime, attendee.azure, Deadline(budget_seconds), counter, retry or RetryPolicy())
     try:
         items = _Doctor(arm, attendee, lab).items()
     except Exception as exc:  # noqa: BLE001 - a bug here is a FAIL item, not a crash of the caller

@@ -29,6 +29,7 @@ def doctor_command(attendee_file, lab_name, as_json, budget, print_role):
 
     from .cli import lab_and_attendee
     from .doctor import run
+    from .runtime import Observation
 
     if print_role:
         click.echo(json.dumps(grants.MINIMAL_ROLE, indent=2))
@@ -36,7 +37,8 @@ def doctor_command(attendee_file, lab_name, as_json, budget, print_role):
     if not attendee_file:
         raise click.UsageError("give --attendee FILE (or --print-role)")
     lab, attendee = lab_and_attendee(lab_name, attendee_file)
-    report = run(attendee, lab, budget_seconds=budget)
+    with Observation() as runtime:  # one check in one process: nothing to share with any other
+        report = run(attendee, lab, budget_seconds=budget, runtime=runtime)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:

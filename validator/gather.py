@@ -34,11 +34,6 @@ from .discovery import Found
 
 log = logging.getLogger(__name__)
 
-# One long-lived pool for every validation in the process: msrest keeps a requests.Session per thread,
-# so reused threads reuse their TLS connections. Only leaf fetches are submitted (never a task that
-# waits on another task), so a bounded pool cannot deadlock; it only queues under load.
-_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="labgrader-fetch")
-
 # Facts fetched before all their dependencies are known, as soon as what their call needs is: the stored
 # predictions are judged against the trained iteration, but listing them needs only the project, so they are
 # read together with the iterations (and set aside if there is no trained iteration).
@@ -91,7 +86,9 @@ class FactGatherer:
     def __init__(self, arm: ArmGateway, params: dict[str, Any], pool: ThreadPoolExecutor | None = None) -> None:
         self.arm = arm
         self.params = params
-        self.pool = pool or _POOL
+        # The runtime's long-lived pool and memory (``validator.runtime``), reached through the gateway.
+        self.pool = pool or arm.runtime.pool
+        self._memory = arm.runtime.caches.discovery
         self.facts: dict[str, Any] = {}
         self._training: TrainingGateway | None = None
         self._lock = threading.Lock()
@@ -102,7 +99,7 @@ class FactGatherer:
     def gather(self, reads: Iterable[str]) -> dict[str, Any]:
         """The snapshot of every fact in ``reads`` and their dependencies."""
         reads = tuple(reads)
-        found = discovery.recall(self._key)
+        found = discovery.recall(self._memory, self._key)
         for again in (False, True):
             self._round(reads, found)
             if self._contradicted is None:
@@ -110,7 +107,7 @@ class FactGatherer:
             # Azure said no to a remembered value: forget it and (once) discover again, in this validation.
             log.info("remembered %s contradicted by Azure: discovering again", self._contradicted)
             found = None if self._contradicted == F.TRAINING_ACCOUNT or found is None else Found(found.account)
-            discovery.remember(self._key, found)
+            discovery.remember(self._memory, self._key, found)
             if not again:
                 self.facts, self._training, self._contradicted = {}, None, None
         self._learn(found)
@@ -175,7 +172,7 @@ class FactGatherer:
         if learned is not None and fresh_project and (project is None or isinstance(project, F.ProjectFact)):
             learned = Found(learned.account, project)
         if learned != found:
-            discovery.remember(self._key, learned)
+            discovery.remember(self._memory, self._key, learned)
 
     # -- one fact --------------------------------------------------------------------------------------
     def _plan(self, reads: tuple[str, ...]) -> list[list[str]]:

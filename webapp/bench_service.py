@@ -47,20 +47,21 @@ JOB_WORKERS = 8
 SERVE_THREADS = 32
 
 
-def measure(sim, creds: dict, who, lab, latency_ms: float, quick: bool, pause) -> dict:
+def measure(sim, creds: dict, who, lab, latency_ms: float, quick: bool, pause, runtime) -> dict:
     """Figures 3-6 against ``sim`` (``creds``/``who``: an attendee whose whole lab is done; ``pause``: waits
     for the F0 pacing to refill, as between a student's presses)."""
     from validator import validate
 
     size = SIZES["quick" if quick else "full"]
-    sample = validate(who, "1", lab).to_json()  # what an attempt stores, for the seeded ones
+    sample = validate(who, "1", lab, runtime=runtime).to_json()  # what an attempt stores, for the seeded ones
     with tempfile.TemporaryDirectory(prefix="labgrader-bench-") as tmp:
         service = _Service(Path(tmp))
         try:
             service.start()
             key = service.api_key()
             service.add_attendee("bench-http", creds)
-            figures = {"http": _timed("3", _http, sim, service, key, who, lab, latency_ms, size["http_runs"], pause)}
+            figures = {"http": _timed("3", _http, sim, service, key, who, lab, latency_ms, size["http_runs"], pause,
+                                       runtime)}
             figures["burst"] = _timed("4", _burst, sim, service, key, size["burst"], size["f0_presses"], pause)
         finally:
             service.stop()
@@ -163,7 +164,7 @@ def _press(session, url: str, key: str, attendee: str, step: str) -> tuple[float
 # -- 3. through HTTP -------------------------------------------------------------------------------------
 
 
-def _http(sim, service: _Service, key: str, who, lab, latency_ms: float, runs: int, pause) -> dict:
+def _http(sim, service: _Service, key: str, who, lab, latency_ms: float, runs: int, pause, runtime) -> dict:
     import requests
 
     from validator import validate
@@ -184,7 +185,7 @@ def _http(sim, service: _Service, key: str, who, lab, latency_ms: float, runs: i
             http.append(ms)
             pause()
             t0 = time.perf_counter()
-            validate(who, step, lab)
+            validate(who, step, lab, runtime=runtime)
             local.append((time.perf_counter() - t0) * 1000)
     finally:
         sim.faults.clear()

@@ -77,7 +77,9 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_schema: bool 
     from .services import jobs
 
     jobs.init_app(app)
-    _share_azure_rate_limits(app)
+    from .services import observation
+
+    observation.init_app(app)
     if not app.testing:
         # Whatever WSGI server runs the app (gunicorn, `labgrader demo`, flask run, ...), its first request
         # starts this process's background threads; tests start them where they need them.
@@ -92,18 +94,6 @@ def start_background(app: Flask) -> None:
 
     webhooks.start_sweeper(app)
     autocheck.start_scheduler(app)
-
-
-def _share_azure_rate_limits(app: Flask) -> None:
-    """With Redis, every instance draws Custom Vision calls from one per-resource budget (F0 allows 2 per
-    second per resource, whichever instance asks) and shares what the validator remembers (keys sealed with
-    ENCRYPTION_KEY); without, each process keeps its own."""
-    from validator.azure import customvision
-
-    if app.config["REDIS_URL"]:
-        customvision.use_redis(app.config["REDIS_URL"], app.config["ENCRYPTION_KEY"])
-    else:
-        customvision.use_in_process()
 
 
 def _optional_module(name: str):

@@ -9,7 +9,7 @@ import pytest
 
 from azuresim.student import Student
 from labguide.packs import load_pack
-from validator import Attendee
+from validator import Attendee, Observation
 
 SMALL = {"Non Defective": 30, "Defect": 40}
 
@@ -41,3 +41,11 @@ def student(attendee):
 def who(attendee, small_lab):
     """The attendee as the validator sees them."""
     return Attendee.from_json(attendee, small_lab)
+
+
+@pytest.fixture
+def runtime():
+    """A fresh validator runtime (``validator.Observation``) for the test, as a new process has: no
+    credentials, clients or remembered values; closed after."""
+    with Observation() as fresh:
+        yield fresh

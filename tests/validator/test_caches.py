@@ -72,23 +72,34 @@ def test_discard_closes_matching_entries():
 
 
 def test_custom_vision_clients_are_per_resource_and_rebuilt_for_a_new_key():
-    from validator.azure import customvision
+    from checks.facts import AccountFact
+    from validator import Observation
+    from validator.azure.arm import ArmGateway
+    from validator.azure.budget import CallCounter, Deadline
+    from validator.azure.cloud import AttendeeAzure
+    from validator.azure.customvision import TrainingGateway
 
     shared = "https://eastus.api.cognitive.microsoft.com/"  # two accounts without custom subdomains
-    a = "/subscriptions/test-caches-a/resourcegroups/rg/providers/microsoft.cognitiveservices/accounts/cv"
-    b = "/subscriptions/test-caches-b/resourcegroups/rg/providers/microsoft.cognitiveservices/accounts/cv"
-    try:
-        first = customvision._client(a, shared, "key-a", None)
-        assert customvision._client(a, shared, "key-a", None) is first
-        assert customvision._client(b, shared, "key-b", None) is not first
+
+    def gateway(runtime, subscription: str) -> TrainingGateway:
+        rid = f"/subscriptions/{subscription}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/cv"
+        account = AccountFact(name="cv", kind="CustomVision.Training", sku="F0", location="eastus",
+                              resource_group="rg", provisioning_state="Succeeded", endpoint=shared, resource_id=rid)
+        arm = ArmGateway(runtime, AttendeeAzure(subscription_id=subscription, resource_group="rg"), Deadline(5),
+                         CallCounter())
+        return TrainingGateway(arm, account)
+
+    with Observation() as runtime:
+        a, b = gateway(runtime, "test-caches-a"), gateway(runtime, "test-caches-b")
+        first = a._key_client(shared, "key-a", None)
+        assert a._key_client(shared, "key-a", None) is first
+        assert b._key_client(shared, "key-b", None) is not first
         # A regenerated key or a moved endpoint builds a new client for the same resource.
-        assert customvision._client(a, shared, "key-a2", None) is not first
-        assert customvision._client(a, "https://cv.cognitiveservices.azure.com/", "key-a", None) is not first
+        assert a._key_client(shared, "key-a2", None) is not first
+        assert a._key_client("https://cv.cognitiveservices.azure.com/", "key-a", None) is not first
         # Every entry is filed under its resource: a's three clients, b's one.
-        assert customvision._clients.discard(lambda key: key[0] == a) == 3
-        assert customvision._clients.discard(lambda key: key[0] == b) == 1
-    finally:
-        customvision._clients.discard(lambda key: "test-caches" in key[0])
+        assert runtime.training_clients.discard(lambda key: key[0] == a.resource) == 3
+        assert runtime.training_clients.discard(lambda key: key[0] == b.resource) == 1
 
 
 # -- caches of what rarely changes -------------------------------------------------------------------------

@@ -18,18 +18,18 @@ from validator.gather import FactGatherer
 from .conftest import SMALL
 
 
-def _gatherer(who: Attendee, params: dict) -> FactGatherer:
-    arm = ArmGateway(who.azure, Deadline(20), CallCounter(), RetryPolicy())
+def _gatherer(who: Attendee, params: dict, runtime) -> FactGatherer:
+    arm = ArmGateway(runtime, who.azure, Deadline(20), CallCounter(), RetryPolicy())
     return FactGatherer(arm, params)
 
 
-def test_images_performance_and_a_stored_image_digest(sim, attendee, small_lab):
+def test_images_performance_and_a_stored_image_digest(sim, attendee, small_lab, runtime):
     who = Attendee.from_json(attendee, small_lab)
     student = Student(attendee, counts=dict(SMALL))
     for task in ("1", "2", "3.1", "3.2", "4", "5.1"):
         student.do(task)
     params = {F.PROJECT: "Casting Defect Detection", F.DETECTION_PERFORMANCE: (0.5, 0.3)}
-    gatherer = _gatherer(who, params)
+    gatherer = _gatherer(who, params, runtime)
     facts = gatherer.gather([F.IMAGES, F.DETECTION_PERFORMANCE, F.PREDICTIONS])
 
     images: F.ImagesFact = facts[F.IMAGES]
@@ -49,12 +49,12 @@ def test_images_performance_and_a_stored_image_digest(sim, attendee, small_lab):
     assert gatherer.arm.counter.by_operation[blobs.OPERATION] == 1 and gatherer.arm.counter.total == before + 1
 
 
-def test_images_are_paged_256_at_a_time(sim, attendee, small_lab):
+def test_images_are_paged_256_at_a_time(sim, attendee, small_lab, runtime):
     who = Attendee.from_json(attendee, small_lab)
     student = Student(attendee, counts={"Non Defective": 5, "Defect": 300})
     for task in ("1", "2", "3.2"):
         student.do(task)
-    gatherer = _gatherer(who, {F.PROJECT: "Casting Defect Detection"})
+    gatherer = _gatherer(who, {F.PROJECT: "Casting Defect Detection"}, runtime)
     images = gatherer.gather([F.IMAGES])[F.IMAGES]
     assert images.complete and len(images.images) == 300
     assert gatherer.arm.counter.by_operation["GetImages"] == 2

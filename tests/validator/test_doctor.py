@@ -12,8 +12,7 @@ from click.testing import CliRunner
 from azuresim.state import ResourceGroup
 from azuresim.student import Student
 from checks import grants
-from validator import Attendee
-from validator.azure import identity
+from validator import Attendee, Observation
 from validator.doctor import DoctorReport, run
 
 from .conftest import SMALL
@@ -26,8 +25,8 @@ def _creds(sim, role=grants.MINIMAL_ROLE, scope="resource_group") -> dict:
 
 
 def _doctor(creds: dict, lab) -> DoctorReport:
-    identity.clear()  # every case signs in afresh, as a new process would
-    return run(Attendee.from_json(creds, lab), lab, budget_seconds=30)
+    with Observation() as fresh:  # every case signs in afresh, as a new process would
+        return run(Attendee.from_json(creds, lab), lab, budget_seconds=30, runtime=fresh)
 
 
 def _item(report: DoctorReport, item_id: str):
@@ -132,7 +131,6 @@ def test_the_command_prints_each_item_and_exits_non_zero_on_a_failure(sim, small
 
     path = tmp_path / "a.json"
     path.write_text(json.dumps(_creds(sim, "Reader")))
-    identity.clear()
     result = CliRunner().invoke(main, ["doctor", "--attendee", str(path), "--lab", small_lab.root])
     assert result.exit_code == 1, result.output
     assert "FAIL  Read the Custom Vision resource's keys" in result.output

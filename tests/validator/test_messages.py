@@ -118,13 +118,13 @@ def attendee(own_sim, request):
 
 
 @pytest.mark.parametrize(("task", "mistake"), CASES, ids=lambda v: str(v))
-def test_messages_after_mistake(attendee, small_lab, task, mistake):
+def test_messages_after_mistake(attendee, small_lab, task, mistake, runtime):
     who = Attendee.from_json(attendee, small_lab)
     student = Student(attendee, counts=dict(SMALL))
     _prepare(student, task)
     student.do(task, mistake)
 
-    result = validate(who, task, small_lab)
+    result = validate(who, task, small_lab, runtime=runtime)
     status, check_id, _ = EXPECTED[(task, mistake)]
     assert result.status is status, result.message
     assert_one_cause(result, check_id)
@@ -134,11 +134,11 @@ def test_messages_after_mistake(attendee, small_lab, task, mistake):
     if task == "3.1":
         # The other tag done right: 3.2 passes, and its advice about 3.1's tag agrees with 3.1's fix.
         student.do("3.2")
-        later = validate(who, "3.2", small_lab)
+        later = validate(who, "3.2", small_lab, runtime=runtime)
         assert later.status is Status.PASS, later.message
         assert contradictions(later) == []
         assert_plain_findings(later)
-        again = validate(who, "3.1", small_lab)
+        again = validate(who, "3.1", small_lab, runtime=runtime)
         for note in later.advice:
             for name in QUOTED.findall(note):
                 if "rename" in note and again.hint:

@@ -9,6 +9,7 @@ import pytest
 
 from checks.facts import AccountFact
 from tests.conftest import redis_url, require
+from validator import Observation
 from validator.azure import customvision
 from validator.azure.arm import ArmGateway
 from validator.azure.budget import CallCounter, Deadline
@@ -91,17 +92,16 @@ def test_unreachable_redis_lets_calls_through():
     assert RedisRateLimiter(dead).acquire("test-dead", max_wait=0) == 0
 
 
-def test_use_redis_swaps_the_tier_limiters(client):
+def test_a_runtime_with_redis_paces_through_it(client):
     free = AccountFact(name="a", kind="CustomVision.Training", sku="F0", location="", resource_group="rg",
                        provisioning_state="Succeeded", endpoint="https://x")
-    try:
-        customvision.use_redis(REDIS_URL)
-        assert isinstance(customvision.limiter_for(free), RedisRateLimiter)
-        assert customvision.limiter_for(free).calls == 2
-        assert customvision.limiter_for(replace_sku(free, "S0")).calls == 10
-    finally:
-        customvision.use_in_process()
-    assert isinstance(customvision.limiter_for(free), RateLimiter)
+    with Observation(client) as shared:
+        assert isinstance(shared.limiters.for_account(free), RedisRateLimiter)
+        assert shared.limiters.for_account(free).calls == 2
+        assert shared.limiters.for_account(replace_sku(free, "S0")).calls == 10
+        assert not shared.caches.shared  # no encryption keys: never a training key in Redis
+    with Observation() as alone:
+        assert isinstance(alone.limiters.for_account(free), RateLimiter)
 
 
 def replace_sku(account, sku):
@@ -124,7 +124,7 @@ def training_account(subscription: str, name: str, resource_id: str | None = "ar
 
 def gateway(account: AccountFact, limiter) -> TrainingGateway:
     subscription = account.resource_group.removeprefix("RG-")
-    arm = ArmGateway(AttendeeAzure(subscription_id=subscription, resource_group=account.resource_group),
+    arm = ArmGateway(Observation(), AttendeeAzure(subscription_id=subscription, resource_group=account.resource_group),
                      Deadline(10), CallCounter())
     return TrainingGateway(arm, account, limiter)
 

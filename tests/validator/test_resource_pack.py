@@ -220,18 +220,18 @@ def test_a_grader_that_may_not_read_storage_gets_an_error_not_a_fail(pack_dir, s
         student.close()
 
 
-def test_doctor_proves_the_reads_the_resource_checks_need(pack_dir, sim, attendee):
+def test_doctor_proves_the_reads_the_resource_checks_need(pack_dir, sim, attendee, runtime):
     from validator import Attendee
     from validator.doctor import run
 
     lab = load_pack("storage-basics")
-    report = run(Attendee.from_json(attendee, lab), lab)
+    report = run(Attendee.from_json(attendee, lab), lab, runtime=runtime)
     items = {i.id: i for i in report.items}
     assert items[f"resources:{STORAGE}"].status == "PASS", items
     assert "list-keys" not in items and "resource-group" not in items  # nothing of Custom Vision in this lab
     role = {"Name": "cv-reader-doctor", "Actions": ["Microsoft.Resources/*/read", "Microsoft.CognitiveServices/*/read"]}
     creds = sim.create_attendee("storage-doctor", grader_role=role, grader_scope="resource_group")
-    refused = {i.id: i for i in run(Attendee.from_json(creds, lab), lab).items}[f"resources:{STORAGE}"]
+    refused = {i.id: i for i in run(Attendee.from_json(creds, lab), lab, runtime=runtime).items}[f"resources:{STORAGE}"]
     assert refused.status == "FAIL" and f"{STORAGE}/read" in refused.message, refused
     assert "the built-in 'Reader'" in refused.fix
 

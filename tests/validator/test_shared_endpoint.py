@@ -18,7 +18,6 @@ from azure.mgmt.cognitiveservices.models import Account, Sku
 from azuresim.student import Student
 from checks.outcome import Status
 from validator import Attendee, validate
-from validator.azure import customvision
 from validator.azure.ratelimit import RateLimiter
 
 from .conftest import SMALL
@@ -62,14 +61,14 @@ def training_without_subdomain(creds: dict, name: str):
         cred.close()
 
 
-def run(jobs: list[tuple[Attendee, object]]) -> tuple[float, list]:
+def run(jobs: list[tuple[Attendee, object]], runtime) -> tuple[float, list]:
     """Validate Task 3.1 ROUNDS times for each attendee, attendees in parallel; wall time and results."""
     results: list = []
     lock = threading.Lock()
 
     def one(who, lab):
         for _ in range(ROUNDS):
-            result = validate(who, "3.1", lab)
+            result = validate(who, "3.1", lab, runtime=runtime)
             with lock:
                 results.append(result)
 
@@ -82,7 +81,7 @@ def run(jobs: list[tuple[Attendee, object]]) -> tuple[float, list]:
     return time.monotonic() - started, results
 
 
-def test_two_resources_on_one_regional_endpoint_do_not_share_a_budget(sim, small_lab, monkeypatch):
+def test_two_resources_on_one_regional_endpoint_do_not_share_a_budget(sim, small_lab, monkeypatch, runtime):
     first = sim.create_attendee("shared-endpoint-a")
     second = sim.create_attendee("shared-endpoint-b", region=first["region"])
     students = [Student(c, counts=dict(SMALL)) for c in (first, second)]
@@ -97,17 +96,18 @@ def test_two_resources_on_one_regional_endpoint_do_not_share_a_budget(sim, small
         for task in ("2", "3.1"):
             student.do(task)
         who = Attendee.from_json(student.credentials, small_lab)
-        warm = validate(who, "3.1", small_lab)  # remembers the resource, key and project: later rounds read tags only
+        # Remembers the resource, key and project: later rounds read tags only.
+        warm = validate(who, "3.1", small_lab, runtime=runtime)
         assert warm.status is Status.PASS, warm.message
         attendees.append(who)
 
-    alone_limiter = Recording(customvision.limiters.free)
-    monkeypatch.setattr(customvision.limiters, "free", alone_limiter)
-    alone, results = run([(attendees[0], small_lab)])
+    alone_limiter = Recording(runtime.limiters.free)
+    monkeypatch.setattr(runtime.limiters, "free", alone_limiter)
+    alone, results = run([(attendees[0], small_lab)], runtime=runtime)
 
-    both_limiter = Recording(customvision.limiters.free)
-    monkeypatch.setattr(customvision.limiters, "free", both_limiter)
-    both, results2 = run([(who, small_lab) for who in attendees])
+    both_limiter = Recording(runtime.limiters.free)
+    monkeypatch.setattr(runtime.limiters, "free", both_limiter)
+    both, results2 = run([(who, small_lab) for who in attendees], runtime=runtime)
 
     assert all(r.status is Status.PASS for r in results + results2), [r.message for r in results + results2]
     # One bucket per resource, named by its ARM id; each saw only its own attendee's calls.

@@ -86,7 +86,7 @@ def test_a_variant_pack_is_dry_run_with_sim_act_and_graded_by_validate(sim, atte
     assert [r["status"] for r in grade("4")] == ["PASS"]
 
 
-def test_a_step_naming_an_unregistered_check_is_an_error_and_the_others_are_graded(sim, attendee, tmp_path):
+def test_a_step_naming_an_unregistered_check_is_an_error_and_the_others_are_graded(sim, attendee, tmp_path, runtime):
     from validator import Attendee, validate_many
 
     root = tmp_path / "typo"
@@ -94,7 +94,7 @@ def test_a_step_naming_an_unregistered_check_is_an_error_and_the_others_are_grad
     lab_yaml = root / "lab.yaml"
     lab_yaml.write_text(lab_yaml.read_text().replace("- id: iteration_exportable", "- id: iteration_exportible"))
     lab = load_pack(root)
-    results = {r.task: r for r in validate_many(Attendee.from_json(attendee, lab), None, lab)}
+    results = {r.task: r for r in validate_many(Attendee.from_json(attendee, lab), None, lab, runtime=runtime)}
     typo = results["6"]
     assert typo.status.value == "ERROR" and "names a check labgrader does not have" in typo.message
     assert "not a problem with your work" in typo.hint

@@ -11,6 +11,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize(("task", "mistake"), cases("good_images"), ids=lambda v: str(v))
-def test_whole_lab_judges_every_step_as_alone(request, small_lab, task, mistake):
+def test_whole_lab_judges_every_step_as_alone(request, small_lab, task, mistake, runtime):
     sim = request.getfixturevalue("slow_sim" if mistake == "not-finished" else "own_sim")
-    judged_as_alone(sim, small_lab, task, mistake)
+    judged_as_alone(sim, small_lab, task, mistake, runtime=runtime)

@@ -52,8 +52,8 @@ def verdict(result: StepResult) -> dict:
     return {k: data[k] for k in SAME}
 
 
-def step_by_step(who: Attendee, lab) -> list[dict]:
-    return [verdict(validate(who, s.id, lab)) for s in lab.steps]
+def step_by_step(who: Attendee, lab, runtime) -> list[dict]:
+    return [verdict(validate(who, s.id, lab, runtime=runtime)) for s in lab.steps]
 
 
 def _prepare(student: Student, task: str) -> None:
@@ -63,7 +63,7 @@ def _prepare(student: Student, task: str) -> None:
         student.do(earlier)
 
 
-def judged_as_alone(sim, lab, task: str, mistake: str) -> None:
+def judged_as_alone(sim, lab, task: str, mistake: str, runtime) -> None:
     """A new attendee does the lab up to ``task`` and makes ``mistake`` there; every step's whole-lab
     verdict must be the one validating it alone gives."""
     creds = sim.create_attendee(f"whole-{task}-{mistake}"[:40])
@@ -72,8 +72,8 @@ def judged_as_alone(sim, lab, task: str, mistake: str) -> None:
     _prepare(student, task)
     student.do(task, mistake)
 
-    alone = step_by_step(who, lab)
-    whole = [verdict(r) for r in validate_many(who, None, lab)]
+    alone = step_by_step(who, lab, runtime=runtime)
+    whole = [verdict(r) for r in validate_many(who, None, lab, runtime=runtime)]
     assert [w["step"] for w in whole] == [s.id for s in lab.steps]
     for a, w in zip(alone, whole, strict=True):
         assert w == a, (task, mistake, a["task"])

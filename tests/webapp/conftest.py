@@ -105,10 +105,11 @@ def make_app(tmp_path, clean_env):
         return app
 
     yield make
-    from webapp.services import jobs
+    from webapp.services import jobs, observation
 
     for app in made:
         jobs.shutdown(app)
+        observation.close(app)
         if app.extensions.get("labgrader.redis") is not None:
             app.extensions["labgrader.redis"].close()
         with app.app_context():

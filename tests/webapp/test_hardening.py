@@ -327,11 +327,9 @@ def test_revalidate_all_runs_in_process_when_redis_is_down(make_app, sqlite_url,
             assert r.status_code == 303, r.get_data(as_text=True)[:500]
             assert ran.wait(10), "the job did not run in the web process"
     finally:
-        from validator.azure import customvision
         from webapp.security import limiter
 
         jobs.shutdown(app)
-        customvision.use_in_process()
         # The process-wide limiter remembers a dead store across apps (as in test_student_pages' Redis-down
         # test): later tests would count their sign-ins in a fallback that is dropped when it revives.
         limiter._storage_dead = False

@@ -41,15 +41,6 @@ def _redis_up() -> bool:
         return s.connect_ex(("127.0.0.1", 6379)) == 0
 
 
-@pytest.fixture(autouse=True)
-def _validator_limits_back_in_process():
-    """An app with REDIS_URL switches the validator's process-wide limiters to Redis: undo it for later tests."""
-    yield
-    from validator.azure import customvision
-
-    customvision.use_in_process()
-
-
 @pytest.fixture
 def db_url(tmp_path):
     return f"sqlite:///{tmp_path / 'labgrader.sqlite3'}"
@@ -137,11 +128,17 @@ def test_worker_command_needs_redis(make_app, db_url):
 
 
 def test_the_validators_custom_vision_limit_is_shared_through_redis(make_app, db_url, redis_db):
-    from validator.azure import customvision
     from validator.azure.ratelimit import RateLimiter, RedisRateLimiter
+    from webapp.services import cache, observation
 
-    make_app(DATABASE_URL=db_url, AUTO_MIGRATE=True, REDIS_URL=REDIS_URL)
-    assert isinstance(customvision.limiters.free, RedisRateLimiter)
-    assert isinstance(customvision.limiters.standard, RedisRateLimiter)
-    make_app(DATABASE_URL=db_url)
-    assert isinstance(customvision.limiters.free, RateLimiter)
+    shared = make_app(DATABASE_URL=db_url, AUTO_MIGRATE=True, REDIS_URL=REDIS_URL)
+    with shared.app_context():
+        runtime = observation.observation()
+        assert isinstance(runtime.limiters.free, RedisRateLimiter)
+        assert isinstance(runtime.limiters.standard, RedisRateLimiter)
+        assert runtime.redis is cache.redis_client()  # the app's one Redis client
+        assert runtime.caches.shared  # keys sealed with the app's encryption key
+    alone = make_app(DATABASE_URL=db_url)
+    with alone.app_context():
+        assert isinstance(observation.observation().limiters.free, RateLimiter)
+        assert not observation.observation().caches.shared

@@ -391,7 +391,6 @@ def test_with_redis_the_score_post_is_a_queued_job_a_worker_runs(make_app, tmp_p
     import redis
 
     from tests.conftest import redis_url, require
-    from validator.azure import customvision
 
     with socket.socket() as s:
         s.settimeout(1)
@@ -427,4 +426,3 @@ def test_with_redis_the_score_post_is_a_queued_job_a_worker_runs(make_app, tmp_p
     finally:
         conn.flushdb()
         conn.close()
-        customvision.use_in_process()

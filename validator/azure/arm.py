@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TypeVar
 
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
@@ -11,22 +13,21 @@ from azure.mgmt.resource.subscriptions import SubscriptionClient
 from checks.facts import AccountFact
 
 from .budget import CallCounter, Deadline, RetryPolicy
-from .caches import ClientCache
 from .cloud import AttendeeAzure
 from .errors import AzureCallError
-from .identity import credential_for
 
-# Bounded, closed on eviction: each client holds a connection pool and (through its credential) a secret.
-_clients = ClientCache(maxsize=512, ttl=3600)
+if TYPE_CHECKING:
+    from ..runtime import Observation
 
+T = TypeVar("T")
 
-def _client(azure: AttendeeAzure) -> CognitiveServicesManagementClient:
+def _client(runtime: Observation, azure: AttendeeAzure) -> CognitiveServicesManagementClient:
     """One client per (identity, subscription, cloud): it keeps its connection pool and token cache."""
-    credential = credential_for(azure)
+    credential = runtime.credentials.get(azure)
     # Keyed by the credential object itself: a credential replaced in its own cache (and closed) is
     # never used again through an older client.
     key = (azure.profile, azure.subscription_id, credential)
-    return _clients.get_or_create(key, lambda: _build(azure, credential))
+    return runtime.arm_clients.get_or_create(key, lambda: _build(azure, credential))
 
 
 def _build(azure: AttendeeAzure, credential) -> CognitiveServicesManagementClient:
@@ -43,10 +44,10 @@ def _options(azure: AttendeeAzure) -> dict:
     return options
 
 
-def _subscription_client(azure: AttendeeAzure) -> SubscriptionClient:
-    credential = credential_for(azure)
-    return _clients.get_or_create(("subscriptions", azure.profile, credential),
-                                  lambda: SubscriptionClient(credential, **_options(azure)))
+def _subscription_client(runtime: Observation, azure: AttendeeAzure) -> SubscriptionClient:
+    credential = runtime.credentials.get(azure)
+    return runtime.arm_clients.get_or_create(("subscriptions", azure.profile, credential),
+                                             lambda: SubscriptionClient(credential, **_options(azure)))
 
 # A name no account has, for proving an action on accounts without touching one (doctor): ARM checks the
 # caller's roles at the request's scope before it looks for the resource, so 404 means "allowed".
@@ -54,53 +55,61 @@ PROBE_ACCOUNT = "labgrader-permission-probe"
 
 
 class ArmGateway:
-    """Reads accounts and keys for one attendee; every call goes through the retry policy and counter."""
+    """Reads accounts and keys for one attendee; every call goes through the retry policy and counter.
 
-    def __init__(self, azure: AttendeeAzure, deadline: Deadline, counter: CallCounter,
+    ``runtime`` holds what outlives this validation (credentials, clients, caches); the other gateways of the
+    validation reach it through here."""
+
+    def __init__(self, runtime: Observation, azure: AttendeeAzure, deadline: Deadline, counter: CallCounter,
                  retry: RetryPolicy | None = None) -> None:
+        self.runtime = runtime
         self.azure = azure
         self.deadline = deadline
         self.counter = counter
         self.retry = retry or RetryPolicy()
 
+    def run(self, operation: str, fn: Callable[[float], T]) -> T:
+        """``fn(timeout)`` through the retry policy, within this validation's deadline, counted."""
+        return self.retry.run(operation, fn, self.deadline, self.counter, token_calls=self.runtime.token_calls)
+
     def accounts(self) -> list[AccountFact]:
         """All Cognitive Services accounts in the attendee's resource group (every page)."""
-        client = _client(self.azure)
+        client = _client(self.runtime, self.azure)
         rg = self.azure.resource_group
 
         def fetch(timeout: float) -> list[AccountFact]:
             pager = client.accounts.list_by_resource_group(rg, connection_timeout=timeout, read_timeout=timeout)
             return [_account_fact(a, rg) for a in pager]
 
-        return self.retry.run("Accounts_ListByResourceGroup", fetch, self.deadline, self.counter)
+        return self.run("Accounts_ListByResourceGroup", fetch)
 
     def deleted_accounts(self) -> list[AccountFact]:
         """The soft-deleted accounts of the attendee's resource group (ARM lists them per subscription)."""
-        client = _client(self.azure)
+        client = _client(self.runtime, self.azure)
         rg = self.azure.resource_group
 
         def fetch(timeout: float) -> list[AccountFact]:
             pager = client.deleted_accounts.list(connection_timeout=timeout, read_timeout=timeout)
             return [_account_fact(a, rg) for a in pager if _resource_group_of(a.id).casefold() == rg.casefold()]
 
-        return self.retry.run("DeletedAccounts_List", fetch, self.deadline, self.counter)
+        return self.run("DeletedAccounts_List", fetch)
 
     def sign_in(self) -> None:
         """Get an Entra ID token for ARM (what every other call needs first)."""
-        credential = credential_for(self.azure)
+        credential = self.runtime.credentials.get(self.azure)
         scope = self.azure.profile.credential_scope
-        self.retry.run("token", lambda timeout: credential.get_token(scope), self.deadline, self.counter)
+        self.run("token", lambda timeout: credential.get_token(scope))
 
     def subscription_name(self) -> str:
         """The subscription's display name (``Subscriptions_Get``: any role in the subscription allows it)."""
-        client = _subscription_client(self.azure)
+        client = _subscription_client(self.runtime, self.azure)
 
         def fetch(timeout: float) -> str:
             sub = client.subscriptions.get(self.azure.subscription_id, connection_timeout=timeout,
                                            read_timeout=timeout)
             return sub.display_name or sub.subscription_id or self.azure.subscription_id
 
-        return self.retry.run("Subscriptions_Get", fetch, self.deadline, self.counter)
+        return self.run("Subscriptions_Get", fetch)
 
     def probe_list_keys(self, account_name: str | None = None) -> bool:
         """Prove ``listKeys`` is allowed on ``account_name`` (or on an account that does not exist, when
@@ -118,7 +127,7 @@ class ArmGateway:
 
     def training_key(self, account_name: str) -> str:
         """The account's key1 (``listKeys``). Callers cache it; it is never logged or stored in evidence."""
-        client = _client(self.azure)
+        client = _client(self.runtime, self.azure)
 
         def fetch(timeout: float) -> str:
             keys = client.accounts.list_keys(
@@ -126,7 +135,7 @@ class ArmGateway:
             )
             return keys.key1
 
-        return self.retry.run("Accounts_ListKeys", fetch, self.deadline, self.counter)
+        return self.run("Accounts_ListKeys", fetch)
 
 
 def _account_fact(account, resource_group: str) -> AccountFact:

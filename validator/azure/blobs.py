@@ -45,4 +45,4 @@ def image_digest(arm: ArmGateway, uri: str) -> str:
             finally:
                 response.close()
 
-    return arm.retry.run(OPERATION, fetch, arm.deadline, arm.counter)
+    return arm.run(OPERATION, fetch)

@@ -97,8 +97,12 @@ class RetryPolicy:
         deadline: Deadline,
         counter: CallCounter,
         before_call: Callable[[], None] | None = None,
+        token_calls: tokens.TokenCalls | None = None,
     ) -> T:
-        """Call ``fn(timeout)`` until it answers, retrying what is worth retrying within ``deadline``."""
+        """Call ``fn(timeout)`` until it answers, retrying what is worth retrying within ``deadline``.
+
+        ``token_calls``: where the credentials ``fn`` uses note their token requests' failures (each attempt's
+        token requests get its timeout)."""
         last: AzureCallError | None = None
         for attempt in range(self.attempts):
             if deadline.remaining() <= 0.2:
@@ -107,11 +111,12 @@ class RetryPolicy:
                 before_call()
             counter.add(operation)
             timeout = deadline.call_timeout(self.call_timeout)
-            tokens.start_attempt(timeout)  # a token request this call makes gets the same timeout
+            if token_calls is not None:
+                token_calls.start(timeout)  # a token request this call makes gets the same timeout
             try:
                 return fn(timeout)
             except Exception as exc:  # noqa: BLE001 - translate() re-raises anything that is not Azure's
-                last = translate(exc, operation)
+                last = translate(exc, operation, token_calls)
             if not last.retryable or attempt == self.attempts - 1:
                 break
             wait = last.retry_after if last.retry_after is not None else self._backoff(attempt)

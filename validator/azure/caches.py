@@ -3,8 +3,9 @@ of a trained iteration) and for SDK clients.
 
 Every value kept here is proven by use: a caller that finds it contradicted by Azure (401 for a key, 404
 for a project) deletes it and looks again. In-process caches are bounded LRUs with a time limit;
-:func:`use_redis` moves the value caches into Redis, shared by every web instance, each value sealed with
-the app's encryption key (:mod:`.sealed`: keys are secrets). SDK clients always stay in the process.
+:class:`ValueCaches` keeps them in Redis when given a client, shared by every web instance, each value sealed
+with the app's encryption key (:mod:`.sealed`: keys are secrets). SDK clients always stay in the process.
+The caches of one process live in its :class:`~validator.runtime.Observation`.
 """
 
 from __future__ import annotations
@@ -124,33 +125,37 @@ _SPECS: dict[str, tuple[float, int]] = {
     "performance": (6 * 3600, 5_000),
 }
 
-account_keys: Cache = TTLCache(*_SPECS["account_keys"])
-"""(ARM endpoint, account resource id) -> the training key (or ``customvision.ENTRA``)."""
-domains: Cache = TTLCache(*_SPECS["domains"])
-"""(ARM endpoint, "domains") -> list[DomainFact]."""
-discovery: Cache = TTLCache(*_SPECS["discovery"])
-"""An attendee's discovery key (``validator.discovery``) -> what discovery found for them."""
-performance: Cache = TTLCache(*_SPECS["performance"])
-"""(ARM endpoint, resource id, project id, iteration id, threshold) -> PerformanceFact of a trained iteration."""
 
 
-def use_redis(client, encryption_keys: str) -> None:
-    """Keep the value caches in Redis (``client``: a ``redis.Redis``), sealed with ``encryption_keys``."""
-    sealer = Sealer(encryption_keys)
-    for name, (ttl, _) in _SPECS.items():
-        globals()[name] = RedisCache(client, f"{KEY_PREFIX}{name}:", ttl, sealer)
+class ValueCaches:
+    """The caches of what rarely changes, in this process or, given a Redis client and the app's encryption
+    keys, in Redis (every value sealed with them: keys are secrets)."""
 
+    account_keys: Cache
+    """(ARM endpoint, account resource id) -> the training key (or ``customvision.ENTRA``)."""
+    domains: Cache
+    """(ARM endpoint, "domains") -> list[DomainFact]."""
+    discovery: Cache
+    """An attendee's discovery key (``validator.discovery``) -> what discovery found for them."""
+    performance: Cache
+    """(ARM endpoint, resource id, project id, iteration id, threshold) -> PerformanceFact of a trained iteration."""
 
-def use_in_process() -> None:
-    """Back to caches of this process (tests, or Redis no longer configured)."""
-    for name, (ttl, maxsize) in _SPECS.items():
-        globals()[name] = TTLCache(ttl, maxsize)
+    def __init__(self, redis=None, encryption_keys: str | None = None) -> None:
+        sealer = Sealer(encryption_keys) if redis is not None and encryption_keys else None
+        for name, (ttl, maxsize) in _SPECS.items():
+            # Never a training key in Redis unsealed: without the encryption keys they stay in this process.
+            setattr(self, name, TTLCache(ttl, maxsize) if sealer is None
+                    else RedisCache(redis, f"{KEY_PREFIX}{name}:", ttl, sealer))
 
+    @property
+    def shared(self) -> bool:
+        """True when the values live in Redis."""
+        return isinstance(self.account_keys, RedisCache)
 
-def clear_all() -> None:
-    """Forget every remembered value: the next validation of anyone starts cold (tests, benchmarks)."""
-    for name in _SPECS:
-        globals()[name].clear()
+    def clear(self) -> None:
+        """Forget every remembered value: the next validation of anyone starts cold (benchmarks)."""
+        for name in _SPECS:
+            getattr(self, name).clear()
 
 
 class ClientCache:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from azure.cognitiveservices.vision.customvision.training import CustomVisionTrainingClient
@@ -44,61 +43,18 @@ from checks.facts import (
     TagPerformance,
 )
 
-from . import caches
 from .arm import ArmGateway
 from .budget import RetryPolicy
-from .caches import ClientCache
 from .cloud import AttendeeAzure
 from .errors import AzureCallError
-from .identity import credential_for
 from .ratelimit import RateLimiter, RateLimitTimeout, RedisRateLimiter
 
 T = TypeVar("T")
 
 # The Cognitive Services data plane's Entra ID scope (the same for every Azure AI services resource).
 COGNITIVE_SCOPE = "https://cognitiveservices.azure.com/.default"
-# Marks a resource read with Entra ID rather than a key (in ``caches.account_keys``, where keys live).
+# Marks a resource read with Entra ID rather than a key (in the ``account_keys`` cache, where keys live).
 ENTRA = "entra-id"
-
-
-@dataclass
-class TierLimiters:
-    """Custom Vision's per-resource transaction limits: Free F0 allows 2 per second, Standard S0 10.
-
-    In-process by default; :func:`use_redis` swaps in limiters shared by every web instance.
-    """
-
-    free: RateLimiter | RedisRateLimiter
-    standard: RateLimiter | RedisRateLimiter
-
-
-limiters = TierLimiters(free=RateLimiter(calls=2), standard=RateLimiter(calls=10))
-
-
-def use_redis(url: str, encryption_keys: str | None = None) -> None:
-    """Share the per-resource rate limits through Redis at ``url`` (call once at start-up, e.g. REDIS_URL), and,
-    given the app's ``encryption_keys`` (Fernet, comma-separated), the caches of what rarely changes (keys
-    sealed with them). One Redis client serves both."""
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    limiters.free = RedisRateLimiter(client, calls=2)
-    limiters.standard = RedisRateLimiter(client, calls=10)
-    if encryption_keys:
-        caches.use_redis(client, encryption_keys)
-    else:
-        caches.use_in_process()  # never a training key in Redis unsealed
-
-
-def use_in_process() -> None:
-    """Back to per-process limiters and caches (tests, or Redis no longer configured)."""
-    limiters.free = RateLimiter(calls=2)
-    limiters.standard = RateLimiter(calls=10)
-    caches.use_in_process()
-
-
-def limiter_for(account: AccountFact) -> RateLimiter | RedisRateLimiter:
-    return limiters.free if (account.sku or "F0").upper() == "F0" else limiters.standard
 
 
 def resource_key(account: AccountFact, azure: AttendeeAzure) -> str:
@@ -111,25 +67,16 @@ def resource_key(account: AccountFact, azure: AttendeeAzure) -> str:
     return rid.lower()
 
 
-# Bounded, closed on eviction: each client holds a training key and a connection pool.
-# Keyed (resource, endpoint, key, ca): the resource is the identity; a changed endpoint or key builds anew.
-_clients = ClientCache(maxsize=512, ttl=3600)
-
-
-def _client(resource: str, endpoint: str, key: str, ca_bundle: str | None) -> CustomVisionTrainingClient:
-    return _clients.get_or_create((resource, endpoint, key, ca_bundle), lambda: _build(endpoint, key, ca_bundle))
-
-
 def _build(endpoint: str, key: str, ca_bundle: str | None) -> CustomVisionTrainingClient:
     return _configured(CustomVisionTrainingClient(endpoint, ApiKeyCredentials(in_headers={"Training-key": key})),
                        ca_bundle)
 
 
-def _entra_client(resource: str, endpoint: str, azure: AttendeeAzure) -> CustomVisionTrainingClient:
+def _entra_client(arm: ArmGateway, resource: str, endpoint: str) -> CustomVisionTrainingClient:
     """A client signing in as the grader's identity; keyed by its credential object, as the ARM clients are."""
-    credential = credential_for(azure)
-    ca = azure.profile.ca_bundle
-    return _clients.get_or_create(
+    credential = arm.runtime.credentials.get(arm.azure)
+    ca = arm.azure.profile.ca_bundle
+    return arm.runtime.training_clients.get_or_create(
         (resource, endpoint, credential, ca),
         lambda: _configured(CustomVisionTrainingClient(endpoint, EntraIdCredentials(credential, COGNITIVE_SCOPE)), ca))
 
@@ -167,7 +114,8 @@ class TrainingGateway:
                  retry: RetryPolicy | None = None) -> None:
         self.arm = arm
         self.account = account
-        self.limiter = limiter or limiter_for(account)
+        self.limiter = limiter or arm.runtime.limiters.for_account(account)
+        self._caches = arm.runtime.caches
         self.retry = retry or arm.retry
         self.resource = resource_key(account, arm.azure)
         self._key_id = (arm.azure.profile.arm_endpoint, self.resource)
@@ -181,16 +129,16 @@ class TrainingGateway:
     # -- plumbing --------------------------------------------------------------------------------------
     def _key(self) -> str:
         """The training key, or :data:`ENTRA` when the resource is to be read with Microsoft Entra ID."""
-        key = ENTRA if self._entra_here else caches.account_keys.get(self._key_id)
+        key = ENTRA if self._entra_here else self._caches.account_keys.get(self._key_id)
         if key is None:
             with self._key_lock:  # facts fetched in parallel share one listKeys call
-                key = ENTRA if self._entra_here else caches.account_keys.get(self._key_id)
+                key = ENTRA if self._entra_here else self._caches.account_keys.get(self._key_id)
                 if key is None:
                     key = self._fetch_key()
                     if key == ENTRA:  # across validations, Entra ID is remembered once it has worked (_call)
                         self._entra_here = True
                     else:
-                        caches.account_keys.set(self._key_id, key)
+                        self._caches.account_keys.set(self._key_id, key)
         return key
 
     def _fetch_key(self) -> str:
@@ -222,7 +170,7 @@ class TrainingGateway:
             key = self._key()
             if key == ENTRA:
                 return self._entra_call(operation, fn, endpoint)
-            client = _client(self.resource, endpoint, key, azure.profile.ca_bundle)
+            client = self._key_client(endpoint, key, azure.profile.ca_bundle)
             try:
                 return self._run(operation, fn, client)
             except AzureCallError as err:
@@ -231,11 +179,16 @@ class TrainingGateway:
                     continue
                 if err.status == 401 and attempt == 1:
                     with self._key_lock:  # unless a parallel call has read the key again already
-                        if caches.account_keys.get(self._key_id) == key:
-                            caches.account_keys.delete(self._key_id)
+                        if self._caches.account_keys.get(self._key_id) == key:
+                            self._caches.account_keys.delete(self._key_id)
                     continue
                 raise
         raise AssertionError("unreachable")
+
+    def _key_client(self, endpoint: str, key: str, ca_bundle: str | None) -> CustomVisionTrainingClient:
+        # Keyed (resource, endpoint, key, ca): the resource is the identity; a changed endpoint or key builds anew.
+        return self.arm.runtime.training_clients.get_or_create(
+            (self.resource, endpoint, key, ca_bundle), lambda: _build(endpoint, key, ca_bundle))
 
     def _run(self, operation: str, fn, client: CustomVisionTrainingClient):
         return self.retry.run(
@@ -244,23 +197,23 @@ class TrainingGateway:
             self.arm.deadline,
             self.arm.counter,
             before_call=self._wait_slot,
+            token_calls=self.arm.runtime.token_calls,
         )
 
     def _entra_call(self, operation: str, fn, endpoint: str):
-        azure = self.arm.azure
         if not self.account.custom_subdomain:
             # Entra ID reaches a resource only on its own (custom subdomain) endpoint.
-            caches.account_keys.delete(self._key_id)
+            self._caches.account_keys.delete(self._key_id)
             raise self._no_way_in(operation, None)
         try:
-            result = self._run(operation, fn, _entra_client(self.resource, endpoint, azure))
+            result = self._run(operation, fn, _entra_client(self.arm, self.resource, endpoint))
         except AzureCallError as err:
             token_trouble = err.detail.startswith("Entra ID token request")  # the sign-in itself, not the resource
             if not token_trouble and (err.kind == "permission" or err.status == 401):
-                caches.account_keys.delete(self._key_id)
+                self._caches.account_keys.delete(self._key_id)
                 raise self._no_way_in(operation, err) from None
             raise
-        caches.account_keys.set(self._key_id, ENTRA)
+        self._caches.account_keys.set(self._key_id, ENTRA)
         return result
 
     def _no_way_in(self, operation: str, err: AzureCallError | None) -> AzureCallError:
@@ -295,11 +248,11 @@ class TrainingGateway:
     # -- facts -----------------------------------------------------------------------------------------
     def domains(self) -> list[DomainFact]:
         cache_key = (self.arm.azure.profile.arm_endpoint, "domains")
-        cached = caches.domains.get(cache_key)
+        cached = self._caches.domains.get(cache_key)
         if cached is not None:
             return cached
         result = self._call("GetDomains", lambda c, kw: [_domain(d) for d in c.get_domains(**kw)])
-        caches.domains.set(cache_key, result)
+        self._caches.domains.set(cache_key, result)
         return result
 
     def projects(self) -> list[ProjectFact]:
@@ -322,7 +275,7 @@ class TrainingGateway:
         again makes a new iteration, with a new id)."""
         cache_key = (self.arm.azure.profile.arm_endpoint, self.resource, project_id, iteration_id, threshold,
                      overlap_threshold)
-        cached = caches.performance.get(cache_key)
+        cached = self._caches.performance.get(cache_key)
         if cached is not None:
             return cached
 
@@ -332,7 +285,7 @@ class TrainingGateway:
             return _performance(perf, threshold, iteration_id, overlap_threshold)
 
         result = self._call("GetIterationPerformance", fetch)
-        caches.performance.set(cache_key, result)
+        self._caches.performance.set(cache_key, result)
         return result
 
     def images(self, project_id: str) -> ImagesFact:
@@ -450,7 +403,7 @@ def probe_entra(arm: ArmGateway, account: AccountFact, operations: list[str],
     (never a key): operation -> None when it answered, or the error. The project (and trained iteration)
     the later calls read are picked from what GetProjects (GetIterations) answered; calls that need one are
     left out while there is none yet."""
-    client = _entra_client(resource_key(account, arm.azure), account.endpoint or "", arm.azure)
+    client = _entra_client(arm, resource_key(account, arm.azure), account.endpoint or "")
     out: dict[str, AzureCallError | None] = {}
     project_id = iteration_id = None
     for op in operations:
@@ -459,9 +412,8 @@ def probe_entra(arm: ArmGateway, account: AccountFact, operations: list[str],
             continue
         probe = _PROBES[op]
         try:
-            answer = arm.retry.run(
-                op, lambda timeout, f=probe, p=project_id, i=iteration_id: f(client, p, i, {"timeout": timeout}),
-                arm.deadline, arm.counter)
+            answer = arm.run(
+                op, lambda timeout, f=probe, p=project_id, i=iteration_id: f(client, p, i, {"timeout": timeout}))
         except AzureCallError as err:
             out[op] = err
             continue

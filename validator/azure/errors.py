@@ -8,8 +8,8 @@ credentials the platform supplied are wrong), ``not_found`` and ``rejected`` (Az
 as malformed: a grader bug).
 
 Entra ID token failures reach us as ``ClientAuthenticationError`` without a status (azure-identity wraps
-MSAL's result); :mod:`.tokens` remembers, per thread, the last failed token response, and
-:func:`translate` classifies from it.
+MSAL's result); :class:`.tokens.TokenCalls` remembers, per thread, the last failed token response, and
+:func:`translate`, given it, classifies from it.
 """
 
 from __future__ import annotations
@@ -78,10 +78,12 @@ class AzureCallError(Exception):
         return self.kind in ("throttled", "timeout", "unavailable")
 
 
-def _token_failure(exc: core_exc.ClientAuthenticationError, operation: str) -> AzureCallError:
+def _token_failure(exc: core_exc.ClientAuthenticationError, operation: str,
+                   calls: tokens.TokenCalls | None) -> AzureCallError:
     """Classify a token failure: only definite rejections are ``credentials``; outages are outages."""
     detail = "Entra ID token request: " + _first_line(exc)
-    status, error = tokens.attempt.status, tokens.attempt.error
+    calls = calls or tokens.TokenCalls()  # none given: no token answer seen
+    status, error = calls.status, calls.error
     codes = set(_AADSTS.findall(str(exc)))
     if error in _REJECTING_OAUTH_ERRORS or codes & _REJECTING_AADSTS:
         return AzureCallError("credentials", operation, detail, status=status, code=error)
@@ -89,7 +91,7 @@ def _token_failure(exc: core_exc.ClientAuthenticationError, operation: str) -> A
         # The status decides; AADSTS50196 ("server is busy") on another status still means throttling.
         kind = _kind_for_status(status) if status == 429 or status >= 500 else "throttled"
         return AzureCallError(kind, operation, detail, status=status, code=error,
-                              retry_after=tokens.attempt.retry_after)
+                              retry_after=calls.retry_after)
     if isinstance(exc, CredentialUnavailableError) or "from the included credentials" in str(exc):
         # DefaultAzureCredential: no identity is configured for the platform (or none of them worked).
         return AzureCallError("credentials", operation, detail)
@@ -98,7 +100,7 @@ def _token_failure(exc: core_exc.ClientAuthenticationError, operation: str) -> A
         if kind in ("credentials", "not_found", "permission"):  # without a rejecting code: not a verdict
             kind = "unavailable"
         return AzureCallError(kind, operation, detail, status=status, code=error,
-                              retry_after=tokens.attempt.retry_after)
+                              retry_after=calls.retry_after)
     # No answer seen on this attempt: a transport failure (its cause says which), or MSAL replaying an
     # outage it cached for the Retry-After period. Neither says anything about the credentials.
     return AzureCallError("timeout" if _is_timeout(exc) else "unavailable", operation, detail)
@@ -135,13 +137,13 @@ def _is_timeout(exc: BaseException) -> bool:
     return False
 
 
-def translate(exc: BaseException, operation: str) -> AzureCallError:
+def translate(exc: BaseException, operation: str, calls: tokens.TokenCalls | None = None) -> AzureCallError:
     """Turn an SDK/transport exception into an :class:`AzureCallError`."""
     if isinstance(exc, AzureCallError):
         return exc
     # azure-identity: token failures carry no status of their own
     if isinstance(exc, core_exc.ClientAuthenticationError) and getattr(exc, "status_code", None) is None:
-        return _token_failure(exc, operation)
+        return _token_failure(exc, operation, calls)
     # azure-core (ARM)
     if isinstance(exc, core_exc.HttpResponseError) and getattr(exc, "status_code", None):
         resp = exc.response

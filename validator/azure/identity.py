@@ -21,10 +21,6 @@ from . import tokens
 from .caches import ClientCache
 from .cloud import AttendeeAzure
 
-# Bounded: a class of thousands must not keep every secret and connection pool alive forever.
-_cache = ClientCache(maxsize=512, ttl=3600)
-_replace_lock = threading.Lock()
-
 
 @dataclass(eq=False)
 class _Entry:
@@ -49,30 +45,58 @@ def key_for(azure: AttendeeAzure) -> tuple:
     return (profile.authority_host, profile.ca_bundle, azure.tenant_id, azure.client_id, digest)
 
 
-def credential_for(azure: AttendeeAzure) -> TokenCredential:
-    """A token credential for this attendee's service principal, or the platform's own identity."""
-    key = key_for(azure)
-    with _replace_lock:
-        entry = _cache.get_or_create(key, lambda: _build(azure))
-        if entry.failed_until is not None and entry.failed_until <= time.monotonic():
-            _cache.discard(lambda k: k == key)
-            entry = _cache.get_or_create(key, lambda: _build(azure))
-    assert entry.credential is not None
-    return entry.credential
+class Credentials:
+    """The credentials of every identity validated, each built once and reused (its tokens with it).
+
+    Bounded: a class of thousands must not keep every secret and connection pool alive forever. Their token
+    requests note failures in ``token_calls`` (see :mod:`.tokens`).
+    """
+
+    def __init__(self, token_calls: tokens.TokenCalls, maxsize: int = 512, ttl: float = 3600) -> None:
+        self.token_calls = token_calls
+        self._cache = ClientCache(maxsize=maxsize, ttl=ttl)
+        self._replace_lock = threading.Lock()
+
+    def get(self, azure: AttendeeAzure) -> TokenCredential:
+        """A token credential for this attendee's service principal, or the platform's own identity."""
+        key = key_for(azure)
+        with self._replace_lock:
+            entry = self._cache.get_or_create(key, lambda: _build(azure, self.token_calls))
+            if entry.failed_until is not None and entry.failed_until <= time.monotonic():
+                self._cache.discard(lambda k: k == key)
+                entry = self._cache.get_or_create(key, lambda: _build(azure, self.token_calls))
+        assert entry.credential is not None
+        return entry.credential
+
+    def forget(self, azure: AttendeeAzure) -> None:
+        """Drop (and close) cached credentials for this identity, whatever its secret (e.g. after the platform
+        rotated it), or the platform's own identity's when ``azure`` names no service principal."""
+        if azure.client_id:
+            self._cache.discard(lambda key: key[0] != "default" and key[3] == azure.client_id)
+        else:
+            self._cache.discard(lambda key: key[0] == "default")
+
+    def close(self) -> None:
+        """Drop and close every credential."""
+        self._cache.clear()
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
 
-def _build(azure: AttendeeAzure) -> _Entry:
+def _build(azure: AttendeeAzure, token_calls: tokens.TokenCalls) -> _Entry:
     profile = azure.profile
     entry = _Entry()
     options: dict = {
         "authority": profile.authority_host,
         # RetryPolicy (budget.py) is the one place that retries; each token request gets the calling
-        # attempt's timeout (tokens.apply_timeout), and its failure is classified from tokens.record_failure.
+        # attempt's timeout (TokenCalls.apply_timeout), and its failure is classified from what
+        # TokenCalls.record_failure noted.
         "retry_total": 0,
         "connection_timeout": 8,
         "read_timeout": 8,
-        "raw_request_hook": tokens.apply_timeout,
-        "raw_response_hook": _on_token_response(entry),
+        "raw_request_hook": token_calls.apply_timeout,
+        "raw_response_hook": _on_token_response(entry, token_calls),
     }
     if not profile.is_public:
         # Instance discovery asks login.microsoftonline.com about the authority: not for private clouds.
@@ -86,12 +110,12 @@ def _build(azure: AttendeeAzure) -> _Entry:
     return entry
 
 
-def _on_token_response(entry: _Entry) -> Callable:
-    """``raw_response_hook`` of one credential: record a failure for the caller (tokens.record_failure) and
+def _on_token_response(entry: _Entry, token_calls: tokens.TokenCalls) -> Callable:
+    """``raw_response_hook`` of one credential: record a failure for the caller (TokenCalls.record_failure) and
     mark the credential replaceable once Entra ID's Retry-After, if any, has passed; a success clears it."""
 
     def hook(pipeline_response) -> None:
-        tokens.record_failure(pipeline_response)
+        token_calls.record_failure(pipeline_response)
         response = pipeline_response.http_response
         if response.status_code < 400:
             entry.failed_until = None
@@ -99,17 +123,3 @@ def _on_token_response(entry: _Entry) -> Callable:
             entry.failed_until = time.monotonic() + (tokens.retry_after(response.headers) or 0.0)
 
     return hook
-
-
-def forget(azure: AttendeeAzure) -> None:
-    """Drop (and close) cached credentials for this identity, whatever its secret (e.g. after the platform
-    rotated it), or the platform's own identity's when ``azure`` names no service principal."""
-    if azure.client_id:
-        _cache.discard(lambda key: key[0] != "default" and key[3] == azure.client_id)
-    else:
-        _cache.discard(lambda key: key[0] == "default")
-
-
-def clear() -> None:
-    """Drop every cached credential (tests, and a process that changes clouds)."""
-    _cache.clear()

@@ -8,9 +8,9 @@ until it: two calls at once go at once, a third goes one window (plus the margin
 half a second later.)
 
 :class:`RateLimiter` serves a single instance; :class:`RedisRateLimiter` shares the pace between web
-instances (same ``acquire(key, max_wait)`` interface). The caller passes the resource's identity, its ARM
-resource id (``customvision.resource_key``), never its endpoint: accounts without a custom subdomain share
-one regional endpoint but each has its own budget.
+instances (same ``acquire(key, max_wait)`` interface); :class:`TierLimiters` picks one by the resource's
+tier. The caller passes the resource's identity, its ARM resource id (``customvision.resource_key``), never
+its endpoint: accounts without a custom subdomain share one regional endpoint but each has its own budget.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ import logging
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from checks.facts import AccountFact
 
 log = logging.getLogger(__name__)
 
@@ -145,3 +150,22 @@ class RedisRateLimiter(_Pace):
             self._sleep(wait)
         return wait
 
+
+@dataclass
+class TierLimiters:
+    """Custom Vision's per-resource transaction limits: Free F0 allows 2 per second, Standard S0 10."""
+
+    free: RateLimiter | RedisRateLimiter
+    standard: RateLimiter | RedisRateLimiter
+
+    @classmethod
+    def in_process(cls) -> TierLimiters:
+        return cls(free=RateLimiter(calls=2), standard=RateLimiter(calls=10))
+
+    @classmethod
+    def shared(cls, redis) -> TierLimiters:
+        """Limiters every web instance draws from, kept in Redis (``redis``: a ``redis.Redis`` client)."""
+        return cls(free=RedisRateLimiter(redis, calls=2), standard=RedisRateLimiter(redis, calls=10))
+
+    def for_account(self, account: AccountFact) -> RateLimiter | RedisRateLimiter:
+        return self.free if (account.sku or "F0").upper() == "F0" else self.standard

@@ -20,26 +20,21 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from checks.facts import ResourceFact
 
 from .arm import ArmGateway, _options, _resource_group_of
-from .caches import ClientCache
-from .cloud import AttendeeAzure
 from .errors import AzureCallError
-from .identity import credential_for
-
-# Bounded, closed on eviction, like the Cognitive Services clients (azure.arm).
-_clients = ClientCache(maxsize=512, ttl=3600)
 
 
-def _client(azure: AttendeeAzure) -> ResourceManagementClient:
-    credential = credential_for(azure)
+def _client(arm: ArmGateway) -> ResourceManagementClient:
+    azure = arm.azure
+    credential = arm.runtime.credentials.get(azure)
     key = (azure.profile, azure.subscription_id, credential)
-    return _clients.get_or_create(
+    return arm.runtime.resource_clients.get_or_create(
         key, lambda: ResourceManagementClient(credential, azure.subscription_id, **_options(azure)))
 
 
 def resources(arm: ArmGateway, resource_type: str, api_version: str | None = None) -> list[ResourceFact]:
     """The resources of ``resource_type`` in the attendee's resource group, by name; with ``api_version``,
     each with its properties (one more call per resource)."""
-    client = _client(arm.azure)
+    client = _client(arm)
     rg = arm.azure.resource_group
     wanted = f"resourceType eq '{resource_type}'"
 
@@ -49,7 +44,7 @@ def resources(arm: ArmGateway, resource_type: str, api_version: str | None = Non
         # ARM filters already; the type test keeps a lenient server's other types out of the judgement.
         return [r for r in pager if (r.type or "").casefold() == resource_type.casefold()]
 
-    listed = arm.retry.run("Resources_ListByResourceGroup", listing, arm.deadline, arm.counter)
+    listed = arm.run("Resources_ListByResourceGroup", listing)
     listed.sort(key=lambda r: (r.name or "").casefold())
     if not api_version:
         return [_fact(r, rg) for r in listed]
@@ -60,7 +55,7 @@ def resources(arm: ArmGateway, resource_type: str, api_version: str | None = Non
         def fetch(timeout: float) -> Any:
             return client.resources.get_by_id(resource_id, api_version=api_version, connection_timeout=timeout,
                                               read_timeout=timeout)
-        return arm.retry.run("Resources_GetById", fetch, arm.deadline, arm.counter)
+        return arm.run("Resources_GetById", fetch)
 
     return [_fact(r, rg, properties(r.id)) for r in listed]
 
@@ -100,7 +95,7 @@ def _prove_readable(arm: ArmGateway, client: ResourceManagementClient, resource_
             raise
         return None
 
-    arm.retry.run("Resources_GetById", fetch, arm.deadline, arm.counter)
+    arm.run("Resources_GetById", fetch)
 
 
 def _fact(listed: Any, resource_group: str, full: Any = None) -> ResourceFact:

@@ -22,6 +22,7 @@ from ..extensions import db
 from ..models import Attempt, Attendee, StepSummary, utcnow
 from . import attendees, autocheck, labs, webhooks
 from .errors import InvalidInput
+from .observation import observation
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def run(attendee: Attendee, step_id: str, *, trigger: str, triggered_by: str | N
         record(attendee, result, result.to_json(), trigger=trigger, triggered_by=triggered_by)
         return result
     options = validator.Options(budget_seconds=float(current_app.config["VALIDATE_BUDGET_SECONDS"]))
-    result = validator.validate(who, spec.id, pack, options)
+    result = validator.validate(who, spec.id, pack, options, runtime=observation())
     data = redact(result.to_json(), secrets)
     safe = validator.StepResult.from_json(data)
     record(attendee, safe, data, trigger=trigger, triggered_by=triggered_by)
@@ -97,7 +98,8 @@ def run_many(attendee: Attendee, step_ids: Sequence[str] | None, *, trigger: str
         return [result]
     options = validator.Options(budget_seconds=float(current_app.config["VALIDATE_BUDGET_SECONDS"]))
     results = []
-    for result in validator.validate_many(who, [s.id for s in specs], pack, options, counter=counter):
+    for result in validator.validate_many(who, [s.id for s in specs], pack, options, runtime=observation(),
+                                          counter=counter):
         data = redact(result.to_json(), secrets)
         safe = validator.StepResult.from_json(data)
         record(attendee, safe, data, trigger=trigger, triggered_by=triggered_by)
