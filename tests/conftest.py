@@ -49,17 +49,32 @@ def shared_dir() -> Path:
     return SHARED
 
 
+# Tests' simulators: training ends in 0.3 s, and ARM's long-running operations (create, update, delete,
+# purge) end as soon as they begin. They still answer 201/202 "Creating"/"Deleting" with Azure-AsyncOperation
+# and Retry-After, and the SDK's poller still makes its status poll, but its first poll finds the operation
+# done: at 0.2 s it found it running and slept the whole-second Retry-After (1 s per operation, about 40% of
+# the suite's time). Tests about an operation in progress set their own duration (``sim.provisioning_seconds``).
+SIM_TIMINGS = {"training_seconds": 0.3, "provisioning_seconds": 0.0}
+
+
+def simulator(**options) -> Simulator:
+    """A simulator with the tests' timings (``options`` override them)."""
+    return Simulator(**{**SIM_TIMINGS, **options})
+
+
 @pytest.fixture(scope="session")
 def _session_sim():
-    with Simulator(training_seconds=0.3, hang_seconds=30) as s:
+    with simulator(hang_seconds=30) as s:
         yield s
 
 
 @pytest.fixture
 def sim(_session_sim):
-    """The session's simulator; fault rules added by a test are cleared after it."""
+    """The session's simulator; fault rules and timings a test changes are restored after it."""
     yield _session_sim
     _session_sim.faults.clear()
+    for name, seconds in SIM_TIMINGS.items():
+        setattr(_session_sim, name, seconds)
 
 
 @pytest.fixture

@@ -23,9 +23,8 @@ def arm(attendee):
 
 @pytest.fixture
 def slow_provisioning(sim):
-    sim.provisioning_seconds = 1.0
-    yield sim
-    sim.provisioning_seconds = 0.2
+    sim.provisioning_seconds = 1.0  # the sim fixture restores the tests' timing afterwards
+    return sim
 
 
 def _path(creds: dict, name: str) -> str:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from azuresim.server import Simulator
 from azuresim.student import DETECTION_MISTAKES, DETECTION_TASKS, DetectionStudent
 from checks.outcome import Status
 from labguide.packs import load_pack
+from tests.conftest import simulator
 from validator import Attendee, validate, validate_many
 
 # A whole-lab walk: `make test-slow` (and CI) runs it, `make test` leaves it out to stay quick.
@@ -37,7 +37,7 @@ def detection_lab(tmp_path_factory):
 @pytest.fixture(scope="module")
 def own_sim():
     """A simulator of this module's own: mistakes stay unrepaired in it."""
-    with Simulator(training_seconds=0.3) as s:
+    with simulator() as s:
         yield s
 
 
@@ -130,7 +130,7 @@ def test_mistake_gives_its_sentence_then_the_fix_passes(own_sim, detection_lab, 
 
 
 def test_training_in_progress_is_pending(detection_lab, runtime):
-    with Simulator(training_seconds=60) as slow:
+    with simulator(training_seconds=60) as slow:
         creds = slow.create_attendee("od-patient")
         who = Attendee.from_json(creds, detection_lab)
         student = student_of(creds, detection_lab)

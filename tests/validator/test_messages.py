@@ -18,10 +18,10 @@ import re
 
 import pytest
 
-from azuresim.server import Simulator
 from azuresim.student import MISTAKES, TASKS, Student
 from checks.outcome import Status
 from checks.summary import causes, is_follow_on
+from tests.conftest import simulator
 from validator import Attendee, StepResult, validate
 from webapp.student.findings import findings
 
@@ -108,7 +108,7 @@ def _prepare(student: Student, task: str) -> None:
 def own_sim():
     """A simulator of this module's own: mistakes are left unrepaired here, and some hold names that are
     unique across attendees (the subdomain 'cv-casting'), which would trip other modules' students."""
-    with Simulator(training_seconds=0.3) as s:
+    with simulator() as s:
         yield s
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from azuresim.server import Simulator
 from azuresim.student import MISTAKES, TASKS, Student
 from checks.outcome import Status
+from tests.conftest import simulator
 from validator import Attendee, validate
 
 from .conftest import SMALL
@@ -80,7 +80,7 @@ def test_mistake_then_fix(sim, attendee, small_lab, task, mistake, runtime):
 
 
 def test_training_in_progress_is_pending_not_fail(small_lab, runtime):
-    with Simulator(training_seconds=60) as slow:
+    with simulator(training_seconds=60) as slow:
         creds = slow.create_attendee("patient")
         who = Attendee.from_json(creds, small_lab)
         student = Student(creds, counts=dict(SMALL))

@@ -17,17 +17,14 @@ def _begin_create(student, name: str, kind: str, sku: str = "F0"):
 
 
 def test_task1_is_pending_while_the_resource_deploys_then_passes(sim, small_lab, who, student, runtime):
-    sim.provisioning_seconds = 3.0
-    try:
-        training = _begin_create(student, student.account_name, "CustomVision.Training")
-        prediction = _begin_create(student, f"{student.account_name}-Prediction", "CustomVision.Prediction")
-        during = validate(who, "1", small_lab, runtime=runtime)
-        assert during.status is Status.PENDING, during.message
-        assert "still being deployed" in during.message and "Creating" in during.message
-        training.result()
-        prediction.result()
-    finally:
-        sim.provisioning_seconds = 0.2
+    sim.provisioning_seconds = 3.0  # the sim fixture restores the tests' timing afterwards
+    training = _begin_create(student, student.account_name, "CustomVision.Training")
+    prediction = _begin_create(student, f"{student.account_name}-Prediction", "CustomVision.Prediction")
+    during = validate(who, "1", small_lab, runtime=runtime)
+    assert during.status is Status.PENDING, during.message
+    assert "still being deployed" in during.message and "Creating" in during.message
+    training.result()
+    prediction.result()
     after = validate(who, "1", small_lab, runtime=runtime)
     assert after.status is Status.PASS, after.message
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from azuresim.server import Simulator
 from azuresim.student import MISTAKES, TASKS, Student
+from tests.conftest import simulator
 from validator import Attendee, StepResult, validate, validate_many
 
 from .conftest import SMALL
@@ -36,14 +36,14 @@ def cases(group: str) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def own_sim():
-    with Simulator(training_seconds=0.3) as s:
+    with simulator() as s:
         yield s
 
 
 @pytest.fixture(scope="module")
 def slow_sim():
     """Training that is still running while both ways are validated (the 'not-finished' mistake)."""
-    with Simulator(training_seconds=120) as s:
+    with simulator(training_seconds=120) as s:
         yield s
 
 
