@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from flask import current_app
 
 from tests.conftest import require
 from webapp import create_app
@@ -117,17 +118,30 @@ def make_app(tmp_path, clean_env):
             db.engine.dispose()
 
 
+def empty_database() -> None:
+    """On PostgreSQL (one schema for the whole session), in an app context: every row of the app's tables
+    deleted and their id sequences restarted, as a fresh database would be. On SQLite (a file per test),
+    nothing. DELETE, children first: on a test's few rows it takes ~2 ms where TRUNCATE took ~60 ms."""
+    from webapp.services import jobs
+
+    jobs.shutdown(current_app)  # a job still running would write into the next test's rows
+    db.session.rollback()  # its read locks would hold up the deletes
+    if db.engine.dialect.name != "postgresql":
+        return
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+        conn.exec_driver_sql("SELECT setval(s.oid, 1, false) FROM pg_class s JOIN pg_namespace n ON n.oid = "
+                             "s.relnamespace WHERE s.relkind = 'S' AND n.nspname = current_schema()")
+
+
 @pytest.fixture
 def app(make_app, db_url):
     """A migrated app on ``db_url``; on PostgreSQL its rows are deleted after the test."""
     app = make_app(DATABASE_URL=db_url, AUTO_MIGRATE=True)
     with app.app_context():
         yield app
-        db.session.rollback()
-        if db.engine.dialect.name == "postgresql":
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        empty_database()
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from webapp.extensions import db
 from webapp.models import Attempt, Attendee, AutoCheck, AutoCheckRun, WebhookEvent
 from webapp.services import apikeys, autocheck, jobs, webhooks
 
+from .conftest import empty_database
+
 LAB = "spot-the-flaw"
 STEP1 = "d59e98f0-5614-4e26-b82c-18374ffffb6c"
 QUICK = {"enabled": True, "every": 0.2, "after_pending": 0.2, "idle_after": 600}
@@ -29,12 +31,7 @@ def auto_app(make_app, db_url):
     with app.app_context():
         yield app
         autocheck.stop_scheduler(app)
-        jobs.shutdown(app)
-        db.session.rollback()
-        if db.engine.dialect.name == "postgresql":
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        empty_database()
 
 
 class Api:

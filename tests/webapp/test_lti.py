@@ -41,7 +41,7 @@ class Tool:
         self.app = app
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
         _, key = apikeys.create("platform")
         self.api_headers = {"Authorization": f"Bearer {key}"}
@@ -52,6 +52,7 @@ class Tool:
                                          timeout=60)
 
     def close(self) -> None:
+        self.http.session.close()
         self.server.shutdown()
         self.server.server_close()
 

@@ -16,7 +16,9 @@ from azuresim.student import Student
 from webapp.cli import main
 from webapp.extensions import db
 from webapp.models import WebhookEvent, WebhookSubscription
-from webapp.services import apikeys, jobs, webhooks
+from webapp.services import apikeys, webhooks
+
+from .conftest import empty_database
 
 STEP1 = "d59e98f0-5614-4e26-b82c-18374ffffb6c"
 STEP2 = "0b268237-4be0-4453-a6ac-5603f697a1a9"
@@ -92,12 +94,7 @@ def hook_app(make_app, db_url):
         webhooks.start_sweeper(app)
         yield app
         webhooks.stop_sweeper(app)
-        jobs.shutdown(app)
-        db.session.rollback()
-        if db.engine.dialect.name == "postgresql":
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        empty_database()
 
 
 class Api:
@@ -417,11 +414,7 @@ def test_kill_9_between_the_attempt_and_the_delivery_loses_no_event(make_app, db
     with setup.app_context():
         db.session.rollback()
         assert db.session.get(WebhookEvent, event.id).state == "delivered"
-        db.session.rollback()  # its read lock would block the TRUNCATE below
-        if db.engine.dialect.name == "postgresql":  # the session's schema is shared by later tests
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        empty_database()  # on PostgreSQL the session's schema is shared by later tests
 
 
 # -- scores ------------------------------------------------------------------------------------------------------
