@@ -45,10 +45,11 @@ lint: install
 
 # Tests run on TEST_WORKERS processes (pytest-xdist), a test file per worker at a time. `make test` leaves out
 # the end-to-end suites marked slow (whole-lab walks, the demo, the Azure CLI, the bench) or browser (Chromium)
-# to stay near ten minutes on two cores; `make test-slow` runs just those, and CI (.ci/run) runs both.
+# to stay near ten minutes on two cores; `make test-slow` runs just those, and CI (.ci/run) runs both. Only
+# test-slow needs Chromium and the Azure CLI, so only it installs them.
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
-test: install browser lint azcli
+test: install lint
 	$(PYTEST) -m "not slow and not browser" $(PYTEST_ARGS)
 
 test-slow: install browser azcli
