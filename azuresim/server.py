@@ -49,6 +49,22 @@ class _Handler(WSGIRequestHandler):
 class _Server(ThreadedWSGIServer):
     daemon_threads = True
 
+    def __init__(self, host: str, port: int, app, *, handler, ssl_context: ssl.SSLContext) -> None:
+        super().__init__(host, port, app, handler=handler)
+        # TLS set up here, not by werkzeug, whose listening socket shakes hands inside accept(): one client at
+        # a time on the accepting thread, so a crowd of new connections queued behind each other's handshakes.
+        # Azure shakes hands with many clients at once; so does each connection's own thread here.
+        self.socket = ssl_context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+        self.ssl_context = ssl_context
+
+    def process_request_thread(self, request, client_address):
+        try:
+            request.do_handshake()
+        except OSError:  # ssl.SSLError included: a client that gave up or does not speak TLS
+            self.shutdown_request(request)
+            return
+        super().process_request_thread(request, client_address)
+
     def shutdown_request(self, request):
         if getattr(request, "azuresim_reset", False):
             # No FIN first: close at once so the linger-0 socket sends RST.
