@@ -60,7 +60,7 @@ def get_attendee(lab: str, attendee: str):
 
 
 @bp.route(ATTENDEE + "/validations", methods=["POST"], tags=TAGS)
-@bp.arguments(ValidationInSchema)
+@bp.arguments(ValidationInSchema())  # an instance: not one built per press
 @bp.response(200, StepResultSchema, description="The result, whatever its status: PASS, FAIL, PENDING and "
                                                 "ERROR are all answers, not HTTP errors.")
 @bp.errors(400, 401, 404, 413, 415, 422, 429)

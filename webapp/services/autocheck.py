@@ -134,11 +134,14 @@ def scope_of(attendee: Attendee) -> str:
 def touch(attendee_id: int, at: datetime | None = None) -> None:
     """The attendee is active at ``at`` (added to the session; the caller commits)."""
     at = at or utcnow()
-    state = db.session.get(AutoCheck, attendee_id)
-    if state is None:
+    # One UPDATE on every press but an attendee's first, no read of the row first (a row this session holds is
+    # not refreshed: the callers commit, which expires it).
+    moved = db.session.execute(
+        update(AutoCheck).where(AutoCheck.attendee_id == attendee_id,
+                                or_(AutoCheck.last_seen_at.is_(None), AutoCheck.last_seen_at < at))
+        .values(last_seen_at=at).execution_options(synchronize_session=False)).rowcount
+    if not moved and db.session.get(AutoCheck, attendee_id) is None:
         db.session.add(AutoCheck(attendee_id=attendee_id, last_seen_at=at, last_calls=0))
-    elif state.last_seen_at is None or state.last_seen_at < at:
-        state.last_seen_at = at
 
 
 def seen(attendee: Attendee) -> None:

@@ -188,12 +188,21 @@ def on_score_change(wants: Callable[[Attendee], bool], then: Callable[[Attendee,
         _score_hooks.append((wants, then))
 
 
+Audience = tuple[list[WebhookSubscription], list[Callable[[Attendee, dict], None]]]
+
+
+def audience(attendee: Attendee) -> Audience:
+    """Who hears of ``attendee``'s attempts: the webhook subscriptions and the score hooks that want them.
+    Read before the attempt's transaction starts writing, to keep that transaction short."""
+    return _subscribers(attendee), [then for wants, then in _score_hooks if wants(attendee)]
+
+
 def on_attempt(attendee: Attendee, result: Any, data: dict, previous: str | None, summary: StepSummary,
-               trigger: str) -> int:
+               trigger: str, heard_by: Audience) -> int:
     """Add to the session (the caller commits, with the attempt) the events this attempt causes; returns
-    how many. ``previous`` is the step's status before the attempt, ``summary`` the step's summary after it."""
-    subs = _subscribers(attendee)
-    hooks = [then for wants, then in _score_hooks if wants(attendee)]
+    how many. ``previous`` is the step's status before the attempt, ``summary`` the step's summary after it,
+    ``heard_by`` the attendee's :func:`audience`."""
+    subs, hooks = heard_by
     if not subs and not hooks:
         return 0
     base = {"lab": attendee.lab_id, "attendee": attendee.external_id,
@@ -274,8 +283,10 @@ def add_events(attendee: Attendee, subs: list[WebhookSubscription], found: list[
 
 
 def _subscribers(attendee: Attendee) -> list[WebhookSubscription]:
+    subs = list(db.session.scalars(select(WebhookSubscription).filter_by(enabled=True)))
+    if not subs:
+        return []  # most presses: the attendee's class is not even loaded
     cohort = attendee.cohort.name if attendee.cohort else None
-    subs = db.session.scalars(select(WebhookSubscription).filter_by(enabled=True))
     return [s for s in subs if (s.lab_id in (None, attendee.lab_id)) and (s.cohort is None or s.cohort == cohort)]
 
 
