@@ -57,7 +57,7 @@ def run(attendee: Attendee, step_id: str, *, trigger: str, triggered_by: str | N
         result = credentials_error(pack.id, spec, exc)
         record(attendee, result, result.to_json(), trigger=trigger, triggered_by=triggered_by)
         return result
-    release_connection()
+    _release_connection()
     options = validator.Options(budget_seconds=float(current_app.config["VALIDATE_BUDGET_SECONDS"]))
     result = validator.validate(who, spec.id, pack, options, runtime=observation())
     data = redact(result.to_json(), secrets)
@@ -98,7 +98,7 @@ def run_many(attendee: Attendee, step_ids: Sequence[str] | None, *, trigger: str
         result = credentials_error(pack.id, specs[0], exc)
         record(attendee, result, result.to_json(), trigger=trigger, triggered_by=triggered_by)
         return [result]
-    release_connection()
+    _release_connection()
     options = validator.Options(budget_seconds=float(current_app.config["VALIDATE_BUDGET_SECONDS"]))
     results = []
     for result in validator.validate_many(who, [s.id for s in specs], pack, options, runtime=observation(),
@@ -113,7 +113,7 @@ def run_many(attendee: Attendee, step_ids: Sequence[str] | None, *, trigger: str
     return results
 
 
-def release_connection() -> None:
+def _release_connection() -> None:
     """End the session's transaction before Azure is asked, so that no pooled database connection waits with
     the thread (a validation takes from a tenth of a second to seconds; the pool holds fewer connections
     than a server has threads). What was read stays loaded, as it would without this commit."""
