@@ -169,3 +169,15 @@ def test_counted_rule_behind_an_answer_fires_on_the_next_call(account, sim):
         assert info.value.status_code == status
     assert sim.faults.list() == []
     assert clients.cs.accounts.get(clients.rg, name).name == name
+
+
+def test_a_client_that_never_shakes_hands_holds_up_no_one(sim):
+    """TLS handshakes happen in each connection's own thread, as on Azure: a client that opened a connection
+    and sent nothing (no TLS hello) does not stop the next one from being answered."""
+    import socket
+
+    import requests
+
+    with socket.create_connection((sim.host, sim.port), timeout=30):
+        resp = requests.get(f"{sim.info['admin_url']}/info", verify=sim.info["ca_bundle"], timeout=20)
+    assert resp.status_code == 200, resp.text

@@ -136,6 +136,22 @@ def test_run_records_attempt_and_summary(student_row):
     assert summary.passed_at is None
 
 
+def test_no_database_connection_waits_with_azure(student_row, monkeypatch):
+    """A validation can take seconds against Azure: meanwhile the press holds no pooled database connection (a
+    server runs more threads than its pool has connections), and what it read stays loaded."""
+    real, held = validation.validator.validate, []
+
+    def validate(*args, **kwargs):
+        held.append(db.engine.pool.checkedout())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(validation.validator, "validate", validate)
+    db.session.get(Attendee, student_row.id)  # the press has read its attendee, as the views do
+    result = validation.run(student_row, STEP1, trigger="student")
+    assert held == [0]
+    assert db.session.get(StepSummary, (student_row.id, STEP1)).status == result.status.value
+
+
 def test_run_then_pass_clears_the_failure(student_row, attendee):
     validation.run(student_row, STEP1, trigger="student")
     Student(attendee).do("1")
