@@ -82,7 +82,7 @@ def _missing_training(what: str, ctx: Context) -> Outcome:
     return failed(
         f"No Custom Vision training resource was found, so its {what} cannot be checked.",
         f"Create the Custom Vision resource {_as_described(ctx)}, then validate again.",
-        {"follows_from": "account_training_exists"},
+        follows_from="account_training_exists",
     )
 
 
@@ -97,7 +97,7 @@ def _missing_training(what: str, ctx: Context) -> Outcome:
                                                    "example": "customvision-casting-{DeploymentID}"}),
     ),
 )
-def account_training_exists(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def account_training_exists(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     accounts: list[F.AccountFact] = list(facts[F.ACCOUNTS] or [])
     rg = expect["resource_group"] or ctx.resource_group
     rule: NameRule | None = expect["name"]
@@ -184,7 +184,7 @@ def _soft_deleted(acct: F.AccountFact, ctx: Context, evidence: dict[str, Any]) -
     expects=(Key("region", TEMPLATE, "The Azure region the resource must be in (e.g. eastus).", required=True,
                  example="{Region}"),),
 )
-def account_training_region(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def account_training_region(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     acct: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
     if acct is None:
         return _missing_training("region", ctx)
@@ -206,7 +206,7 @@ def account_training_region(facts: Mapping[str, Any], expect: Mapping[str, Any],
     reads=(F.TRAINING_ACCOUNT,),
     expects=(_SKU,),
 )
-def account_training_tier(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def account_training_tier(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     acct: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
     if acct is None:
         return _missing_training("pricing tier", ctx)
@@ -227,7 +227,7 @@ def account_training_tier(facts: Mapping[str, Any], expect: Mapping[str, Any], c
     reads=(F.TRAINING_ACCOUNT,),
     expects=(),
 )
-def account_training_provisioned(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def account_training_provisioned(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     acct: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
     if acct is None:
         return _missing_training("deployment state", ctx)
@@ -263,7 +263,7 @@ def account_training_provisioned(facts: Mapping[str, Any], expect: Mapping[str, 
     reads=(F.ACCOUNTS, F.TRAINING_ACCOUNT),
     expects=(_RESOURCE_GROUP, _SKU),
 )
-def account_prediction_exists(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def account_prediction_exists(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     training: F.AccountFact | None = facts[F.TRAINING_ACCOUNT]
     rg = training.resource_group if training else (expect["resource_group"] or ctx.resource_group)
     group = in_group(facts[F.ACCOUNTS] or [], rg)
@@ -275,12 +275,12 @@ def account_prediction_exists(facts: Mapping[str, Any], expect: Mapping[str, Any
             if training else ""
         # Without a training resource, the one fix is creating both at once (Create options: Both), which
         # account_training_exists already says: this outcome only follows from it.
-        follow = {} if training else {"follows_from": "account_training_exists"}
         return failed(
             f"No Custom Vision prediction resource was found in {where}{companion}.",
             f"In the Azure portal, search for Custom Vision, select + Create, choose Create options "
             f"Prediction, {where}, and Prediction pricing tier {want}, then select Review + create.",
-            {"resource_group": rg, "expected_sku": want, **follow},
+            {"resource_group": rg, "expected_sku": want},
+            follows_from=None if training else "account_training_exists",
         )
     ev = {**_evidence(pred), "expected_sku": want}
     if (pred.sku or "").casefold() != want.casefold():

@@ -1,8 +1,9 @@
 """A check, the context it runs in, and :func:`run_check`, the one way to run one.
 
 A check is a pure function ``evaluate(facts, expect, ctx) -> Outcome`` with declarative metadata (id,
-title, the facts it reads, its severity). ``run_check`` guards it: unobservable facts become ERROR with a
-not-your-fault sentence, templated expectations are rendered, a bug becomes ERROR too, and the outcome of an
+title, the facts it reads and those it requires, its severity). ``run_check`` guards it: unobservable facts
+become ERROR with a not-your-fault sentence, a required fact that is absent becomes the FAIL naming the task
+that creates it, templated expectations are rendered, a bug becomes ERROR too, and the outcome of an
 advisory check is marked so it never decides a step's status.
 """
 
@@ -22,7 +23,7 @@ from checks.outcome import RECHECK_AFTER, Outcome, Status
 
 log = logging.getLogger(__name__)
 
-Evaluate = Callable[[Mapping[str, Any], Mapping[str, Any], "Context"], Outcome]
+Evaluate = Callable[[F.Snapshot, Mapping[str, Any], "Context"], Outcome]
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Context:
     (PENDING durations). ``resource_group``: the attendee's resource group. ``task_titles``: task label
     -> title ("1" -> "Create a Custom Vision resource"). ``check_tasks``: check id -> the task label of
     the lab step that runs it (to name prerequisites). ``params``: fact name -> the lab parameter used to
-    gather or select it (``facts.PARAMETERS``, rendered), e.g. the expected project name.
+    gather or select it (``checks.params.lab_parameters``), e.g. the expected project name.
     """
 
     inject: Mapping[str, Any] = field(default_factory=dict)
@@ -53,11 +54,6 @@ class Context:
         except ExpectationError:
             k = check.declared(key)
             return None if k.default is None else k.type.coerce(plain(k.default))
-
-    def prerequisite(self, fact: str, what: str) -> Outcome:
-        """FAIL pointing at the task that creates ``fact`` (``facts.PRODUCED_BY``); ``what`` says what is missing."""
-        task = self.check_tasks.get(F.PRODUCED_BY.get(fact, ""))
-        return prerequisite_missing(task, what, title=self.task_titles.get(task) if task else None)
 
 
 def prerequisite_missing(task: str | None, what: str, *, title: str | None = None,
@@ -81,8 +77,9 @@ def passed(message: str, evidence: Mapping[str, Any] | None = None, advice: Sequ
 
 
 def failed(message: str, hint: str | None = None, evidence: Mapping[str, Any] | None = None,
-           advice: Sequence[str] = ()) -> Outcome:
-    return Outcome("", Status.FAIL, message, hint, dict(evidence or {}), tuple(advice))
+           advice: Sequence[str] = (), *, follows_from: str | None = None) -> Outcome:
+    """FAIL; ``follows_from``: the id of the check this outcome only follows from (``Outcome.follows_from``)."""
+    return Outcome("", Status.FAIL, message, hint, dict(evidence or {}), tuple(advice), follows_from=follows_from)
 
 
 def pending(message: str, hint: str, evidence: Mapping[str, Any] | None = None, *,
@@ -112,6 +109,10 @@ class Check:
     """Facts the check reads when its step has them anyway (another check of the step reads them): never
     gathered for this check alone (no extra Azure call), and one that is missing or could not be observed
     never makes the check an ERROR: it judges without (``facts.get`` may give None or a FactUnavailable)."""
+    requires: tuple[Requirement, ...] = ()
+    """Facts (among ``reads``) the check cannot judge without: when one is absent (None: not created yet),
+    :func:`run_check` answers the FAIL naming the task that creates it (or the earliest absent fact it depends
+    on) instead of calling the check (``facts.Fact.produced_by``, ``facts.Fact.missing``)."""
     named: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = field(default=None, repr=False)
     """For a check whose expectation names what it reads (a resource type, ``checks.resources``):
     ``named(expect)`` -> fact name -> the lab parameter to gather that fact with (or None)."""
@@ -129,6 +130,13 @@ class Check:
     (``expect`` then reaches the check as written, unchecked)."""
 
     def __post_init__(self) -> None:
+        # A plain fact stands for a requirement without a purpose.
+        object.__setattr__(self, "requires", tuple(
+            r if isinstance(r, Requirement) else Requirement(r) for r in self.requires))
+        for r in self.requires:
+            if r.fact not in self.reads or r.fact.missing is None:
+                raise ValueError(f"check {self.id} requires {r.fact!r}, which it must read and whose declaration "
+                                 "must say which check produces it")
         if self.severity not in SEVERITIES:
             raise ValueError(f"check {self.id}: severity must be one of {SEVERITIES}, not {self.severity!r}")
         if self.expects is not None:
@@ -173,10 +181,23 @@ class Check:
     def evaluate(self, facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
         """Call the check's function directly (no guards; see :func:`run_check`), stamping its id. ``expect``
         is resolved through the declaration first (without rendering templates) unless it already is."""
-        out = self.fn(facts, self.expectations(expect), ctx)
+        out = self.fn(as_snapshot(facts), self.expectations(expect), ctx)
         if not isinstance(out, Outcome):
             raise TypeError(f"check {self.id} returned {type(out).__name__}, not an Outcome")
         return replace(out, check_id=self.id)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A fact a check requires (:attr:`Check.requires`). ``purpose`` ends the sentence saying it is missing,
+    for facts whose sentence names it ("project 'X' has no trained iteration to export yet")."""
+
+    fact: F.Fact[Any]
+    purpose: str = ""
+
+
+def as_snapshot(facts: Mapping[str, Any]) -> F.Snapshot:
+    return facts if isinstance(facts, F.Snapshot) else F.Snapshot(facts)
 
 
 SEVERITIES = ("required", "advice")
@@ -189,19 +210,22 @@ FAIL_KEY = Key("fail", BOOLEAN, "Count what this advisory check finds against th
 """Declared by every advisory check (:data:`SEVERITIES`)."""
 
 
-def check(id: str, *, title: str, reads: Sequence[str], severity: str = "required",
-          unobserved_advice: str | None = None, uses: Sequence[str] = (),
+def check(id: str, *, title: str, reads: Sequence[F.Fact[Any]], severity: str = "required",
+          unobserved_advice: str | None = None, uses: Sequence[F.Fact[Any]] = (),
+          requires: Sequence[F.Fact[Any] | Requirement] = (),
           named: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
           expects: Sequence[Key] | None = None) -> Callable[[Evaluate], Check]:
     """Decorator: make a :class:`Check` of an evaluate function and register it under ``id``.
 
     ``unobserved_advice``: for an advisory check, the advice shown when its facts could not be observed
     (default: "labgrader could not check this time whether <title, lowercased>."). ``uses``: facts read
-    when available (:attr:`Check.uses`). ``named``: facts the expectation names (:attr:`Check.named`).
+    when available (:attr:`Check.uses`). ``requires``: facts it cannot judge without (:attr:`Check.requires`;
+    a :class:`Requirement` to give the sentence a purpose). ``named``: facts the expectation names
+    (:attr:`Check.named`).
     ``expects``: the keys its lab.yaml ``expect`` takes (``checks.expect.Key``; ``()`` for none); an advisory
     check also takes ``fail`` (:data:`FAIL_KEY`).
     """
-    unknown = [r for r in (*reads, *uses) if r not in F.DEPENDS_ON]
+    unknown = [r for r in (*reads, *uses) if not isinstance(r, F.Fact) or r not in F.ALL]
     if unknown:
         raise ValueError(f"check {id} reads undeclared fact(s) {unknown}")
     keys = None if expects is None else tuple(expects)
@@ -210,27 +234,12 @@ def check(id: str, *, title: str, reads: Sequence[str], severity: str = "require
 
     def wrap(fn: Evaluate) -> Check:
         c = Check(id=id, title=title, reads=tuple(reads), fn=fn, severity=severity,
-                  unobserved_advice=unobserved_advice, uses=tuple(uses), named=named, expects=keys)
+                  unobserved_advice=unobserved_advice, uses=tuple(uses), requires=tuple(requires), named=named,
+                  expects=keys)
         registry.register(c)
         return c
 
     return wrap
-
-
-def closure(reads: Sequence[str]) -> tuple[str, ...]:
-    """``reads`` and every fact they depend on, transitively, dependencies first."""
-    seen: list[str] = []
-
-    def visit(name: str) -> None:
-        if name in seen:
-            return
-        for dep in F.DEPENDS_ON.get(name, ()):
-            visit(dep)
-        seen.append(name)
-
-    for r in reads:
-        visit(r)
-    return tuple(seen)
 
 
 # -- running --------------------------------------------------------------------------------------------
@@ -314,8 +323,9 @@ def run_check(check: Check | str, facts: Mapping[str, Any], expect: Mapping[str,
     """Run one check over a fact snapshot; never raises.
 
     ERROR (and ``evaluate`` is not called) when a fact the check reads, or one it depends on, is a
-    :class:`FactUnavailable` or was not gathered, or when the expectation cannot be rendered. An
-    exception inside ``evaluate`` is logged and becomes ERROR as well: a grader bug is never a FAIL.
+    :class:`FactUnavailable` or was not gathered, or when the expectation cannot be rendered; the
+    prerequisite FAIL (:func:`prerequisite_for`) when a fact it requires is absent. An exception inside
+    ``evaluate`` is logged and becomes ERROR as well: a grader bug is never a FAIL.
     The outcome of an advisory check (:meth:`Check.advisory`) is marked ``advisory``; when it is not PASS,
     what it found leads its advice, so the step shows it without taking its status.
     """
@@ -348,7 +358,7 @@ def _run_guarded(check: Check, facts: Mapping[str, Any], expect: Mapping[str, An
                  resolved: Any, ctx: Context) -> Outcome:
     reads = check.reads_for(expect)
     # Dependencies first, so the ERROR names the root cause (accounts throttled, not "project").
-    for name in closure(reads):
+    for name in F.closure(reads):
         value = facts.get(name)
         if isinstance(value, F.FactUnavailable):
             return unavailable_outcome(check.id, value, ctx.resource_group)
@@ -359,6 +369,9 @@ def _run_guarded(check: Check, facts: Mapping[str, Any], expect: Mapping[str, An
     if isinstance(resolved, ExpectationError):  # the lab author's lab.yaml (``guide lint`` says so too)
         log.error("check %s: %s", check.id, resolved)
         return internal_error(check.id, str(resolved))
+    absent = prerequisite_for(check, facts, ctx)
+    if absent is not None:
+        return absent
     try:
         return check.evaluate(facts, resolved, ctx)
     except ExpectationError as exc:  # a malformed rule in lab.yaml: the lab author's fix, not the student's
@@ -367,3 +380,20 @@ def _run_guarded(check: Check, facts: Mapping[str, Any], expect: Mapping[str, An
     except Exception as exc:
         log.exception("check %s raised", check.id)
         return internal_error(check.id, type(exc).__name__)
+
+
+def prerequisite_for(check: Check, facts: Mapping[str, Any], ctx: Context) -> Outcome | None:
+    """The FAIL for the first fact ``check`` requires that is absent, or None when all are there.
+
+    It names the earliest absent fact the requirement depends on that some task produces (no training
+    resource, before no project), and the task of the step that runs its producing check.
+    """
+    for required in check.requires:
+        for fact in F.closure((required.fact,)):  # dependencies first
+            if fact.missing is None or fact not in facts or facts[fact] is not None:
+                continue
+            what = fact.missing(facts, ctx, required.purpose if fact == required.fact else "")
+            task = ctx.check_tasks.get(fact.produced_by or "")
+            out = prerequisite_missing(task, what, title=ctx.task_titles.get(task) if task else None)
+            return replace(out, check_id=check.id)
+    return None

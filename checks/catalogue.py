@@ -12,7 +12,7 @@ import yaml
 
 from checks import facts as F
 from checks import registry
-from checks.base import Check, closure
+from checks.base import Check
 from checks.expect import Key, plain
 
 
@@ -36,8 +36,9 @@ def entry(check: Check) -> dict[str, Any]:
         "title": check.title,
         "severity": check.severity,
         "observes": list(check.reads),
-        "observes_also": [f for f in closure(check.reads) if f not in check.reads],
-        "derived": sorted(f for f in check.reads if f in F.DERIVED),
+        "observes_also": [f for f in F.closure(check.reads) if f not in check.reads],
+        "derived": sorted(f for f in check.reads if f.derived),
+        "requires": [r.fact for r in check.requires],
         "uses_when_gathered": list(check.uses),
         # A check whose expectation names what it reads (resources of a type) says how, from its own docstring.
         "observes_named": _first_line(check.named.__doc__) if getattr(check, "named", None) else None,
@@ -63,6 +64,8 @@ def as_text(entries: list[dict[str, Any]]) -> str:
         if e["observes_also"]:
             observes += f" (through {', '.join(e['observes_also'])})"
         lines.append(f"  observes: {observes}")
+        if e["requires"]:
+            lines.append(f"  requires: {', '.join(e['requires'])} (when absent, the task that creates it is named)")
         if e["uses_when_gathered"]:
             lines.append(f"  also uses, when its step gathers them: {', '.join(e['uses_when_gathered'])}")
         if not e["declared"]:

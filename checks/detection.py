@@ -20,8 +20,7 @@ from checks.expect import INTEGER, NUMBER, TAG, TAG_LIST, TEXT, ExpectationError
 from checks.iterations import evidence as iteration_evidence
 from checks.iterations import trained_performance
 from checks.outcome import Outcome, Status
-from checks.projects import need_project
-from checks.quicktest import is_running, newest_first, wait_for_retrain
+from checks.quicktest import QUICK_TESTED, is_running, newest_first, wait_for_retrain
 from checks.wording import joined, pct, plural, quoted
 
 OBJECT_DETECTION = "objectdetection"  # a domain's type, folded by loose() without spaces
@@ -90,7 +89,7 @@ def _not_detection(project: F.ProjectFact, ctx: Context) -> Outcome:
         "Detection project.",
         f"Create the project again as an Object Detection project, {where_}; then upload the images and draw "
         "the regions there.",
-        {"project": project.name, "follows_from": "project_type_object_detection"},
+        {"project": project.name}, follows_from="project_type_object_detection",
     )
 
 
@@ -98,21 +97,19 @@ _FRACTION = {"minimum": 0.0, "maximum": 1.0}
 
 
 @check("region_image_count", title="Enough images have a region of the lab's tag",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.DOMAINS, F.IMAGES),
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.DOMAINS, F.IMAGES), requires=(F.PROJECT,),
        expects=(
            Key("tag", TAG, "The tag of the regions (boxes) to count.", required=True, example="Defect"),
            Key("min_images", INTEGER, "How many images must have at least one region of the tag.", default=1,
                minimum=1, example=40),
        ))
-def region_image_count(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-    project, out = need_project(facts, ctx)
-    if out:
-        return out
+def region_image_count(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project = facts[F.PROJECT]
     if _project_type(project, facts[F.DOMAINS] or []) not in (None, OBJECT_DETECTION):
         return _not_detection(project, ctx)
     want = expect["tag"]
     need = expect["min_images"]
-    fact: F.ImagesFact = facts[F.IMAGES]
+    fact = facts[F.IMAGES]
     counts = RegionCounts.of(fact)
     variants = counts.variants(want)
     have = sum(counts.per_tag[n] for n in variants)
@@ -167,14 +164,12 @@ def region_image_count(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx:
 
 
 @check("region_tags_only", title="Regions carry only the lab's tags",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.IMAGES),
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.IMAGES), requires=(F.PROJECT,),
        expects=(Key("tags", TAG_LIST, "The lab's region tags; a region of any other tag fails.", required=True,
                     example=["Defect"]),))
-def region_tags_only(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def region_tags_only(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     """Regions of a tag outside ``expect["tags"]`` FAIL: each tag is learned as an object of its own."""
-    project, out = need_project(facts, ctx)
-    if out:
-        return out
+    project = facts[F.PROJECT]
     known = [str(k) for k in expect["tags"]]
     counts = RegionCounts.of(facts[F.IMAGES])
     keys = {tag_key(k) for k in known}
@@ -188,9 +183,8 @@ def region_tags_only(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: C
         return passed(f"Every region in project '{project.name}' is tagged {lab}.", ev)
     if not any(tag_key(n) in keys for n in counts.per_tag):
         # No region of the lab's tags at all: region_image_count says what to do with these (rename, redraw).
-        ev["follows_from"] = "region_image_count"
         return failed(f"Project '{project.name}' has regions only of {quoted(other)}, tags this lab does not use.",
-                      f"Tag the defect boxes {lab}, as this task describes.", ev)
+                      f"Tag the defect boxes {lab}, as this task describes.", ev, follows_from="region_image_count")
     names = quoted(other)
     found = joined(f"{plural(c, 'image')} with regions tagged '{n}'" for n, c in other.items())
     return failed(
@@ -207,6 +201,7 @@ def region_tags_only(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: C
 @check("iteration_detection_performance",
        title="The trained iteration meets the lab's precision and mAP floors",
        reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION, F.TRAINED_ITERATION, F.DETECTION_PERFORMANCE),
+       requires=(F.PROJECT,),
        expects=(
            Key("threshold", NUMBER, "The probability threshold performance is read at (the portal's slider, 0.5 "
                                     "by default).", default=0.5, example=0.5, **_FRACTION),
@@ -217,7 +212,7 @@ def region_tags_only(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: C
            Key("map_min", NUMBER, "The lowest mean average precision (mAP) that passes, 0 to 1.", default=0.0,
                example=0.5, **_FRACTION),
        ))
-def iteration_detection_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def iteration_detection_performance(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, trained, perf, out = trained_performance(facts, F.DETECTION_PERFORMANCE, ctx)
     if out:
         return out
@@ -296,6 +291,7 @@ TEST_IMAGES = KeyType(
 @check("quicktest_region_overlap", title="A Quick Test on the trained iteration finds the defect where it is",
        reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION, F.TRAINED_ITERATION, F.PREDICTIONS,
               F.PREDICTION_IMAGES),
+       requires=(F.PROJECT, QUICK_TESTED),
        expects=(
            Key("tag", TAG, "The tag the top predicted region must have.", required=True, example="Defect"),
            Key("min_overlap", NUMBER, "How much (IoU) the top predicted region must overlap a true defect.",
@@ -304,16 +300,11 @@ TEST_IMAGES = KeyType(
            Key("test_images", TEST_IMAGES, "The lab's test images: which image a Quick Test used, and where its "
                                            "defects really are.", default=()),
        ))
-def quicktest_region_overlap(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-    project, out = need_project(facts, ctx)
-    if out:
-        return out
-    trained: F.IterationFact | None = facts[F.TRAINED_ITERATION]
-    if trained is None:
-        return ctx.prerequisite(F.TRAINED_ITERATION,
-                                f"project '{project.name}' has no trained iteration to quick-test yet")
+def quicktest_region_overlap(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project = facts[F.PROJECT]
+    trained = facts[F.TRAINED_ITERATION]
     want = expect["tag"]
-    latest: F.IterationFact | None = facts[F.LATEST_ITERATION]
+    latest = facts[F.LATEST_ITERATION]
     retraining = latest if latest is not None and latest.id != trained.id and is_running(latest) else None
     out = _judge_quicktest(project, trained, want, expect, list(facts[F.PREDICTIONS] or []),
                            dict(facts[F.PREDICTION_IMAGES] or {}))

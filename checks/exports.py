@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from checks import facts as F
-from checks.base import Context, check, failed, passed
+from checks.base import Context, Requirement, check, failed, passed
 from checks.expect import TEXT_LIST, Key, loose
 from checks.iterations import training_name
 from checks.outcome import Outcome
-from checks.projects import EXPORT_PLATFORMS, need_project
+from checks.projects import EXPORT_PLATFORMS
 from checks.wording import joined
 
 _COMPACT = ("In customvision.ai, open the project's settings (gear icon), choose a compact domain such as "
@@ -19,16 +19,12 @@ _COMPACT = ("In customvision.ai, open the project's settings (gear icon), choose
 
 @check("iteration_exportable", title="The trained iteration is exportable to the lab's platforms",
        reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.TRAINED_ITERATION),
+       requires=(F.PROJECT, Requirement(F.TRAINED_ITERATION, "to export")),
        expects=(Key("platforms", TEXT_LIST, "Platforms the trained iteration must be exportable to (default: any).",
                     default=(), allowed=EXPORT_PLATFORMS, example=["TensorFlow", "CoreML", "ONNX"]),))
-def iteration_exportable(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-    project, out = need_project(facts, ctx)
-    if out:
-        return out
-    it: F.IterationFact | None = facts[F.TRAINED_ITERATION]
-    if it is None:
-        return ctx.prerequisite(F.TRAINED_ITERATION,
-                                f"project '{project.name}' has no trained iteration to export yet")
+def iteration_exportable(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project = facts[F.PROJECT]
+    it = facts[F.TRAINED_ITERATION]
     want = list(expect["platforms"])
     have = list(it.exportable_to)
     ev = {"project": project.name, "iteration": it.name, "iteration_id": it.id, "exportable": it.exportable,

@@ -1,199 +1,35 @@
-"""The facts checks judge: their names, their dependencies and the typed values the validator builds.
+"""The facts checks judge, each declared once, and the typed values the validator builds.
 
-The validator's gateways turn SDK objects into these frozen dataclasses; checks never see the SDK and
+A declaration (:class:`checks.graph.Fact`) names the fact, types its value, lists the facts it depends on
+and its lab parameter, and says how it is obtained: *derived* by a pure function of its source (the lab's
+training resource among the accounts), or *observed* through a named Azure operation, which the validator
+maps to a gateway call once. The rules that settle a fact without a call (absent source, a retrain running,
+deleted accounts that matter only when the resource is missing) are part of its declaration too.
+
+The validator's gateways turn SDK objects into the frozen dataclasses below; checks never see the SDK and
 never do I/O. A fact the validator could not observe is stored as a :class:`FactUnavailable` instead of
 its value, and ``checks.base.run_check`` turns that into an ERROR (never a FAIL).
-
-Gathering order: a fact is fetched after the facts in ``DEPENDS_ON[fact]``. *Derived* facts (``DERIVED``)
-are not fetched from Azure: ``checks.select.derive(name, facts, param)`` computes them from their source
-fact, with the lab parameter listed in ``PARAMETERS`` (e.g. the expected project name).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# -- fact names -----------------------------------------------------------------------------------------
-
-ACCOUNTS = "accounts"
-"""All Microsoft.CognitiveServices accounts in the attendee's resource group: list[AccountFact]."""
-
-DELETED_ACCOUNTS = "deleted_accounts"
-"""Soft-deleted Cognitive Services accounts of the attendee's resource group (``DeletedAccounts_List``),
-read only when the lab's training resource is missing (otherwise []): list[AccountFact]."""
-
-TRAINING_ACCOUNT = "training_account"
-"""Derived: the account judged to be the lab's Custom Vision training resource, or None: AccountFact | None."""
-
-DOMAINS = "domains"
-"""The Custom Vision domains offered by the training resource: list[DomainFact]."""
-
-PROJECTS = "projects"
-"""All Custom Vision projects in the training resource: list[ProjectFact]."""
-
-PROJECT = "project"
-"""Derived: the lab's project (selected by expected name) or None: ProjectFact | None."""
-
-TAGS = "tags"
-"""The project's tags with their image counts: list[TagFact]."""
-
-UNTAGGED_COUNT = "untagged_count"
-"""How many of the project's images carry no tag: int."""
-
-ITERATIONS = "iterations"
-"""The project's training iterations: list[IterationFact]."""
-
-LATEST_ITERATION = "latest_iteration"
-"""Derived: the newest iteration (by creation time), whatever its status, or None: IterationFact | None."""
-
-TRAINED_ITERATION = "trained_iteration"
-"""Derived: the newest iteration whose status is Completed, or None: IterationFact | None."""
-
-PERFORMANCE = "performance"
-"""Performance of TRAINED_ITERATION at the lab's threshold (PARAMETERS): PerformanceFact | None."""
-
-PREDICTIONS = "predictions"
-"""Stored Quick Test predictions of the project (``predictions/query``), newest first, of any iteration:
-list[PredictionFact]. Checks judge them against TRAINED_ITERATION (hence the dependency)."""
-
-IMAGES = "images"
-"""The project's images, tagged and untagged, with their tags and regions (``GetImages``, newest first, 256 a
-call, at most ``IMAGE_PAGES`` calls): ImagesFact. What an Object Detection lab counts regions in."""
-
-DETECTION_PERFORMANCE = "detection_performance"
-"""Object detection performance of TRAINED_ITERATION at the lab's probability and overlap thresholds
-(PARAMETERS): PerformanceFact | None, whose ``average_precision`` is the mAP."""
-
-PREDICTION_IMAGES = "prediction_images"
-"""SHA-256 digests of the images of the newest stored Quick Tests on TRAINED_ITERATION whose top prediction is
-a region (at most ``PREDICTION_IMAGES_LIMIT``), read from the image addresses Custom Vision stores with each:
-dict[prediction id, hex digest]. How a check knows which of the lab's test images a Quick Test used."""
-
-ALL = (
-    ACCOUNTS, DELETED_ACCOUNTS, TRAINING_ACCOUNT, DOMAINS, PROJECTS, PROJECT, TAGS, UNTAGGED_COUNT, IMAGES,
-    ITERATIONS, LATEST_ITERATION, TRAINED_ITERATION, PERFORMANCE, DETECTION_PERFORMANCE, PREDICTIONS,
-    PREDICTION_IMAGES,
-)
-
-IMAGE_PAGES = 4
-"""At most this many ``GetImages`` calls of 256 images for IMAGES; beyond, ``ImagesFact.complete`` is False."""
-
-PREDICTION_IMAGES_LIMIT = 3
-"""At most this many Quick Test images are read for PREDICTION_IMAGES (one download each)."""
-
-DEPENDS_ON: dict[str, tuple[str, ...]] = {
-    ACCOUNTS: (),
-    TRAINING_ACCOUNT: (ACCOUNTS,),
-    # Read after the training account is selected: a soft-deleted one matters only when it is missing.
-    DELETED_ACCOUNTS: (TRAINING_ACCOUNT,),
-    # Custom Vision facts are read through the training resource's endpoint and key.
-    DOMAINS: (TRAINING_ACCOUNT,),
-    PROJECTS: (TRAINING_ACCOUNT,),
-    PROJECT: (PROJECTS,),
-    TAGS: (TRAINING_ACCOUNT, PROJECT),
-    UNTAGGED_COUNT: (TRAINING_ACCOUNT, PROJECT),
-    ITERATIONS: (TRAINING_ACCOUNT, PROJECT),
-    LATEST_ITERATION: (ITERATIONS,),
-    TRAINED_ITERATION: (ITERATIONS,),
-    PERFORMANCE: (TRAINING_ACCOUNT, PROJECT, TRAINED_ITERATION),
-    PREDICTIONS: (TRAINING_ACCOUNT, PROJECT, TRAINED_ITERATION),
-    IMAGES: (TRAINING_ACCOUNT, PROJECT),
-    DETECTION_PERFORMANCE: (TRAINING_ACCOUNT, PROJECT, TRAINED_ITERATION),
-    PREDICTION_IMAGES: (TRAINED_ITERATION, PREDICTIONS),
-}
-
-# -- facts parameterised by a resource type ----------------------------------------------------------------
-# A check may read the resources of any Azure resource type its expectation names (``checks.resources``):
-# one fact per distinct type, so a step checking several resources of one type makes one list call. These
-# facts have no dependencies and are not in ALL; their lab parameter is the api-version to read each
-# resource's properties with (``Check.expects``), or None when no check of the lab needs properties.
-_RESOURCES = "resources:"
-
-
-def resources(resource_type: str) -> str:
-    """The fact holding the attendee's resources of ``resource_type`` (``Microsoft.Storage/storageAccounts``;
-    ARM compares types case-insensitively, so one fact per type whatever its spelling): list[ResourceFact]."""
-    return _RESOURCES + resource_type.strip().strip("/").lower()
-
-
-def resource_type_of(fact: str) -> str | None:
-    """The resource type a :func:`resources` fact is about (lower case), or None for any other fact."""
-    return fact[len(_RESOURCES):] if fact.startswith(_RESOURCES) else None
-
-
-def declared(fact: str) -> bool:
-    """Whether ``fact`` is a fact labgrader knows how to gather (a named one or a :func:`resources` one)."""
-    return fact in DEPENDS_ON or resource_type_of(fact) is not None
-
-
-DERIVED = frozenset({TRAINING_ACCOUNT, PROJECT, LATEST_ITERATION, TRAINED_ITERATION})
-"""Facts computed by ``checks.select.derive`` from the facts they depend on, without calling Azure."""
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A lab value a fact needs: ``expect[key]`` of check ``check_id`` in lab.yaml (rendered when the key is
-    templated), or that key's declared default. With a tuple of keys, the value is the tuple of those
-    expectations."""
-
-    check_id: str
-    key: str | tuple[str, ...]
-
-
-PARAMETERS: dict[str, Parameter] = {
-    TRAINING_ACCOUNT: Parameter("account_training_exists", "name"),
-    PROJECT: Parameter("project_exists", "name"),
-    PERFORMANCE: Parameter("iteration_performance", "threshold"),
-    # The portal's Performance tab of an Object Detection project: Probability and Overlap Threshold sliders.
-    DETECTION_PERFORMANCE: Parameter("iteration_detection_performance", ("threshold", "overlap_threshold")),
-}
-
-PRODUCED_BY: dict[str, str] = {
-    TRAINING_ACCOUNT: "account_training_exists",
-    PROJECT: "project_exists",
-    LATEST_ITERATION: "iteration_completed",
-    TRAINED_ITERATION: "iteration_completed",
-}
-"""The check whose task creates a derived fact: its task is the prerequisite named when the fact is None."""
-
+from checks import select
+from checks.expect import ExpectationError, NameRule
+from checks.graph import OBSERVE as OBSERVE  # the machinery, re-exported beside the declarations
+from checks.graph import UNAVAILABLE_KINDS as UNAVAILABLE_KINDS
+from checks.graph import Fact as Fact
+from checks.graph import FactUnavailable as FactUnavailable
+from checks.graph import Parameter as Parameter
+from checks.graph import Snapshot as Snapshot
+from checks.graph import closure as closure
+from checks.wording import quoted
 
 # -- fact values ----------------------------------------------------------------------------------------
-
-UNAVAILABLE_KINDS = (
-    "throttled", "busy", "timeout", "unavailable", "permission", "quota", "credentials", "not_found", "internal",
-)
-
-
-@dataclass(frozen=True)
-class FactUnavailable:
-    """Stored in place of a fact labgrader could not observe.
-
-    ``kind``: throttled (Azure answered HTTP 429), busy (labgrader's own per-resource rate limiter queue is
-    full), timeout, unavailable (5xx or connection reset), permission (the grader lacks access), quota (the
-    Custom Vision resource's call quota is used up), credentials (the platform-supplied credentials were
-    rejected), not_found (the attendee's resource group or subscription does not exist), internal
-    (labgrader failed while gathering). ``detail`` is for logs and proctors (service, status code, error
-    code); it must not hold keys or secrets. For ``permission``: ``action`` is the Azure action (or data
-    action) labgrader's identity was refused, and ``remedy`` the sentence telling the proctor which role
-    grants it where (``checks.grants``).
-    """
-
-    fact: str
-    kind: str
-    detail: str = ""
-    action: str | None = None
-    remedy: str | None = None
-
-    def relabel(self, fact: str) -> FactUnavailable:
-        """The same unavailability, for a fact that depends on this one."""
-        return replace(self, fact=fact)
-
-    def __post_init__(self) -> None:
-        if self.kind not in UNAVAILABLE_KINDS:
-            raise ValueError(f"FactUnavailable kind must be one of {UNAVAILABLE_KINDS}, not {self.kind!r}")
-
 
 @dataclass(frozen=True)
 class AccountFact:
@@ -368,3 +204,191 @@ class ResourceFact:
     tags: Any = None  # Mapping[str, str] | None
     provisioning_state: str | None = None
     properties: Any = None  # Mapping[str, Any] | None
+
+
+# -- what the runner says when a required fact is absent -------------------------------------------------
+
+def _no_training(facts: Mapping[str, Any], ctx: Any, purpose: str) -> str:
+    """It names the lab's name rule, and the training resources found under other names."""
+    where = f"resource group '{ctx.resource_group}'" if ctx.resource_group else "your resource group"
+    spec = ctx.params.get(TRAINING_ACCOUNT)
+    try:
+        rule = NameRule.parse(spec) if spec is not None else None
+    except ExpectationError:
+        rule = None  # account_training_exists reports the malformed rule itself
+    accounts = facts.get(ACCOUNTS)
+    others = [a.name for a in select.in_group(accounts if isinstance(accounts, list) else [], ctx.resource_group)
+              if select.is_kind(a, select.TRAINING_KIND)]
+    named = f" {rule.describe()}" if rule else ""
+    found = f" (found {quoted(others)}, which {'does' if len(others) == 1 else 'do'} not match the lab's name)" \
+        if others and rule else ""
+    return f"no Custom Vision training resource{named} was found in {where}{found}"
+
+
+def _no_project(facts: Mapping[str, Any], ctx: Any, purpose: str) -> str:
+    name = ctx.params.get(PROJECT)
+    named = f"named '{name}' " if name else ""
+    return f"no Custom Vision project {named}was found"
+
+
+def _no_trained_iteration(facts: Mapping[str, Any], ctx: Any, purpose: str) -> str:
+    project = facts.get(PROJECT)
+    named = f"project '{project.name}'" if isinstance(project, ProjectFact) else "the project"
+    return f"{named} has no trained iteration{f' {purpose}' if purpose else ''} yet"
+
+
+def _retraining(facts: Mapping[str, Any]) -> bool:
+    """True if the project's newest iteration is still training (Training, Queued, ...)."""
+    iterations = facts.get(ITERATIONS)
+    if not isinstance(iterations, list):
+        return False
+    latest = select.latest_iteration(iterations)
+    return latest is not None and (latest.status or "").casefold() not in ("completed", "failed")
+
+
+# -- the facts -------------------------------------------------------------------------------------------
+# Custom Vision facts are read through the training resource's endpoint and key (``through`` it, and the
+# project's id for the project's contents); the domain list is the cloud's, usually cached: it proves nothing.
+
+ACCOUNTS = Fact[list[AccountFact]](
+    "accounts", "All Microsoft.CognitiveServices accounts in the attendee's resource group.",
+    observe="Accounts_ListByResourceGroup")
+
+TRAINING_ACCOUNT = Fact[AccountFact | None](
+    "training_account", "The account judged to be the lab's Custom Vision training resource, or None.",
+    depends_on=(ACCOUNTS,), derive=select.select_training_account,
+    parameter=Parameter("account_training_exists", "name"),
+    produced_by="account_training_exists", missing=_no_training)
+
+DELETED_ACCOUNTS = Fact[list[AccountFact]](
+    "deleted_accounts", "Soft-deleted Cognitive Services accounts of the attendee's resource group, read only "
+    "when the lab's training resource is missing (otherwise []).",
+    depends_on=(TRAINING_ACCOUNT,), observe="DeletedAccounts_List", only_without=TRAINING_ACCOUNT)
+
+DOMAINS = Fact[list[DomainFact]](
+    "domains", "The Custom Vision domains offered by the training resource.",
+    depends_on=(TRAINING_ACCOUNT,), observe="GetDomains")
+
+PROJECTS = Fact[list[ProjectFact]](
+    "projects", "All Custom Vision projects in the training resource.",
+    depends_on=(TRAINING_ACCOUNT,), observe="GetProjects", through=(TRAINING_ACCOUNT,))
+
+PROJECT = Fact[ProjectFact | None](
+    "project", "The lab's project (selected by expected name), or None.",
+    depends_on=(PROJECTS,), derive=lambda projects, name, rg: select.select_project(projects, name),
+    parameter=Parameter("project_exists", "name"), produced_by="project_exists", missing=_no_project)
+
+_IN_PROJECT = (TRAINING_ACCOUNT, PROJECT)
+
+TAGS = Fact[list[TagFact]](
+    "tags", "The project's tags with their image counts.",
+    depends_on=_IN_PROJECT, observe="GetTags", through=_IN_PROJECT)
+
+UNTAGGED_COUNT = Fact[int](
+    "untagged_count", "How many of the project's images carry no tag.",
+    depends_on=_IN_PROJECT, observe="GetUntaggedImageCount", through=_IN_PROJECT)
+
+IMAGE_PAGES = 4
+"""At most this many ``GetImages`` calls of 256 images for IMAGES; beyond, ``ImagesFact.complete`` is False."""
+
+IMAGES = Fact[ImagesFact](
+    "images", "The project's images, tagged and untagged, with their tags and regions (newest first, 256 a "
+    "call, at most IMAGE_PAGES calls). What an Object Detection lab counts regions in.",
+    depends_on=_IN_PROJECT, observe="GetImages", through=_IN_PROJECT)
+
+ITERATIONS = Fact[list[IterationFact]](
+    "iterations", "The project's training iterations.",
+    depends_on=_IN_PROJECT, observe="GetIterations", through=_IN_PROJECT)
+
+LATEST_ITERATION = Fact[IterationFact | None](
+    "latest_iteration", "The newest iteration (by creation time), whatever its status, or None.",
+    depends_on=(ITERATIONS,), derive=lambda iterations, _, rg: select.latest_iteration(iterations))
+
+TRAINED_ITERATION = Fact[IterationFact | None](
+    "trained_iteration", "The newest iteration whose status is Completed, or None.",
+    depends_on=(ITERATIONS,), derive=lambda iterations, _, rg: select.trained_iteration(iterations),
+    produced_by="iteration_completed", missing=_no_trained_iteration)
+
+PERFORMANCE = Fact[PerformanceFact | None](
+    "performance", "Performance of TRAINED_ITERATION at the lab's threshold; None while a retrain runs (the "
+    "check says PENDING from the running iteration and never reads the old performance).",
+    depends_on=(*_IN_PROJECT, TRAINED_ITERATION), observe="GetIterationPerformance", through=_IN_PROJECT,
+    parameter=Parameter("iteration_performance", "threshold"), skipped_when=_retraining)
+
+DETECTION_PERFORMANCE = Fact[PerformanceFact | None](
+    "detection_performance", "Object detection performance of TRAINED_ITERATION at the lab's probability and "
+    "overlap thresholds (the portal's Performance tab sliders), whose average_precision is the mAP; None "
+    "while a retrain runs.",
+    depends_on=(*_IN_PROJECT, TRAINED_ITERATION), observe="GetIterationPerformance", through=_IN_PROJECT,
+    parameter=Parameter("iteration_detection_performance", ("threshold", "overlap_threshold")),
+    skipped_when=_retraining)
+
+PREDICTIONS = Fact[list[PredictionFact]](
+    "predictions", "Stored Quick Test predictions of the project, newest first, of any iteration. Checks judge "
+    "them against TRAINED_ITERATION (hence the dependency), but listing them needs only the project, so they "
+    "are read together with the iterations (and set aside if there is no trained iteration).",
+    depends_on=(*_IN_PROJECT, TRAINED_ITERATION), early=_IN_PROJECT, observe="QueryPredictions",
+    through=_IN_PROJECT)
+
+PREDICTION_IMAGES_LIMIT = 3
+"""At most this many Quick Test images are read for PREDICTION_IMAGES (one download each)."""
+
+PREDICTION_IMAGES = Fact[dict[str, str]](
+    "prediction_images", "SHA-256 digests of the images of the newest stored Quick Tests on TRAINED_ITERATION "
+    "whose top prediction is a region (at most PREDICTION_IMAGES_LIMIT), read from the image addresses Custom "
+    "Vision stores with each: prediction id -> hex digest. How a check knows which of the lab's test images a "
+    "Quick Test used.",
+    depends_on=(TRAINED_ITERATION, PREDICTIONS), observe="GetStoredImage")
+
+ALL: tuple[Fact[Any], ...] = (
+    ACCOUNTS, DELETED_ACCOUNTS, TRAINING_ACCOUNT, DOMAINS, PROJECTS, PROJECT, TAGS, UNTAGGED_COUNT, IMAGES,
+    ITERATIONS, LATEST_ITERATION, TRAINED_ITERATION, PERFORMANCE, DETECTION_PERFORMANCE, PREDICTIONS,
+    PREDICTION_IMAGES,
+)
+"""Every named fact, in the order "What was found" describes them."""
+
+_BY_NAME: dict[str, Fact[Any]] = {str(f): f for f in ALL}
+
+
+# -- facts parameterised by a resource type ----------------------------------------------------------------
+# A check may read the resources of any Azure resource type its expectation names (``checks.resources``):
+# one fact per distinct type, so a step checking several resources of one type makes one list call. These
+# facts have no dependencies and are not in ALL; their lab parameter is the api-version to read each
+# resource's properties with (``Check.named``), or None when no check of the lab needs properties.
+_RESOURCES = "resources:"
+
+
+def resources(resource_type: str) -> Fact[list[ResourceFact]]:
+    """The fact holding the attendee's resources of ``resource_type`` (``Microsoft.Storage/storageAccounts``;
+    ARM compares types case-insensitively, so one fact per type whatever its spelling)."""
+    rtype = resource_type.strip().strip("/").lower()
+    return Fact[list[ResourceFact]](_RESOURCES + rtype, f"The attendee's resources of type {rtype}.",
+                                    observe="Resources_ListByResourceGroup", resource_type=rtype)
+
+
+def resource_type_of(fact: str) -> str | None:
+    """The resource type a :func:`resources` fact is about (lower case), or None for any other fact."""
+    return fact[len(_RESOURCES):] if fact.startswith(_RESOURCES) else None
+
+
+def declaration(name: str) -> Fact[Any]:
+    """The declaration of the fact named ``name`` (a named one or a :func:`resources` one); ``KeyError`` if
+    labgrader knows no such fact."""
+    if isinstance(name, Fact):
+        return name
+    found = _BY_NAME.get(name)
+    if found is not None:
+        return found
+    rtype = resource_type_of(name)
+    if rtype:
+        return resources(rtype)
+    raise KeyError(f"unknown fact {name!r}")
+
+
+def declared(name: str) -> bool:
+    """Whether ``name`` is a fact labgrader knows how to gather (a named one or a :func:`resources` one)."""
+    try:
+        declaration(name)
+    except KeyError:
+        return False
+    return True

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from checks import facts as F
-from checks.base import closure
 from checks.expect import loose
 from checks.select import PREDICTION_KIND, TRAINING_KIND, in_group, is_kind
 from checks.wording import joined, pct, plural, quoted
@@ -84,7 +83,7 @@ def identities(facts: Mapping[str, Any], reads: Iterable[str]) -> dict[str, str 
     none), the project's or iteration's id; None when it was observed not to exist. Unobserved facts are
     left out: they say nothing about what exists."""
     out: dict[str, str | None] = {}
-    for name in closure(tuple(reads)):
+    for name in F.closure(reads):
         if name not in IDENTIFIED or name not in facts or isinstance(facts[name], F.FactUnavailable):
             continue
         value = facts[name]
@@ -101,7 +100,7 @@ def identities(facts: Mapping[str, Any], reads: Iterable[str]) -> dict[str, str 
 
 def _root_unavailable(name: str, facts: Mapping[str, Any]) -> str:
     """The deepest unobservable fact ``name`` depends on (itself when its dependencies were observed)."""
-    for dep in F.DEPENDS_ON.get(name, ()):
+    for dep in F.declaration(name).depends_on:
         if isinstance(facts.get(dep), F.FactUnavailable):
             return _root_unavailable(dep, facts)
     return name

@@ -10,7 +10,6 @@ from checks import facts as F
 from checks.base import Context, check, errored, failed, passed, pending
 from checks.expect import NUMBER, TEXT, Key, loose
 from checks.outcome import Outcome
-from checks.projects import need_project
 from checks.wording import pct, since
 
 TRAINING_TYPE_NAMES = {"regular": "Quick Training", "advanced": "Advanced Training"}
@@ -32,22 +31,21 @@ def evidence(it: F.IterationFact) -> dict[str, Any]:
             "trained_at": it.trained_at, "training_type": it.training_type}
 
 
-def trained_performance(facts: Mapping[str, Any], fact: str, ctx: Context):
+def trained_performance(facts: F.Snapshot, fact: F.Fact[F.PerformanceFact | None], ctx: Context):
     """The project, its trained iteration and that iteration's performance (``fact``), or the outcome that
-    stops a performance check first: no project, a retrain running, nothing trained, performance unread."""
-    project, out = need_project(facts, ctx)
-    if out:
-        return None, None, None, out
-    latest: F.IterationFact | None = facts[F.LATEST_ITERATION]
-    trained: F.IterationFact | None = facts[F.TRAINED_ITERATION]
+    stops a performance check first: a retrain running, nothing trained, performance unread (the check
+    requires the project: the runner answers when there is none)."""
+    project = facts[F.PROJECT]
+    latest = facts[F.LATEST_ITERATION]
+    trained = facts[F.TRAINED_ITERATION]
     if latest is not None and training_state(latest) == "running":
         # A retrain is under way: judge the new model when it is ready, not the old one.
         return None, None, None, still_training(latest, project, ctx, " Its performance is checked when it completes.")
     if trained is None:
         return None, None, None, failed(
             f"Project '{project.name}' has no completed iteration, so its performance cannot be checked.",
-            train_hint(ctx), {"project": project.name, "follows_from": "iteration_completed"})
-    perf: F.PerformanceFact | None = facts[fact]
+            train_hint(ctx), {"project": project.name}, follows_from="iteration_completed")
+    perf = facts[fact]
     if perf is None or (perf.iteration_id is not None and perf.iteration_id != trained.id):
         return None, None, None, errored(
             f"labgrader could not read the performance of iteration '{trained.name}'.", evidence=evidence(trained))
@@ -87,12 +85,10 @@ def training_recheck_after(it: F.IterationFact, ctx: Context) -> int:
 
 
 @check("iteration_completed", title="The newest iteration finished training",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION), expects=())
-def iteration_completed(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-    project, out = need_project(facts, ctx)
-    if out:
-        return out
-    it: F.IterationFact | None = facts[F.LATEST_ITERATION]
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION), requires=(F.PROJECT,), expects=())
+def iteration_completed(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project = facts[F.PROJECT]
+    it = facts[F.LATEST_ITERATION]
     if it is None:
         return failed(f"Project '{project.name}' has no trained iteration yet.", train_hint(ctx),
                       {"project": project.name})
@@ -113,18 +109,16 @@ def iteration_completed(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx
 
 
 @check("iteration_training_type", title="The newest iteration used the lab's training type",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION),
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION), requires=(F.PROJECT,),
        expects=(Key("training_type", TEXT, "Regular: Quick Training; Advanced: Advanced Training (as the "
                                            "Training API names them).", default="Regular",
                     allowed=("Regular", "Advanced"), example="Regular"),))
-def iteration_training_type(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-    project, out = need_project(facts, ctx)
-    if out:
-        return out
-    it: F.IterationFact | None = facts[F.LATEST_ITERATION]
+def iteration_training_type(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project = facts[F.PROJECT]
+    it = facts[F.LATEST_ITERATION]
     if it is None:
         return failed(f"Project '{project.name}' has no iteration yet, so its training type cannot be checked.",
-                      train_hint(ctx), {"project": project.name, "follows_from": "iteration_completed"})
+                      train_hint(ctx), {"project": project.name}, follows_from="iteration_completed")
     want = expect["training_type"]
     want_name = TRAINING_TYPE_NAMES.get(loose(want), want)
     if not it.training_type:
@@ -145,6 +139,7 @@ _FRACTION = {"minimum": 0.0, "maximum": 1.0}
 
 @check("iteration_performance", title="The trained iteration meets the lab's precision and recall floors",
        reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION, F.TRAINED_ITERATION, F.PERFORMANCE),
+       requires=(F.PROJECT,),
        expects=(
            Key("threshold", NUMBER, "The probability threshold performance is read at (0.5 is the portal's).",
                default=0.5, example=0.5, **_FRACTION),
@@ -153,7 +148,7 @@ _FRACTION = {"minimum": 0.0, "maximum": 1.0}
            Key("recall_min", NUMBER, "The lowest recall that passes, 0 to 1.", default=0.0, example=0.7,
                **_FRACTION),
        ))
-def iteration_performance(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def iteration_performance(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, trained, perf, out = trained_performance(facts, F.PERFORMANCE, ctx)
     if out:
         return out

@@ -36,7 +36,9 @@ class Outcome:
     (``checks.base.run_check`` sets it; ``checks.summary.summarize`` honours it). ``recheck_after``: for
     PENDING, the seconds after which looking again may find the work finished. The hint never says when
     to retry: each surface says it in its own words (the page checks again by itself, the CLI names the
-    command, the API gives the number).
+    command, the API gives the number). ``follows_from``: the id of the check this outcome only follows
+    from ("no project was found, so its domain cannot be checked" follows from ``project_exists``), or None
+    when it stands on its own (``checks.summary.is_follow_on``).
     """
 
     check_id: str
@@ -47,8 +49,12 @@ class Outcome:
     advice: tuple[str, ...] = ()
     advisory: bool = False
     recheck_after: int | None = None
+    follows_from: str | None = None
 
     def __post_init__(self) -> None:
+        if FOLLOWS_FROM in self.evidence:
+            raise ValueError(f"outcome of {self.check_id or 'a check'}: say follows_from with the field, not "
+                             "in evidence")
         # Accept a list for convenience but keep the stored value immutable.
         if not isinstance(self.advice, tuple):
             object.__setattr__(self, "advice", tuple(self.advice))
@@ -66,7 +72,22 @@ class Outcome:
             "advice": list(self.advice),
             "advisory": self.advisory,
             "recheck_after": self.recheck_after,
+            "follows_from": self.follows_from,
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Outcome:
+        """The outcome :meth:`to_json` gave, or one recorded before a field existed. Attempts recorded before
+        ``follows_from`` was a field carry it as an evidence key: it is moved to the field."""
+        evidence = dict(data.get("evidence") or {})
+        follows_from = data.get("follows_from") or evidence.pop(FOLLOWS_FROM, None)
+        return cls(data["check_id"], Status(data["status"]), data["message"], data.get("hint"), evidence,
+                   tuple(data.get("advice") or ()), bool(data.get("advisory", False)), data.get("recheck_after"),
+                   str(follows_from) if follows_from else None)
+
+
+FOLLOWS_FROM = "follows_from"
+"""The evidence key that held :attr:`Outcome.follows_from` in attempts recorded before it was a field."""
 
 
 def jsonable(value: Any) -> Any:

@@ -7,9 +7,9 @@ from typing import Any
 
 from checks import facts as F
 from checks.base import Context, check, errored, failed, passed
-from checks.expect import TEMPLATE, TEXT, TEXT_LIST, ExpectationError, Key, NameRule, loose
+from checks.expect import TEMPLATE, TEXT, TEXT_LIST, Key, loose
 from checks.outcome import Outcome
-from checks.select import TRAINING_KIND, in_group, is_kind, matching_projects
+from checks.select import matching_projects
 from checks.wording import quoted
 
 _SETTINGS = "open the project's settings (gear icon at the top of customvision.ai)"
@@ -24,47 +24,14 @@ def _type_key_of(default: str) -> Key:
                example=default)
 
 
-def need_training(facts: Mapping[str, Any], ctx: Context) -> Outcome | None:
-    """A prerequisite FAIL when no training resource was found (the task of ``account_training_exists``),
-    else None. It names the lab's name rule, and the training resources found under other names."""
-    if facts.get(F.TRAINING_ACCOUNT) is not None:
-        return None
-    where = f"resource group '{ctx.resource_group}'" if ctx.resource_group else "your resource group"
-    spec = ctx.params.get(F.TRAINING_ACCOUNT)
-    try:
-        rule = NameRule.parse(spec) if spec is not None else None
-    except ExpectationError:
-        rule = None  # account_training_exists reports the malformed rule itself
-    accounts = facts.get(F.ACCOUNTS)
-    others = [a.name for a in in_group(accounts if isinstance(accounts, list) else [], ctx.resource_group)
-              if is_kind(a, TRAINING_KIND)]
-    named = f" {rule.describe()}" if rule else ""
-    found = f" (found {quoted(others)}, which {'does' if len(others) == 1 else 'do'} not match the lab's name)" \
-        if others and rule else ""
-    return ctx.prerequisite(F.TRAINING_ACCOUNT,
-                            f"no Custom Vision training resource{named} was found in {where}{found}")
-
-
-def need_project(facts: Mapping[str, Any], ctx: Context) -> tuple[F.ProjectFact | None, Outcome | None]:
-    """The lab's project, or a prerequisite FAIL pointing at Task 1 or Task 2 (for later tasks' checks)."""
-    if F.TRAINING_ACCOUNT in facts and (out := need_training(facts, ctx)) is not None:
-        return None, out
-    project = facts.get(F.PROJECT)
-    if project is None:
-        name = ctx.params.get(F.PROJECT)
-        named = f"named '{name}' " if name else ""
-        return None, ctx.prerequisite(F.PROJECT, f"no Custom Vision project {named}was found")
-    return project, None
-
-
-def _project_here(facts: Mapping[str, Any], what: str) -> tuple[F.ProjectFact | None, Outcome | None]:
+def _project_here(facts: F.Snapshot, what: str) -> tuple[F.ProjectFact | None, Outcome | None]:
     """The project for this task's own checks; when missing, project_exists already says how to fix it."""
     project = facts[F.PROJECT]
     if project is None:
         return None, failed(
             f"No Custom Vision project with the lab's name was found, so its {what} cannot be checked.",
             "Create the project as this task describes, then validate again.",
-            {"follows_from": "project_exists"},
+            follows_from="project_exists",
         )
     return project, None
 
@@ -84,13 +51,11 @@ def _unknown_domain(project: F.ProjectFact) -> Outcome:
 
 
 @check("project_exists", title="The lab's Custom Vision project exists",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECTS),
+       reads=(F.TRAINING_ACCOUNT, F.PROJECTS), requires=(F.TRAINING_ACCOUNT,),
        expects=(Key("name", TEMPLATE, "The project's name (matched ignoring case and extra spaces).", required=True,
                     example="Casting Defect Detection"),))
-def project_exists(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-    if (out := need_training(facts, ctx)) is not None:
-        return out
-    account: F.AccountFact = facts[F.TRAINING_ACCOUNT]
+def project_exists(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    account = facts[F.TRAINING_ACCOUNT]
     projects: list[F.ProjectFact] = list(facts[F.PROJECTS] or [])
     want = expect["name"]
     found = matching_projects(projects, want)
@@ -121,7 +86,7 @@ def project_exists(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Con
        expects=(Key("description", TEMPLATE, "The project's description (matched ignoring case, extra spaces and "
                                              "a final period).", required=True,
                     example="Classifying casting images as ok or defective"),))
-def project_description(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def project_description(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, out = _project_here(facts, "description")
     if out:
         return out
@@ -138,7 +103,7 @@ def project_description(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx
     )
 
 
-def _judge_type(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def _judge_type(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     """The project's type (from its domain's type) against ``expect["type"]``."""
     project, out = _project_here(facts, "project type")
     if out:
@@ -163,13 +128,13 @@ def _judge_type(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Contex
 
 @check("project_type_classification", title="The project is a Classification project",
        reads=(F.PROJECT, F.DOMAINS), expects=(_type_key_of("Classification"),))
-def project_type_classification(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def project_type_classification(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     return _judge_type(facts, expect, ctx)
 
 
 @check("project_type_object_detection", title="The project is an Object Detection project",
        reads=(F.PROJECT, F.DOMAINS), expects=(_type_key_of("ObjectDetection"),))
-def project_type_object_detection(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def project_type_object_detection(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     return _judge_type(facts, expect, ctx)
 
 
@@ -207,7 +172,7 @@ def _other_type(project: F.ProjectFact, domain: F.DomainFact | None, what: str, 
         f"Project '{project.name}' is {_a(have)} {have} project, so its {what} is checked once it is "
         f"{_a(want_name)} {want_name} project.",
         f"Create the project again as {_a(want_name)} {want_name} project, {_as_described(ctx, cause)}.",
-        {"project": project.name, "domain": domain.name, "domain_type": domain.type, "follows_from": cause},
+        {"project": project.name, "domain": domain.name, "domain_type": domain.type}, follows_from=cause,
     )
 
 
@@ -225,7 +190,7 @@ def _type_name(domain_type: str | None) -> str:
        reads=(F.PROJECT, F.DOMAINS),
        expects=(Key("classification_type", TEXT, "Multiclass: one tag per image; Multilabel: any number.",
                     default="Multiclass", allowed=("Multiclass", "Multilabel"), example="Multiclass"),))
-def project_classification_multiclass(facts: Mapping[str, Any], expect: Mapping[str, Any],
+def project_classification_multiclass(facts: F.Snapshot, expect: Mapping[str, Any],
                                       ctx: Context) -> Outcome:
     project, out = _project_here(facts, "classification type")
     if out:
@@ -252,7 +217,7 @@ def project_classification_multiclass(facts: Mapping[str, Any], expect: Mapping[
                 Key("type", TEXT, "The project type the domain belongs to (a domain of another type is the "
                                   "project type's problem).", default="Classification", allowed=PROJECT_TYPES,
                     example="Classification")))
-def project_domain_compact(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def project_domain_compact(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     project, out = _project_here(facts, "domain")
     if out:
         return out
@@ -279,7 +244,7 @@ def project_domain_compact(facts: Mapping[str, Any], expect: Mapping[str, Any], 
        expects=(Key("forbidden", TEXT_LIST, "Export platforms the project must not target (VAIDK: Vision AI Dev "
                                             "Kit, which limits what the model exports to).", default=("VAIDK",),
                     allowed=EXPORT_PLATFORMS, example=["VAIDK"]),))
-def project_export_platforms_basic(facts: Mapping[str, Any], expect: Mapping[str, Any],
+def project_export_platforms_basic(facts: F.Snapshot, expect: Mapping[str, Any],
                                    ctx: Context) -> Outcome:
     project, out = _project_here(facts, "export capabilities")
     if out:

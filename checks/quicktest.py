@@ -13,14 +13,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from checks import facts as F
-from checks.base import Context, check, failed, passed, pending
+from checks.base import Context, Requirement, check, failed, passed, pending
 from checks.expect import TAG, Key, loose, tag_key
 from checks.iterations import training_recheck_after
 from checks.outcome import Outcome, Status
-from checks.projects import need_project
 from checks.wording import joined, pct, plural, since
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
+
+QUICK_TESTED = Requirement(F.TRAINED_ITERATION, "to quick-test")
+"""A Quick Test needs a trained iteration: "project 'X' has no trained iteration to quick-test yet"."""
 
 
 def newest_first(preds: list[F.PredictionFact]) -> list[F.PredictionFact]:
@@ -29,18 +31,14 @@ def newest_first(preds: list[F.PredictionFact]) -> list[F.PredictionFact]:
 
 @check("quicktest_top_tag", title="A Quick Test on the trained iteration predicts the lab's tag",
        reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION, F.TRAINED_ITERATION, F.PREDICTIONS),
+       requires=(F.PROJECT, QUICK_TESTED),
        expects=(Key("tag", TAG, "The tag a stored Quick Test must have as its top prediction.", required=True,
                     example="Defect"),))
-def quicktest_top_tag(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-    project, out = need_project(facts, ctx)
-    if out:
-        return out
-    trained: F.IterationFact | None = facts[F.TRAINED_ITERATION]
-    if trained is None:
-        return ctx.prerequisite(F.TRAINED_ITERATION,
-                                f"project '{project.name}' has no trained iteration to quick-test yet")
+def quicktest_top_tag(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project = facts[F.PROJECT]
+    trained = facts[F.TRAINED_ITERATION]
     want = expect["tag"]
-    latest: F.IterationFact | None = facts[F.LATEST_ITERATION]
+    latest = facts[F.LATEST_ITERATION]
     retraining = latest if latest is not None and latest.id != trained.id and is_running(latest) else None
     if facts[F.PREDICTIONS] is None and retraining is not None:
         return wait_for_retrain(retraining, project, want, ctx, {"project": project.name, "expected_tag": want})

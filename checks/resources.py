@@ -82,7 +82,7 @@ def named(expect: Mapping[str, Any]) -> dict[str, Any]:
 class _Resource:
     """One check's view of its expectation: the type, the name rule, the words, the resource it judges."""
 
-    def __init__(self, facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> None:
+    def __init__(self, facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> None:
         rtype = expect.get("type")
         if not isinstance(rtype, str) or not _TYPE.match(rtype.strip()):
             raise ExpectationError(f"'type' must be a resource type such as 'Microsoft.Storage/storageAccounts', "
@@ -128,7 +128,7 @@ class _Resource:
         """FAIL for a check that judges one setting of a resource that is not there (follows from exists)."""
         return failed(f"No {self.wanted()} was found in {self.where()}, so its {what} cannot be checked.",
                       f"Create the {self.what} as the lab guide describes, then validate again.",
-                      self.evidence(follows_from="resource_exists"))
+                      self.evidence(), follows_from="resource_exists")
 
     def hint(self, default: str) -> str:
         return str(self.fix) if self.fix else default
@@ -142,7 +142,7 @@ def _describe(r: F.ResourceFact) -> str:
 # -- existence and provisioning -------------------------------------------------------------------------
 @check("resource_exists", title="A resource of the lab's type and name exists and finished deploying",
        reads=(), named=named, expects=_COMMON)
-def resource_exists(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def resource_exists(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     res = _Resource(facts, expect, ctx)
     r = res.chosen
     if r is None:
@@ -182,7 +182,7 @@ def _required(expect: Mapping[str, Any], key: str) -> Any:
 @check("resource_location", title="The resource is in the lab's region", reads=(), named=named,
        expects=(*_COMMON, Key("location", TEMPLATE, "The region the resource must be in.", required=True,
                               example="{Region}")))
-def resource_location(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def resource_location(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     want = str(_required(expect, "location"))
     res = _Resource(facts, expect, ctx)
     r = res.chosen
@@ -199,7 +199,7 @@ def resource_location(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: 
 @check("resource_sku", title="The resource uses the lab's SKU (pricing tier)", reads=(), named=named,
        expects=(*_COMMON, Key("sku", TEXT, "The SKU name (sku and/or tier).", example="Standard_LRS"),
                 Key("tier", TEXT, "The SKU tier (sku and/or tier).", example="Standard")))
-def resource_sku(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def resource_sku(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     sku, tier = expect.get("sku"), expect.get("tier")
     if sku is None and tier is None:
         raise ExpectationError("resource_sku needs 'sku' or 'tier' in its expectation")
@@ -226,7 +226,7 @@ def resource_sku(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Conte
 
 @check("resource_kind", title="The resource is of the lab's kind", reads=(), named=named,
        expects=(*_COMMON, Key("kind", TEXT, "The resource's kind.", required=True, example="StorageV2")))
-def resource_kind(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def resource_kind(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     want = str(_required(expect, "kind"))
     res = _Resource(facts, expect, ctx)
     r = res.chosen
@@ -244,7 +244,7 @@ def resource_kind(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Cont
 @check("resource_tags", title="The resource carries the lab's tags", reads=(), named=named,
        expects=(*_COMMON, Key("tags", TAG_VALUES, "Tags the resource must carry: name -> value (null: any value).",
                               required=True, example={"course": "az-104"})))
-def resource_tags(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def resource_tags(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     want = _required(expect, "tags")
     if not isinstance(want, Mapping):
         raise ExpectationError("'tags' must map tag names to values (null: any value)")
@@ -400,7 +400,7 @@ class PropertyRule:
                                                   "properties and one operator.", required=True,
                     example=[{"path": "supportsHttpsTrafficOnly", "equals": True,
                               "label": "Secure transfer required"}])))
-def resource_properties(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def resource_properties(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     specs = _required(expect, "properties")
     if not isinstance(specs, Sequence) or isinstance(specs, str | bytes):
         raise ExpectationError("'properties' must be a list of {path, <operator>: value} expectations")

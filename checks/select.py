@@ -1,17 +1,18 @@
 """Pure selections: which account is the lab's training resource, which project is the lab's, which
-iteration is the newest. The validator calls :func:`derive` to fill the derived facts (``facts.DERIVED``),
-and the checks use the same functions, so both always agree.
+iteration is the newest. The derived facts' declarations (``checks.facts``) derive with these functions, and
+the checks use the same ones, so both always agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from checks import facts as F
-from checks import registry
-from checks.expect import NameRule, loose, render
+from checks.expect import NameRule, loose
+
+if TYPE_CHECKING:  # the declarations in checks.facts derive with these functions: no import at run time
+    from checks import facts as F
 
 TRAINING_KIND = "CustomVision.Training"
 PREDICTION_KIND = "CustomVision.Prediction"
@@ -99,78 +100,3 @@ def trained_iteration(iterations: Sequence[F.IterationFact]) -> F.IterationFact 
     """The newest iteration whose status is Completed."""
     done = [it for it in iterations if (it.status or "").casefold() == "completed"]
     return max(done, key=_newest_key, default=None)
-
-
-def derive(name: str, facts: Mapping[str, Any], param: Any = None, resource_group: str | None = None) -> Any:
-    """Compute derived fact ``name`` (one of ``facts.DERIVED``) from the facts it depends on.
-
-    ``param`` is its lab parameter (``facts.PARAMETERS``, rendered). If a source fact is a
-    :class:`~checks.facts.FactUnavailable`, that is returned unchanged (re-labelled for ``name``), so a
-    grader-side failure propagates as unavailable, never as "not found".
-    """
-    if name not in F.DERIVED:
-        raise KeyError(f"{name!r} is not a derived fact")
-    source = F.DEPENDS_ON[name][0]
-    value = facts.get(source)
-    if isinstance(value, F.FactUnavailable):
-        return value.relabel(name)
-    if value is None:
-        return None
-    if name == F.TRAINING_ACCOUNT:
-        return select_training_account(value, param, resource_group)
-    if name == F.PROJECT:
-        return select_project(value, param)
-    if name == F.LATEST_ITERATION:
-        return latest_iteration(value)
-    return trained_iteration(value)
-
-
-def lab_parameters(check_expects: Iterable[tuple[str, Mapping[str, Any] | None]],
-                   inject: Mapping[str, Any]) -> dict[str, Any]:
-    """fact name -> rendered lab parameter, from the lab's ``(check id, expect)`` pairs (all steps).
-
-    The first check that names the parameter wins; otherwise the key's declared default (if any) is used.
-    Raises ``checks.expect.ExpectationError`` when an inject value is missing.
-    """
-    from checks.expect import TAG, TAG_LIST, plain
-
-    pairs = list(check_expects)
-    out: dict[str, Any] = {}
-
-    def expected(check_id: str, key: str, default: Any) -> Any:
-        return next((e[key] for cid, e in pairs if cid == check_id and e and key in e), default)
-
-    for fact, p in F.PARAMETERS.items():
-        check = registry.get(p.check_id)
-        keys = p.key if isinstance(p.key, tuple) else (p.key,)
-        values = []
-        for name in keys:
-            key = check.declared(name)
-            value = expected(p.check_id, name, plain(key.default))
-            values.append(render(value, inject) if key.type.templated and value is not None else value)
-        value = tuple(values) if isinstance(p.key, tuple) else values[0]
-        if value is not None:
-            out[fact] = value
-    # TAGS: every tag name the lab's checks expect (keys declared as tag names), so a check judging one tag
-    # knows the others (a near-miss of "Defect" may be the lab's other tag, "Non Defective", not a typo).
-    names: list[str] = []
-    for cid, e in pairs:
-        try:
-            keys = registry.get(cid).expects or ()
-        except KeyError:
-            continue  # lint and the validator report an unknown check
-        for k in keys:
-            value = (e or {}).get(k.name)
-            if k.type in (TAG, TAG_LIST):
-                names.extend([value] if isinstance(value, str) else value if isinstance(value, list) else [])
-    if names:
-        out[F.TAGS] = tuple(dict.fromkeys(str(n) for n in names))
-    # Facts an expectation names (the resources of a type): the first check that gives a parameter wins.
-    for cid, e in pairs:
-        try:
-            check = registry.get(cid)
-        except KeyError:
-            continue  # an unknown check id is reported where the step's checks are looked up
-        for fact, value in check.parameters_for(e).items():
-            out.setdefault(fact, render(value, inject))
-    return out

@@ -1,8 +1,9 @@
 """One status, message and hint for a step, from its checks' outcomes; and which outcomes a step shows.
 
 One cause, one sentence: an outcome that only follows from another check's outcome in the same step ("no
-project was found, so its domain cannot be checked") is a *follow-on*. It never decides the step's message,
-its advice is not repeated, and pages show it as not checked rather than as a second FAIL.
+project was found, so its domain cannot be checked": ``Outcome.follows_from``) is a *follow-on*. It never
+decides the step's message, its advice is not repeated, and pages show it as not checked rather than as a
+second FAIL.
 """
 
 from __future__ import annotations
@@ -20,21 +21,10 @@ retrying in vain. The grader's trouble is still mentioned in the hint, and never
 before PENDING: while part of the step is unobservable, "in progress" is not a claim labgrader can make.
 PENDING before PASS: the step is not done until the work in progress finishes."""
 
-FOLLOWS_FROM = "follows_from"
-"""Evidence key a check sets on an outcome that only follows from another check's (its id): "no training
-resource, so its region cannot be checked" follows from ``account_training_exists``."""
-
-
 class Summary(NamedTuple):
     status: Status
     message: str
     hint: str | None
-
-
-def follows_from(outcome: Outcome) -> str | None:
-    """The id of the check ``outcome`` follows from, or None when it stands on its own."""
-    cause = (outcome.evidence or {}).get(FOLLOWS_FROM)
-    return str(cause) if cause else None
 
 
 def is_follow_on(outcome: Outcome, outcomes: Sequence[Outcome]) -> bool:
@@ -44,7 +34,7 @@ def is_follow_on(outcome: Outcome, outcomes: Sequence[Outcome]) -> bool:
     the one fix. A follow-on whose cause is not in the step stands on its own (it is the only sentence
     there is), and so counts like any other outcome.
     """
-    cause = follows_from(outcome)
+    cause = outcome.follows_from
     if cause is None or outcome.status is Status.PASS:
         return False
     return any(o is not outcome and o.check_id == cause and o.status is not Status.PASS and not o.advisory

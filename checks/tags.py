@@ -10,7 +10,6 @@ from checks import facts as F
 from checks.base import Context, check, failed, passed
 from checks.expect import INTEGER, TAG, TAG_LIST, Key, tag_key
 from checks.outcome import Outcome
-from checks.projects import need_project
 from checks.wording import plural, quoted
 
 _ADD = "In customvision.ai, select Add images, choose the images, type '{tag}' under My Tags, and upload them."
@@ -30,7 +29,7 @@ def find_tag(tags: list[F.TagFact], name: str) -> tuple[F.TagFact | None, list[F
 
 
 @check("tag_image_count", title="A tag holds at least the lab's number of images",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.TAGS), uses=(F.UNTAGGED_COUNT,),
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.TAGS), uses=(F.UNTAGGED_COUNT,), requires=(F.PROJECT,),
        expects=(
            Key("tag", TAG, "The tag's name, as students type it under My Tags.", required=True, example="Defect"),
            Key("min_images", INTEGER, "How many images the tag must hold at least.", default=1, minimum=1,
@@ -38,10 +37,8 @@ def find_tag(tags: list[F.TagFact], name: str) -> tuple[F.TagFact | None, list[F
            Key("lab_tags", TAG_LIST, "Every tag name of the lab, to tell a misspelt tag from another of the lab's "
                                      "tags (default: the tag names the lab's checks expect)."),
        ))
-def tag_image_count(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
-    project, out = need_project(facts, ctx)
-    if out:
-        return out
+def tag_image_count(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
+    project = facts[F.PROJECT]
     tags: list[F.TagFact] = list(facts[F.TAGS] or [])
     # Untagged images change the fix: tag them (uploading them again only reports duplicates). Counted
     # only when the step counts them anyway; when unknown, the fix names both ways.
@@ -126,21 +123,19 @@ def _tag_untagged(want: str, need: int, have: int, untagged: int) -> str:
 
 
 @check("project_untagged_images", title="Images are tagged and no unexpected tags exist",
-       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.UNTAGGED_COUNT, F.TAGS), severity="advice",
+       reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.UNTAGGED_COUNT, F.TAGS), requires=(F.PROJECT,), severity="advice",
        expects=(Key("tags", TAG_LIST, "The lab's tag names: any other tag is reported (default: untagged images "
                                       "only).", example=["Non Defective", "Defect"]),),
        unobserved_advice="labgrader could not check this time for untagged images or tags the lab does not "
                          "use; it checks again when you press Validate.")
-def project_untagged_images(facts: Mapping[str, Any], expect: Mapping[str, Any], ctx: Context) -> Outcome:
+def project_untagged_images(facts: F.Snapshot, expect: Mapping[str, Any], ctx: Context) -> Outcome:
     """Untagged images and tags outside ``expect['tags']`` (when given) are advice, FAIL if ``fail: true``.
 
     A tag outside the lab's list is not called extra when it looks like a misspelling of a lab tag the project
     lacks: its images belong under that tag, so the fix is to rename it (never to delete it, which would
     leave its images untagged). A tag that holds images is never simply "deleted" either.
     """
-    project, out = need_project(facts, ctx)
-    if out:
-        return out
+    project = facts[F.PROJECT]
     untagged = int(facts[F.UNTAGGED_COUNT] or 0)
     tags: list[F.TagFact] = list(facts[F.TAGS] or [])
     known = expect["tags"]

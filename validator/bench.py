@@ -160,12 +160,11 @@ def _steps(sim, pause: _Pacing, who, lab, latency_ms: float, runs: dict[str, int
 
 def _whole_lab(sim, pause: _Pacing, who, lab, latency_ms: float, repeat: int, runtime) -> dict:
     from checks import facts as F
-    from checks.base import closure
 
     from . import validate, validate_many
 
     reads = [r for s in lab.steps for c in s.checks for r in _reads(c.id)]
-    chain = _fetch_chain(closure(tuple(reads)), F)
+    chain = _fetch_chain(F.closure(reads))
     times, calls, cv_calls = [], 0, 0
     for _ in range(repeat):
         pause()
@@ -195,12 +194,13 @@ def _reads(check_id: str) -> tuple[str, ...]:
     return registry.get(check_id).reads
 
 
-def _fetch_chain(names: tuple[str, ...], F) -> int:
-    """The longest chain of facts fetched one after another (derived facts cost no call)."""
+def _fetch_chain(facts: tuple) -> int:
+    """The longest chain of facts fetched one after another (derived facts cost no call, nor do deleted
+    accounts while the training resource exists)."""
     depth: dict[str, int] = {}
-    for name in names:  # dependencies first
-        own = 0 if name in F.DERIVED or name == F.DELETED_ACCOUNTS else 1
-        depth[name] = own + max((depth.get(d, 0) for d in F.DEPENDS_ON.get(name, ())), default=0)
+    for fact in facts:  # dependencies first
+        own = 0 if fact.derived or fact.only_without is not None else 1
+        depth[fact] = own + max((depth.get(d, 0) for d in fact.depends_on), default=0)
     return max(depth.values(), default=0)
 
 

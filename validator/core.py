@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from checks import facts as F
 from checks import registry, summarize
-from checks.base import Context, closure, internal_error, run_check
+from checks.base import Context, internal_error, run_check
 from checks.expect import ExpectationError
 from checks.found import describe, identities
 from checks.outcome import Outcome, Status
-from checks.select import lab_parameters
+from checks.params import lab_parameters
 from checks.summary import step_advice
 from labguide.packs import LabPack, credential_injects
 
@@ -178,9 +179,9 @@ def _observe_and_judge(runtime: Observation, attendee: Attendee, lab: LabPack, p
     judged = []
     for checks in per_step:
         reads = [name for check, expect in checks for name in check.reads_for(expect)]
-        needed = closure(tuple(reads))
+        needed = F.closure(reads)
         # Only what this step would have gathered alone: Check.uses reads a fact only if the step has it.
-        facts = {name: snapshot[name] for name in needed if name in snapshot}
+        facts = F.Snapshot({name: snapshot[name] for name in needed if name in snapshot})
         seen = Seen()
         seen.take(facts, reads, attendee.azure.resource_group)
         judged.append(([run_check(check, facts, expect, ctx) for check, expect in checks], seen, needed))

@@ -23,8 +23,7 @@ from typing import Any
 
 from checks import facts as F
 from checks import grants
-from checks.base import closure
-from checks.select import derive, lab_parameters
+from checks.params import lab_parameters
 from labguide.packs import LabPack
 
 from .azure.arm import ArmGateway
@@ -36,21 +35,6 @@ from .runtime import Observation
 log = logging.getLogger(__name__)
 
 STATUSES = ("PASS", "FAIL", "WARN", "SKIP")
-
-# The Azure operation that observes each fact (derived facts need none).
-_OPERATION_OF: dict[str, str] = {
-    F.ACCOUNTS: "Accounts_ListByResourceGroup",
-    F.DELETED_ACCOUNTS: "DeletedAccounts_List",
-    F.DOMAINS: "GetDomains",
-    F.PROJECTS: "GetProjects",
-    F.TAGS: "GetTags",
-    F.UNTAGGED_COUNT: "GetUntaggedImageCount",
-    F.ITERATIONS: "GetIterations",
-    F.PERFORMANCE: "GetIterationPerformance",
-    F.PREDICTIONS: "QueryPredictions",
-    F.IMAGES: "GetImages",
-    F.DETECTION_PERFORMANCE: "GetIterationPerformance",
-}
 
 
 @dataclass(frozen=True)
@@ -120,15 +104,18 @@ class DoctorReport:
 
 
 def needed_operations(lab: LabPack) -> list[str]:
-    """The Azure operations the lab's checks make, in fact order (every fact each check reads or uses)."""
+    """The Azure operations the lab's checks make, in fact order (every fact each check reads or uses; the
+    resources of a type last, once). A stored Quick Test image is read with the address's own SAS token:
+    no role is involved, so it is left out."""
     from checks import registry
+
+    from .azure import blobs
 
     reads = [name for step in lab.steps for c in step.checks
              for name in (*registry.get(c.id).reads_for(c.expect), *registry.get(c.id).uses)]
-    ops = [_OPERATION_OF[f] for f in closure(reads) if f in _OPERATION_OF]
-    if any(F.resource_type_of(f) is not None for f in reads):  # declarative resource checks (checks.resources)
-        ops.append("Resources_ListByResourceGroup")
-    return ops
+    observed = [f for f in F.closure(reads) if f.observe and f.observe != blobs.OPERATION]
+    return [f.observe for f in observed if f.resource_type is None] + list(
+        dict.fromkeys(f.observe for f in observed if f.resource_type is not None))
 
 
 def resource_types(lab: LabPack) -> dict[str, str]:
@@ -368,7 +355,7 @@ class _Doctor:
 def _derived(name: str, facts: dict[str, Any], params: dict[str, Any], rg: str):
     """The lab's training account / project / trained iteration among ``facts``, as the checks select it."""
     try:
-        value = derive(name, facts, params.get(name), rg)
+        value = F.declaration(name).settle(facts, params.get(name), rg)
     except Exception:  # noqa: BLE001 - without a selection the probes do less, they do not crash
         log.exception("selecting %s failed", name)
         return None

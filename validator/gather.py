@@ -1,10 +1,13 @@
 """FactGatherer: fetch the facts a step's checks read, each at most once, independent ones concurrently.
 
-Facts are gathered level by level along ``checks.facts.DEPENDS_ON``; facts on one level do not depend
-on each other and are fetched in parallel (a fact whose call needs fewer facts than it depends on is
-fetched as early as its call allows: ``_EARLY``). A fact that cannot be observed is stored as
-``FactUnavailable`` (its dependents inherit it); a fact whose source is absent (no project yet) is None.
-Nothing raised while gathering escapes: an unexpected exception becomes an ``internal`` FactUnavailable.
+Everything about a fact comes from its declaration (``checks.facts``): facts are gathered level by level
+along their dependencies, and facts on one level are fetched in parallel (a fact whose call needs fewer facts
+than it depends on, ``Fact.early``, is fetched as early as its call allows). A fact is settled without a call
+when its declaration says so (``Fact.settle``: derived, an absent or unavailable source, a rule); otherwise
+the Azure operation it names is called through the gateway this module maps it to (:data:`_CALLS`). A fact
+that cannot be observed is stored as ``FactUnavailable`` (its dependents inherit it); a fact whose source is
+absent (no project yet) is None. Nothing raised while gathering escapes: an unexpected exception becomes an
+``internal`` FactUnavailable.
 
 The training resource and the project a run discovers are remembered for the attendee
 (:mod:`validator.discovery`); a later run that only reads through them starts from them, and discovers
@@ -21,8 +24,6 @@ from typing import Any
 
 from checks import facts as F
 from checks import grants
-from checks.base import closure
-from checks.select import derive, latest_iteration
 
 from . import discovery
 from .azure import blobs
@@ -34,17 +35,21 @@ from .discovery import Found
 
 log = logging.getLogger(__name__)
 
-# Facts fetched before all their dependencies are known, as soon as what their call needs is: the stored
-# predictions are judged against the trained iteration, but listing them needs only the project, so they are
-# read together with the iterations (and set aside if there is no trained iteration).
-_EARLY: dict[str, tuple[str, ...]] = {F.PREDICTIONS: (F.TRAINING_ACCOUNT, F.PROJECT)}
 
 # Facts read with calls through the training resource (its endpoint and key) or through the project's id,
-# which prove (or contradict) a remembered resource or project. The domain list is the cloud's, not the
-# resource's, and is usually cached: it proves nothing.
-_THROUGH_ACCOUNT = frozenset(n for n, deps in F.DEPENDS_ON.items()
-                             if F.TRAINING_ACCOUNT in deps and n not in F.DERIVED) - {F.DELETED_ACCOUNTS, F.DOMAINS}
-_THROUGH_PROJECT = frozenset(n for n, deps in F.DEPENDS_ON.items() if F.PROJECT in deps and n not in F.DERIVED)
+# which prove (or contradict) a remembered resource or project (``Fact.through``).
+_THROUGH_ACCOUNT = frozenset(f for f in F.ALL if F.TRAINING_ACCOUNT in f.through)
+_THROUGH_PROJECT = frozenset(f for f in F.ALL if F.PROJECT in f.through)
+
+
+def _judged_from(remembered: F.Fact) -> frozenset[F.Fact]:
+    """The facts a step reads when it judges ``remembered`` itself (Task 1, Task 2): what it is discovered from,
+    and facts observed only in its absence. Such a step observes it fresh."""
+    return frozenset((*remembered.depends_on, *(f for f in F.ALL if f.only_without == remembered)))
+
+
+_JUDGES_ACCOUNT = _judged_from(F.TRAINING_ACCOUNT)
+_JUDGES_PROJECT = _judged_from(F.PROJECT)
 
 # ARM error codes that mean the attendee's resource group or subscription does not exist.
 _MISSING_SCOPE_CODES = {"resourcegroupnotfound", "subscriptionnotfound"}
@@ -97,8 +102,8 @@ class FactGatherer:
         self._contradicted: str | None = None  # the remembered fact Azure contradicted in this round
 
     def gather(self, reads: Iterable[str]) -> dict[str, Any]:
-        """The snapshot of every fact in ``reads`` and their dependencies."""
-        reads = tuple(reads)
+        """Every fact in ``reads`` and their dependencies, by name."""
+        reads = tuple(F.declaration(r) for r in reads)
         found = discovery.recall(self._memory, self._key)
         for again in (False, True):
             self._round(reads, found)
@@ -113,34 +118,36 @@ class FactGatherer:
         self._learn(found)
         return self.facts
 
-    def _round(self, reads: tuple[str, ...], found: Found | None) -> None:
+    def _round(self, reads: tuple[F.Fact, ...], found: Found | None) -> None:
         """Gather ``reads`` level by level, starting from what ``found`` lets this run skip."""
         self._recalled = self._recall(reads, found)
-        for names in self._plan(reads):
-            to_fetch = [n for n in names if n not in self.facts and self._settle_without_fetch(n)]
+        fetched_early = []
+        for level in self._plan(reads):
+            to_fetch = [f for f in level if f not in self.facts and self._settle(f)]
             if len(to_fetch) == 1:
                 self.facts[to_fetch[0]] = self._fetch(to_fetch[0])
             elif to_fetch:
-                for name, value in zip(to_fetch, self.pool.map(self._fetch, to_fetch), strict=True):
-                    self.facts[name] = value
-        for name in _EARLY:
-            if name in self.facts:
-                self._judge_early(name)
+                for fact, value in zip(to_fetch, self.pool.map(self._fetch, to_fetch), strict=True):
+                    self.facts[fact] = value
+            fetched_early += [f for f in to_fetch if f.early is not None]
+        for fact in fetched_early:  # now that what it depends on besides its call's inputs is known
+            self.facts[fact] = fact.judge(self.facts, self.facts[fact])
 
     # -- memory ----------------------------------------------------------------------------------------
-    def _recall(self, reads: tuple[str, ...], found: Found | None) -> frozenset[str]:
+    def _recall(self, reads: tuple[F.Fact, ...], found: Found | None) -> frozenset[str]:
         """Put the remembered training resource and project in the snapshot where this run may use them:
         when no step reads what they are discovered from (a step that judges them observes them fresh), and
         when a call will be made through them (so their use proves them)."""
         if found is None:
             return frozenset()
-        needed = closure(reads)
+        needed = F.closure(reads)
         direct = set(reads)
         recalled: set[str] = set()
-        if not direct & {F.ACCOUNTS, F.DELETED_ACCOUNTS} and any(n in _THROUGH_ACCOUNT for n in needed):
+        if not direct & _JUDGES_ACCOUNT and any(n in _THROUGH_ACCOUNT for n in needed):
             self.facts[F.TRAINING_ACCOUNT] = found.account
             recalled.add(F.TRAINING_ACCOUNT)
-            if found.project is not None and F.PROJECTS not in direct and any(n in _THROUGH_PROJECT for n in needed):
+            if found.project is not None and not direct & _JUDGES_PROJECT and any(
+                    n in _THROUGH_PROJECT for n in needed):
                 self.facts[F.PROJECT] = found.project
                 recalled.add(F.PROJECT)
         return frozenset(recalled)
@@ -175,84 +182,44 @@ class FactGatherer:
             discovery.remember(self._memory, self._key, learned)
 
     # -- one fact --------------------------------------------------------------------------------------
-    def _plan(self, reads: tuple[str, ...]) -> list[list[str]]:
-        """The facts to settle, by level: a fact comes after the facts its fetch needs (``_EARLY``, else
-        ``DEPENDS_ON``); a fact already in the snapshot (remembered) needs none of its sources."""
-        needed: list[str] = []
+    def _plan(self, reads: tuple[F.Fact, ...]) -> list[list[F.Fact]]:
+        """The facts to settle, by level: a fact comes after the facts its call needs (``Fact.call_needs``);
+        a fact already in the snapshot (remembered) needs none of its sources."""
+        needed: list[F.Fact] = []
 
-        def visit(name: str) -> None:
-            if name in needed:
+        def visit(fact: F.Fact) -> None:
+            if fact in needed:
                 return
-            if name not in self.facts:
-                for dep in F.DEPENDS_ON.get(name, ()):
+            if fact not in self.facts:
+                for dep in fact.depends_on:
                     visit(dep)
-            needed.append(name)
+            needed.append(fact)
 
-        for name in reads:
-            visit(name)
+        for fact in reads:
+            visit(fact)
         levels: dict[str, int] = {}
-        for name in needed:  # dependencies first
-            deps = () if name in self.facts else _EARLY.get(name, F.DEPENDS_ON.get(name, ()))
-            levels[name] = 1 + max((levels[d] for d in deps if d in levels), default=0)
-        return [[n for n in needed if levels[n] == lv] for lv in sorted(set(levels.values()))]
+        for fact in needed:  # dependencies first
+            deps = () if fact in self.facts else fact.call_needs
+            levels[fact] = 1 + max((levels[d] for d in deps if d in levels), default=0)
+        return [[f for f in needed if levels[f] == lv] for lv in sorted(set(levels.values()))]
 
-    def _settle_without_fetch(self, name: str) -> bool:
-        """Fill ``name`` from its dependencies when that needs no Azure call; True if it must be fetched."""
-        if name == F.DELETED_ACCOUNTS:
-            training = self.facts.get(F.TRAINING_ACCOUNT)
-            if isinstance(training, F.FactUnavailable):
-                self.facts[name] = training.relabel(name)
-                return False
-            if training is not None:
-                self.facts[name] = []  # the lab's resource exists: what was deleted does not matter
-                return False
+    def _settle(self, fact: F.Fact) -> bool:
+        """Settle ``fact`` from the facts it depends on when its declaration allows that without a call to Azure
+        (``Fact.settle``); True if it must be fetched."""
+        try:
+            value = fact.settle(self.facts, self.params.get(fact), self.arm.azure.resource_group)
+        except Exception as exc:  # noqa: BLE001 - a bug in a derivation must be an ERROR, not a crash
+            log.exception("settling fact %s failed", fact)
+            value = _unavailable(fact, "internal", f"derive {fact}: {type(exc).__name__}: {exc}")
+        if value is F.OBSERVE:
             return True
-        if name in F.DERIVED:
-            try:
-                self.facts[name] = derive(name, self.facts, self.params.get(name), self.arm.azure.resource_group)
-            except Exception as exc:  # noqa: BLE001 - a bug in derive must be an ERROR, not a crash
-                log.exception("deriving fact %s failed", name)
-                self.facts[name] = _unavailable(name, "internal", f"derive {name}: {type(exc).__name__}: {exc}")
-            return False
-        if not self._sources_allow(name, _EARLY.get(name, F.DEPENDS_ON.get(name, ()))):
-            return False
-        if name in (F.PERFORMANCE, F.DETECTION_PERFORMANCE) and self._retraining():
-            # The check says PENDING from the running iteration and never reads the old performance.
-            self.facts[name] = None
-            return False
-        return True
+        self.facts[fact] = value
+        return False
 
-    def _sources_allow(self, name: str, deps: Iterable[str]) -> bool:
-        """False (with ``name`` settled) when a source is unavailable (so is ``name``) or absent (so is it)."""
-        for dep in deps:
-            value = self.facts.get(dep)
-            if isinstance(value, F.FactUnavailable):
-                self.facts[name] = value.relabel(name)
-                return False
-            if value is None:
-                self.facts[name] = None  # its source does not exist (yet): the checks name the task
-                return False
-        return True
-
-    def _judge_early(self, name: str) -> None:
-        """A fact fetched before all of its dependencies were known takes their verdict now: None when one is
-        absent, unavailable when one is."""
-        self._sources_allow(name, F.DEPENDS_ON.get(name, ()))
-
-    def _retraining(self) -> bool:
-        """True if the project's newest iteration is still training (Training, Queued, ...)."""
-        iterations = self.facts.get(F.ITERATIONS)
-        if not isinstance(iterations, list):
-            return False
-        latest = latest_iteration(iterations)
-        return latest is not None and (latest.status or "").casefold() not in ("completed", "failed")
-
-    def _fetch(self, name: str) -> Any:
+    def _fetch(self, name: F.Fact) -> Any:
         try:
             with self.arm.counter.for_fact(name):
-                if F.resource_type_of(name) is not None:
-                    return self._resources(name)()
-                return self._fetchers()[name]()
+                return _CALLS[name.observe](self, name, self.params.get(name))
         except AzureCallError as err:
             log.warning("fact %s unavailable: %s", name, err)
             wrong = self._contradiction(name, err)
@@ -294,30 +261,31 @@ class FactGatherer:
                 self._training = TrainingGateway(self.arm, self.facts[F.TRAINING_ACCOUNT])
             return self._training
 
-    def _resources(self, name: str) -> Callable[[], Any]:
-        """The fetcher of a :func:`checks.facts.resources` fact: one list call for its type (and a read by id
-        per resource when the lab gives an api-version to read properties with)."""
-        rtype = F.resource_type_of(name)
-        return lambda: resources(self.arm, rtype, self.params.get(name))
+    def _project(self) -> F.ProjectFact:
+        return self.facts[F.PROJECT]
 
-    def _fetchers(self) -> dict[str, Callable[[], Any]]:
-        project = self.facts.get(F.PROJECT)
-        trained = self.facts.get(F.TRAINED_ITERATION)
-        return {
-            F.ACCOUNTS: self.arm.accounts,
-            F.DELETED_ACCOUNTS: self._deleted_accounts,
-            F.DOMAINS: lambda: self._gateway().domains(),
-            F.PROJECTS: lambda: self._gateway().projects(),
-            F.TAGS: lambda: self._gateway().tags(project.id),
-            F.UNTAGGED_COUNT: lambda: self._gateway().untagged_count(project.id),
-            F.ITERATIONS: lambda: self._gateway().iterations(project.id),
-            F.PERFORMANCE: lambda: self._gateway().performance(
-                project.id, trained.id, float(self.params.get(F.PERFORMANCE, 0.5))
-            ),
-            F.PREDICTIONS: lambda: self._gateway().predictions(project.id),
-            F.IMAGES: lambda: self._gateway().images(project.id),
-            F.DETECTION_PERFORMANCE: lambda: self._gateway().performance(
-                project.id, trained.id, *map(float, self.params.get(F.DETECTION_PERFORMANCE, (0.5, 0.3)))
-            ),
-            F.PREDICTION_IMAGES: self._prediction_images,
-        }
+    def _performance(self, thresholds: Any) -> F.PerformanceFact:
+        """The trained iteration's performance at the lab's threshold, or (Object Detection) at its probability
+        and overlap thresholds (a pair)."""
+        at = tuple(thresholds) if isinstance(thresholds, tuple | list) else (0.5 if thresholds is None else thresholds,)
+        return self._gateway().performance(self._project().id, self.facts[F.TRAINED_ITERATION].id, *map(float, at))
+
+
+_CALLS: dict[str, Callable[[FactGatherer, F.Fact, Any], Any]] = {
+    # Azure operation a fact's declaration names (``Fact.observe``) -> the gateway call that observes it, given
+    # the gatherer (the facts it needs are settled), the fact and its lab parameter.
+    "Accounts_ListByResourceGroup": lambda g, fact, param: g.arm.accounts(),
+    "DeletedAccounts_List": lambda g, fact, param: g._deleted_accounts(),
+    "GetDomains": lambda g, fact, param: g._gateway().domains(),
+    "GetProjects": lambda g, fact, param: g._gateway().projects(),
+    "GetTags": lambda g, fact, param: g._gateway().tags(g._project().id),
+    "GetUntaggedImageCount": lambda g, fact, param: g._gateway().untagged_count(g._project().id),
+    "GetIterations": lambda g, fact, param: g._gateway().iterations(g._project().id),
+    "GetIterationPerformance": lambda g, fact, param: g._performance(param),
+    "QueryPredictions": lambda g, fact, param: g._gateway().predictions(g._project().id),
+    "GetImages": lambda g, fact, param: g._gateway().images(g._project().id),
+    blobs.OPERATION: lambda g, fact, param: g._prediction_images(),
+    # One list call for the type (and a read by id per resource when the lab gives an api-version to read
+    # properties with).
+    "Resources_ListByResourceGroup": lambda g, fact, param: resources(g.arm, fact.resource_type, param),
+}

@@ -77,12 +77,7 @@ class StepResult:
         return cls(
             lab=data["lab"], step=data["step"], task=data["task"], title=data["title"],
             status=Status(data["status"]), message=data["message"], hint=data.get("hint"),
-            checks=tuple(
-                Outcome(c["check_id"], Status(c["status"]), c["message"], c.get("hint"),
-                        c.get("evidence") or {}, tuple(c.get("advice") or ()), bool(c.get("advisory", False)),
-                        c.get("recheck_after"))
-                for c in data.get("checks", ())
-            ),
+            checks=tuple(Outcome.from_json(c) for c in data.get("checks", ())),
             started_at=datetime.fromisoformat(data["started_at"]),
             duration_ms=int(data["duration_ms"]), azure_calls=int(data["azure_calls"]),
             calls_by_operation=dict(data.get("calls_by_operation") or {}),

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from checks import facts as F
 from checks.base import Context
-from checks.select import derive
 
 LAB_YAML = Path(__file__).resolve().parents[2] / "labguide" / "packs" / "spot-the-flaw" / "lab.yaml"
 DETECTION_LAB_YAML = LAB_YAML.parents[1] / "find-the-flaw" / "lab.yaml"
@@ -56,9 +55,9 @@ def performance(precision=0.981, recall=0.977, threshold=0.5, iteration_id="it1"
 
 
 def with_derived(facts: dict, ctx: Context) -> dict:
-    """Fill the derived facts the way the validator does (checks.select.derive)."""
+    """Fill the derived facts the way the validator does (their declarations' ``settle``)."""
     out = dict(facts)
-    for name in (F.TRAINING_ACCOUNT, F.PROJECT, F.LATEST_ITERATION, F.TRAINED_ITERATION):
-        if name not in facts:
-            out[name] = derive(name, out, ctx.params.get(name), ctx.resource_group)
+    for fact in F.ALL:
+        if fact.derived and fact not in facts:
+            out[fact] = fact.settle(out, ctx.params.get(fact), ctx.resource_group)
     return out

@@ -25,7 +25,7 @@ from checkfacts import (
 from checks import facts as F
 from checks.base import Context, run_check
 from checks.outcome import Outcome
-from checks.select import lab_parameters
+from checks.params import lab_parameters
 
 
 @pytest.fixture(scope="session")

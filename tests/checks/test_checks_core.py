@@ -12,10 +12,20 @@ from checkfacts import NOW, RG, account, iteration, project
 
 from checks import facts as F
 from checks import registry, summarize
-from checks.base import UNAVAILABLE_MESSAGES, Check, check, prerequisite_missing, run_check, unavailable_outcome
+from checks.base import (
+    UNAVAILABLE_MESSAGES,
+    Check,
+    Context,
+    Requirement,
+    check,
+    prerequisite_missing,
+    run_check,
+    unavailable_outcome,
+)
 from checks.expect import ExpectationError, NameRule, render, tag_key
 from checks.outcome import Outcome, Status
-from checks.select import derive, lab_parameters, latest_iteration, select_project, select_training_account
+from checks.params import lab_parameters
+from checks.select import latest_iteration, select_project, select_training_account
 from checks.wording import duration, pct
 
 # -- lab.yaml contract ------------------------------------------------------------------------------------
@@ -28,19 +38,39 @@ def test_every_check_named_in_lab_yaml_is_registered(lab):
 def test_registered_checks_read_only_declared_facts_and_unknown_ids_raise():
     for cid in registry.all_ids():
         c = registry.get(cid)
-        assert c.id == cid and c.title and set(c.reads) <= set(F.DEPENDS_ON)
+        assert c.id == cid and c.title and set(c.reads) <= set(F.ALL)
+        assert all(r.fact in c.reads and r.fact.produced_by for r in c.requires), cid
     with pytest.raises(KeyError, match="no_such_check"):
         registry.get("no_such_check")
 
 
 def test_fact_declarations_are_consistent():
-    assert set(F.ALL) == set(F.DEPENDS_ON)
-    for name, deps in F.DEPENDS_ON.items():
-        assert set(deps) <= set(F.ALL), name
-    assert set(F.ALL) >= F.DERIVED
-    assert set(F.PARAMETERS) <= set(F.ALL) and set(F.PRODUCED_BY) <= set(F.ALL)
-    for p in F.PARAMETERS.values():
-        assert p.check_id in registry.all_ids()
+    assert len({str(f) for f in F.ALL}) == len(F.ALL)
+    for fact in F.ALL:
+        assert set(fact.depends_on) <= set(F.ALL), fact
+        assert F.declaration(str(fact)) is fact and fact.doc.endswith(".")
+        assert fact.derived != bool(fact.observe), fact
+        if fact.parameter is not None:
+            assert fact.parameter.check_id in registry.all_ids()
+        if fact.produced_by is not None:
+            assert fact.produced_by in registry.all_ids()
+    # Dependencies come first in ALL's closure order, and a name or a declaration resolves alike.
+    assert F.closure(["project"]) == F.closure([F.PROJECT]) == (F.ACCOUNTS, F.TRAINING_ACCOUNT, F.PROJECTS, F.PROJECT)
+    with pytest.raises(KeyError):
+        F.declaration("nope")
+
+
+def test_a_fact_is_its_name_and_types_its_value():
+    assert F.PROJECT == "project" and {F.PROJECT: 1}["project"] == 1 and str(F.PROJECT) == "project"
+    assert type(str(F.PROJECT)) is str and json.dumps({F.PROJECT: [F.TAGS]}) == '{"project": ["tags"]}'
+    assert F.PROJECT.__orig_class__.__args__ == (F.ProjectFact | None,)
+    rtype = F.resources("Microsoft.Storage/storageAccounts/")
+    assert rtype == F.resources("microsoft.storage/storageaccounts") and rtype.observe == F.resources("x/y").observe
+    assert F.declaration(str(rtype)) == rtype and rtype.resource_type == "microsoft.storage/storageaccounts"
+    snap = F.Snapshot({F.PROJECT: None, "tags": []})
+    assert snap[F.PROJECT] is None and snap[F.TAGS] == [] and F.ITERATIONS not in snap and len(snap) == 2
+    assert snap.get(F.ITERATIONS, "absent") == "absent"
+    assert F.FactUnavailable(F.PROJECT, "timeout").fact.__class__ is str  # plain data in evidence and JSON
 
 
 def test_whole_lab_passes_for_a_student_who_did_everything(lab, raw, run):
@@ -59,9 +89,21 @@ def test_outcome_to_json_is_json_ready():
     data = o.to_json()
     assert data == {"check_id": "x", "status": "FAIL", "message": "Bad.", "hint": "Fix it.",
                     "evidence": {"when": NOW.isoformat(), "names": ["a", "b"]}, "advice": ["tip"],
-                    "advisory": False, "recheck_after": None}
+                    "advisory": False, "recheck_after": None, "follows_from": None}
     json.dumps(data)
     assert o.advice == ("tip",)
+
+
+def test_follows_from_is_a_field_and_old_outcomes_keep_theirs():
+    o = Outcome("project_domain_compact", Status.FAIL, "No project.", "Create it.", {"project": None},
+                follows_from="project_exists")
+    assert Outcome.from_json(json.loads(json.dumps(o.to_json()))) == o
+    # Attempts recorded before the field carried it as an evidence key.
+    old = {**o.to_json(), "evidence": {"project": None, "follows_from": "project_exists"}}
+    del old["follows_from"]
+    assert Outcome.from_json(old) == o
+    with pytest.raises(ValueError, match="follows_from"):
+        Outcome("x", Status.FAIL, "m.", None, {"follows_from": "y"})
 
 
 # -- expectations -----------------------------------------------------------------------------------------
@@ -132,15 +174,33 @@ def test_latest_and_trained_iterations():
     a = iteration("a", created=NOW - timedelta(hours=2))
     b = iteration("b", status="Training", created=NOW - timedelta(minutes=1))
     assert latest_iteration([a, b]).id == "b"
-    assert derive(F.TRAINED_ITERATION, {F.ITERATIONS: [a, b]}).id == "a"
-    assert derive(F.LATEST_ITERATION, {F.ITERATIONS: []}) is None
+    assert F.TRAINED_ITERATION.settle({F.ITERATIONS: [a, b]}).id == "a"
+    assert F.LATEST_ITERATION.settle({F.ITERATIONS: []}) is None
 
 
-def test_derive_propagates_unavailability_instead_of_not_found():
-    out = derive(F.PROJECT, {F.PROJECTS: F.FactUnavailable(F.PROJECTS, "throttled", "429")}, "x")
+def test_settling_propagates_unavailability_instead_of_not_found():
+    out = F.PROJECT.settle({F.PROJECTS: F.FactUnavailable(F.PROJECTS, "throttled", "429")}, "x")
     assert out == F.FactUnavailable(F.PROJECT, "throttled", "429")
-    with pytest.raises(KeyError):
-        derive(F.TAGS, {})
+    assert F.PROJECT.settle({F.PROJECTS: None}, "x") is None  # no training resource, so no project either
+    assert F.TAGS.settle({F.TRAINING_ACCOUNT: account(), F.PROJECT: project()}) is F.OBSERVE
+
+
+def test_settling_rules_declared_with_the_fact():
+    # Deleted accounts matter only when the training resource is missing.
+    assert F.DELETED_ACCOUNTS.settle({F.TRAINING_ACCOUNT: account()}) == []
+    assert F.DELETED_ACCOUNTS.settle({F.TRAINING_ACCOUNT: None}) is F.OBSERVE
+    gone = F.FactUnavailable(F.ACCOUNTS, "timeout")
+    assert F.DELETED_ACCOUNTS.settle({F.TRAINING_ACCOUNT: gone.relabel(F.TRAINING_ACCOUNT)}).fact == "deleted_accounts"
+    # While a retrain runs, performance is not read: the check says PENDING from the running iteration.
+    done, running = iteration("a", created=NOW - timedelta(hours=2)), iteration("b", status="Training")
+    facts = {F.TRAINING_ACCOUNT: account(), F.PROJECT: project(), F.ITERATIONS: [done, running],
+             F.TRAINED_ITERATION: done}
+    assert F.PERFORMANCE.settle(facts) is None
+    assert F.PERFORMANCE.settle({**facts, F.ITERATIONS: [done]}) is F.OBSERVE
+    # Predictions are listed with the iterations, and set aside afterwards when nothing is trained.
+    assert F.PREDICTIONS.call_needs == (F.TRAINING_ACCOUNT, F.PROJECT)
+    assert F.PREDICTIONS.judge({**facts, F.TRAINED_ITERATION: None}, ["p"]) is None
+    assert F.PREDICTIONS.judge(facts, ["p"]) == ["p"]
 
 
 def test_lab_parameters_come_from_the_lab_rendered(ctx):
@@ -239,6 +299,51 @@ def test_missing_inject_and_bad_rule_are_errors(good, ctx):
 def test_check_decorator_rejects_undeclared_facts():
     with pytest.raises(ValueError, match="undeclared"):
         check("x_y_z", title="t", reads=("nope",))
+
+
+def _requiring(id, requires, reads=(F.TRAINING_ACCOUNT, F.PROJECT, F.TRAINED_ITERATION)):
+    called = []
+
+    def judge(facts, expect, ctx):
+        called.append(facts)
+        return Outcome("", Status.PASS, "Fine.")
+
+    return Check(id, "t", reads, judge, requires=requires, expects=()), called
+
+
+def test_a_required_fact_that_is_absent_gets_the_prerequisite_from_the_runner():
+    c, called = _requiring("test_requires_project", (Requirement(F.PROJECT),))
+    ctx = Context(resource_group=RG, check_tasks={"project_exists": "2", "account_training_exists": "1"},
+                  task_titles={"2": "Create a project"}, params={F.PROJECT: "Casting Defect Detection"})
+    facts = {F.TRAINING_ACCOUNT: account(), F.PROJECT: None, F.TRAINED_ITERATION: None}
+    out = run_check(c, facts, {}, ctx)
+    assert (out.check_id, out.status) == ("test_requires_project", Status.FAIL) and not called
+    assert out.message == "Complete Task 2 first: no Custom Vision project named 'Casting Defect Detection' was found."
+    assert "Task 2 (Create a project)" in out.hint and out.evidence == {"prerequisite_task": "2"}
+    # The earliest absent fact is named: without a training resource, Task 1.
+    out = run_check(c, {**facts, F.TRAINING_ACCOUNT: None, F.ACCOUNTS: []}, {}, ctx)
+    assert out.message == ("Complete Task 1 first: no Custom Vision training resource was found in resource group "
+                           f"'{RG}'.")
+    # The check runs, with a typed snapshot, once what it requires is there.
+    assert run_check(c, {**facts, F.PROJECT: project()}, {}, ctx).status is Status.PASS
+    assert isinstance(called[0], F.Snapshot) and called[0][F.PROJECT].name == "Casting Defect Detection"
+
+
+def test_a_requirement_gives_its_purpose_and_an_unobservable_fact_stays_an_error():
+    c, called = _requiring("test_requires_trained", (F.PROJECT, Requirement(F.TRAINED_ITERATION, "to export")))
+    ctx = Context(check_tasks={"iteration_completed": "4"})
+    facts = {F.TRAINING_ACCOUNT: account(), F.PROJECT: project(), F.TRAINED_ITERATION: None}
+    out = run_check(c, facts, {}, ctx)
+    assert out.message == ("Complete Task 4 first: project 'Casting Defect Detection' has no trained iteration to "
+                           "export yet.")
+    out = run_check(c, {**facts, F.PROJECT: F.FactUnavailable(F.PROJECTS, "throttled")}, {}, ctx)
+    assert out.status is Status.ERROR and not called
+    # A requirement must be read, and be a fact some task produces (so the runner can name it).
+    with pytest.raises(ValueError, match="requires"):
+        check("x_y_w", title="t", reads=(F.TAGS,), requires=(F.TAGS,))(lambda facts, expect, ctx: None)
+    with pytest.raises(ValueError, match="requires"):
+        check("x_y_v", title="t", reads=(F.PROJECT,), requires=(F.TRAINED_ITERATION,))(lambda facts, expect, ctx: None)
+    assert "x_y_w" not in registry.all_ids()
 
 
 def test_prerequisite_missing_wording():

@@ -13,7 +13,7 @@ from checks import summarize
 from checks.base import Context, run_check
 from checks.detection import overlap
 from checks.outcome import Status
-from checks.select import lab_parameters
+from checks.params import lab_parameters
 from checks.summary import causes
 
 DEFECT_BOX = F.Box(0.40, 0.20, 0.15, 0.12)
@@ -114,7 +114,7 @@ def test_a_classification_project_is_one_cause_naming_object_detection(raw, run)
     assert kind.message == ("Project 'Casting Flaw Finder' is a Classification project; this lab needs "
                             "Object Detection.")
     assert "Project Types: Object Detection, as Task 2 describes" in kind.hint
-    assert domain.status is Status.FAIL and domain.evidence["follows_from"] == "project_type_object_detection"
+    assert domain.status is Status.FAIL and domain.follows_from == "project_type_object_detection"
     assert domain.message == ("Project 'Casting Flaw Finder' is a Classification project, so its domain is checked "
                               "once it is an Object Detection project.")
     assert causes([kind, domain]) == [kind]
@@ -168,7 +168,7 @@ def test_regions_of_one_other_tag_only_suggest_renaming_it_once(raw, run):
     assert count.message == ("Project 'Casting Flaw Finder' has no region tagged 'Defect'; its regions are tagged "
                              "'Casting' (45 images).")
     assert "rename it to 'Defect'" in count.hint
-    assert only.status is Status.FAIL and only.evidence["follows_from"] == "region_image_count"
+    assert only.status is Status.FAIL and only.follows_from == "region_image_count"
     assert causes([count, only]) == [count]
 
 

@@ -17,8 +17,7 @@ UNTAGGED = {"fail": False, "tags": ["Non Defective", "Defect"]}
 
 
 def _fail(cid, msg, follows=None, advice=(), advisory=False):
-    ev = {"follows_from": follows} if follows else {}
-    return Outcome(cid, Status.FAIL, msg, f"fix {cid}", ev, tuple(advice), advisory)
+    return Outcome(cid, Status.FAIL, msg, f"fix {cid}", {}, tuple(advice), advisory, follows_from=follows)
 
 
 # -- follow-ons and advice -----------------------------------------------------------------------------
@@ -70,7 +69,7 @@ def test_a_resource_of_another_kind_holding_the_name_is_deleted_first(raw, run):
     assert out.hint.startswith("Delete 'customvision-casting-100001' in the Azure portal and purge it")
     assert "cannot change its kind" in out.hint and "renamed" not in out.hint
     pred = run("account_prediction_exists", raw)
-    assert pred.status is Status.FAIL and pred.evidence["follows_from"] == "account_training_exists"
+    assert pred.status is Status.FAIL and pred.follows_from == "account_training_exists"
     step = [out, pred]
     assert is_follow_on(pred, step) and summarize(step).message == out.message
 
@@ -78,7 +77,7 @@ def test_a_resource_of_another_kind_holding_the_name_is_deleted_first(raw, run):
 def test_a_missing_prediction_resource_beside_a_training_one_is_its_own_cause(raw, run):
     raw[F.ACCOUNTS] = [account()]
     pred = run("account_prediction_exists", raw)
-    assert pred.status is Status.FAIL and "follows_from" not in pred.evidence
+    assert pred.status is Status.FAIL and pred.follows_from is None
 
 
 # -- Task 2 ---------------------------------------------------------------------------------------------
@@ -90,7 +89,7 @@ def test_object_detection_is_one_cause_with_two_follow_ons(raw, run):
     cause, multiclass, domain = outs
     assert cause.status is Status.FAIL and "Object Detection" in cause.message
     for o in (multiclass, domain):
-        assert o.status is Status.FAIL and o.evidence["follows_from"] == "project_type_classification"
+        assert o.status is Status.FAIL and o.follows_from == "project_type_classification"
         assert "no classification type" not in o.message and "Task 2" in o.hint
         assert is_follow_on(o, outs)
     assert causes(outs) == [cause]
@@ -168,7 +167,7 @@ def test_a_failed_training_blames_no_image_counts(raw, run):
     assert out.status is Status.FAIL and "the pipeline broke" in out.message
     assert "5 images" not in out.hint and "choose Quick Training" in out.hint and "proctor" in out.hint
     perf = run("iteration_performance", raw)
-    assert perf.evidence["follows_from"] == "iteration_completed" and is_follow_on(perf, [out, perf])
+    assert perf.follows_from == "iteration_completed" and is_follow_on(perf, [out, perf])
 
 
 # -- what was found, and by identity --------------------------------------------------------------------

@@ -10,7 +10,7 @@ from checks import facts as F
 from checks import registry
 from checks.base import Context, run_check
 from checks.outcome import Status
-from checks.select import lab_parameters
+from checks.params import lab_parameters
 
 RG = "ODL-storage-1"
 STORAGE = "Microsoft.Storage/storageAccounts"
@@ -90,7 +90,7 @@ def test_location():
 
 def test_follow_up_checks_say_the_resource_is_missing():
     out = run("resource_location", [], location="eastus")
-    assert out.status is Status.FAIL and out.evidence["follows_from"] == "resource_exists"
+    assert out.status is Status.FAIL and out.follows_from == "resource_exists"
     assert out.message == (f"No storage account whose name starts with 'st4711' was found in resource group "
                            f"'{RG}', so its region cannot be checked.")
 

@@ -123,9 +123,7 @@ class CheckOutcomeSchema(Schema):
     message = fields.String(required=True)
     hint = fields.String(required=True, allow_none=True)
     evidence = fields.Dict(required=True, metadata={
-        "description": "What was observed (keys and secrets redacted). A 'follows_from' key names the check this "
-                       "outcome follows from ('no project, so its domain cannot be checked'): when that check "
-                       "did not pass in the same step, this outcome is not a cause of its own."})
+        "description": "What was observed (keys and secrets redacted)."})
     advice = fields.List(fields.String(), required=True)
     advisory = fields.Boolean(metadata={
         "description": "True for an advisory check: its outcome is shown as advice and never decides the step's "
@@ -133,6 +131,11 @@ class CheckOutcomeSchema(Schema):
     recheck_after = fields.Integer(allow_none=True, metadata={
         "description": "For PENDING: seconds after which the check may find the work finished; else null. "
                        "Absent in results recorded before it existed."})
+    follows_from = fields.String(allow_none=True, metadata={
+        "description": "The id of the check this outcome only follows from ('no project, so its domain cannot be "
+                       "checked' follows from project_exists), or null when it stands on its own. When that check "
+                       "did not pass in the same step, this outcome is not a cause of its own.",
+        "example": "project_exists"})
 
 
 class StepResultSchema(Schema):
