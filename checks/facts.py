@@ -384,11 +384,3 @@ def declaration(name: str) -> Fact[Any]:
         return resources(rtype)
     raise KeyError(f"unknown fact {name!r}")
 
-
-def declared(name: str) -> bool:
-    """Whether ``name`` is a fact labgrader knows how to gather (a named one or a :func:`resources` one)."""
-    try:
-        declaration(name)
-    except KeyError:
-        return False
-    return True

@@ -88,11 +88,11 @@ def identities(facts: Mapping[str, Any], reads: Iterable[str]) -> dict[str, str 
             continue
         value = facts[name]
         if value is None:
-            out[name] = None
+            out[str(name)] = None
         elif isinstance(value, F.AccountFact):
-            out[name] = (value.resource_id or value.name).casefold()
+            out[str(name)] = (value.resource_id or value.name).casefold()
         else:
-            out[name] = str(value.id)
+            out[str(name)] = str(value.id)
     return out
 
 

@@ -210,7 +210,7 @@ class FactGatherer:
             value = fact.settle(self.facts, self.params.get(fact), self.arm.azure.resource_group)
         except Exception as exc:  # noqa: BLE001 - a bug in a derivation must be an ERROR, not a crash
             log.exception("settling fact %s failed", fact)
-            value = _unavailable(fact, "internal", f"derive {fact}: {type(exc).__name__}: {exc}")
+            value = _unavailable(fact, "internal", f"settle {fact}: {type(exc).__name__}: {exc}")
         if value is F.OBSERVE:
             return True
         self.facts[fact] = value

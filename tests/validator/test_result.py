@@ -19,3 +19,21 @@ def test_json_round_trip_keeps_everything():
         calls_by_operation={"GetTags": 1}, advice=("3 images have no tag.",),
     )
     assert StepResult.from_json(result.to_json()) == result
+
+
+def test_follows_from_round_trips_and_old_results_keep_theirs():
+    cause = Outcome("project_exists", Status.FAIL, "No project named 'P' was found.", "Create it.", {})
+    follow = Outcome("project_description", Status.FAIL, "No project, so its description cannot be checked.",
+                     "Create the project.", {"project": None}, follows_from="project_exists")
+    result = StepResult(
+        lab="spot-the-flaw", step="s2", task="2", title="Create a project", status=Status.FAIL,
+        message=cause.message, hint=cause.hint, checks=(cause, follow),
+        started_at=datetime(2026, 11, 26, 1, 2, 3, tzinfo=UTC), duration_ms=40, azure_calls=2)
+    data = result.to_json()
+    assert data["checks"][1]["follows_from"] == "project_exists" and data["checks"][0]["follows_from"] is None
+    assert "follows_from" not in data["checks"][1]["evidence"]
+    assert StepResult.from_json(data) == result
+    # As attempts stored before the field: the evidence key, no field.
+    old = {**data, "checks": [data["checks"][0], {k: v for k, v in data["checks"][1].items() if k != "follows_from"}
+                              | {"evidence": {"project": None, "follows_from": "project_exists"}}]}
+    assert StepResult.from_json(old) == result

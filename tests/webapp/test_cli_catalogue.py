@@ -21,6 +21,9 @@ def test_checks_list_json_is_every_check_from_its_declaration():
     assert sorted(entries) == registry.all_ids()
     tag = entries["tag_image_count"]
     assert tag["observes"] == list(registry.get("tag_image_count").reads)
+    assert tag["requires"] == ["project"] and entries["project_exists"]["requires"] == ["training_account"]
+    assert entries["iteration_exportable"]["requires"] == ["project", "trained_iteration"]
+    assert entries["project_description"]["requires"] == []  # its task creates the project: it says so itself
     keys = {k["name"]: k for k in tag["expects"]}
     assert keys["tag"]["required"] is True and keys["tag"]["type"] == "tag"
     assert keys["min_images"]["default"] == 1 and keys["min_images"]["type"] == "integer"
@@ -37,6 +40,7 @@ def test_checks_list_text_shows_keys_types_defaults_and_an_example():
     assert "training_type: text (one of Regular, Advanced); default Regular." in training
     assert "- id: iteration_training_type" in training and "training_type: Regular" in training
     assert "observes: training_account, project, latest_iteration" in training
+    assert "  requires: project (when absent, the task that creates it is named)" in training
 
 
 def test_lab_new_scaffolds_a_pack_that_lints_clean_with_fresh_step_ids(tmp_path):

@@ -12,7 +12,8 @@ from flask import render_template
 import validator
 from azuresim.student import Student
 from checks.outcome import Outcome, Status
-from webapp.services import attendees, launch, proctors, validation
+from webapp.extensions import db
+from webapp.services import attempts, attendees, launch, proctors, validation
 from webapp.student.badges import look
 from webapp.student.findings import findings, technical
 
@@ -23,7 +24,7 @@ OD = Outcome("project_type_classification", Status.FAIL, "Project 'P' is an Obje
              "Create it again.", {"domain_type": "ObjectDetection"})
 FOLLOW = Outcome("project_classification_multiclass", Status.FAIL,
                  "Project 'P' is an Object Detection project, so its classification type is checked later.",
-                 "Create it again.", {"follows_from": "project_type_classification"})
+                 "Create it again.", follows_from="project_type_classification")
 DESCRIPTION = Outcome("project_description", Status.FAIL, "Project 'P' has no description.",
                       "Set Description.", {"description": ""})
 
@@ -122,3 +123,33 @@ def test_proctor_sees_technical_details_with_follow_ons_marked(client, app, lab_
     assert 'data-follow-on="project_type_classification"' in technical_html and "not checked" in technical_html
     assert "<code>project</code> p1" in technical_html
     assert "Project &#39;P&#39;: Object Detection." in html
+
+
+def _old_shape(data: dict) -> dict:
+    """``data`` as attempts recorded before ``follows_from`` was a field stored it: an evidence key."""
+    checks = []
+    for c in data["checks"]:
+        c = dict(c)
+        cause = c.pop("follows_from")
+        checks.append({**c, "evidence": {**c["evidence"], "follows_from": cause}} if cause else c)
+    return {**data, "checks": checks}
+
+
+def test_an_attempt_recorded_in_the_old_shape_reads_back_with_its_follow_on(client, app, lab_id):
+    proctors.add("pat@example.com", PASSWORD)
+    proctors.grant("pat@example.com", lab_id, "Monday")
+    who = attendees.upsert(lab_id, "old", cohort="Monday", display_name="Olga",
+                           azure={"subscription_id": str(uuid.uuid4()), "resource_group": "rg"})
+    result = _result(checks=(OD, FOLLOW))
+    stored = _old_shape(result.to_json())
+    assert "follows_from" not in stored["checks"][1] and stored["checks"][1]["evidence"]["follows_from"]
+    validation.record(who, result, stored, trigger="sweep", triggered_by=None)
+    db.session.expire_all()
+    (attempt,) = attempts.history(who)
+    assert validator.StepResult.from_json(attempt.result).checks == result.checks
+    token = _csrf(client.get("/proctor/login").get_data(as_text=True))
+    client.post("/proctor/login", data={"email": "pat@example.com", "password": PASSWORD, "csrf_token": token})
+    technical_html = client.get(f"/proctor/attendees/{who.id}").get_data(as_text=True)
+    technical_html = technical_html[technical_html.index('data-testid="technical"'):]
+    assert 'data-follow-on="project_type_classification"' in technical_html and "not checked" in technical_html
+    assert "<dt>follows_from</dt>" not in technical_html

@@ -219,7 +219,7 @@ def test_failures_that_follow_from_another_are_not_reasons(app, lab_id):
     who = _plain(app, lab_id, "cascade")
     result = _result(STEP2, "2", Status.FAIL, ("project_exists",))
     consequence = Outcome("project_domain_compact", Status.FAIL, "No project, so its domain cannot be checked.",
-                          "Create the project.", {"follows_from": "project_exists"})
+                          "Create the project.", follows_from="project_exists")
     result = dataclasses.replace(result, checks=(*result.checks, consequence))
     _record(who, result)
     summary = db.session.get(StepSummary, (who.id, STEP2))
