@@ -15,12 +15,12 @@ def test_every_observed_fact_has_one_gateway_call_and_every_call_a_fact():
 def test_remembered_discovery_is_proven_by_the_calls_made_through_it():
     through_cv = {F.PROJECTS, F.TAGS, F.UNTAGGED_COUNT, F.IMAGES, F.ITERATIONS, F.PERFORMANCE,
                   F.DETECTION_PERFORMANCE, F.PREDICTIONS}
-    assert gather._THROUGH_ACCOUNT == through_cv
-    assert gather._THROUGH_PROJECT == through_cv - {F.PROJECTS}
+    assert through_cv == gather._THROUGH_ACCOUNT
+    assert through_cv - {F.PROJECTS} == gather._THROUGH_PROJECT
     # The domain list is the cloud's (and cached): reading it proves nothing about the resource.
     assert F.DOMAINS not in gather._THROUGH_ACCOUNT
     # A step that reads what discovery starts from (or what matters only in its absence) observes it fresh.
-    assert gather._JUDGES_ACCOUNT == {F.ACCOUNTS, F.DELETED_ACCOUNTS} and gather._JUDGES_PROJECT == {F.PROJECTS}
+    assert {F.ACCOUNTS, F.DELETED_ACCOUNTS} == gather._JUDGES_ACCOUNT and {F.PROJECTS} == gather._JUDGES_PROJECT
 
 
 def test_the_longest_chain_of_calls_counts_observed_facts_only():
