@@ -175,7 +175,7 @@ def test_unreachable_redis_is_a_miss():
     from validator.azure.caches import RedisCache
     from validator.azure.sealed import Sealer
 
-    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    dead = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2, socket_timeout=0.2)
     cache = RedisCache(dead, "labgrader:cache:test-dead:", ttl=30, sealer=Sealer(Fernet.generate_key().decode()))
     cache.set("k", "v")
     assert cache.get("k") is None

@@ -25,6 +25,12 @@ def redis_client() -> Any | None:
         except ImportError as exc:
             raise RuntimeError("LABGRADER_REDIS_URL is set but the redis package is missing: "
                                "pip install 'labgrader[redis]'") from exc
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # One immediate retry: a pooled connection Redis dropped (a restart, a failover) is replaced at once
+        # instead of failing that call; never a backoff, so with Redis down a cache read is a miss and the pace
+        # falls back within the connect timeout instead of holding a student's press for seconds.
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 1))
         current_app.extensions[_KEY] = client
     return client
