@@ -5,8 +5,8 @@ the credentials (and so their tokens), the SDK clients, the per-resource pace of
 caches of what rarely changes (keys, domains, remembered discovery, trained iterations' performance) and the
 pool facts are fetched on; with Redis configured, the app's one Redis client shares the pace and the caches
 between instances. Nothing of it lives in module globals: the web app builds one in its factory, each
-command its own, and a test a fresh one. :meth:`Observation.close` closes the pool, the clients and the
-credentials (their sockets and secrets).
+command its own, and a test a fresh one. :meth:`Observation.close` closes the pool, the clients, the
+credentials (their secrets) and the connections.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from .azure.caches import ClientCache, ValueCaches
+from .azure.connections import Connections
 from .azure.identity import Credentials
 from .azure.ratelimit import TierLimiters
 from .azure.tokens import TokenCalls
@@ -37,7 +38,9 @@ class Observation:
     def __init__(self, redis=None, encryption_keys: str | None = None, fetch_workers: int = FETCH_WORKERS) -> None:
         self.redis = redis
         self.token_calls = TokenCalls()
-        self.credentials = Credentials(self.token_calls, **CLIENTS)
+        # One connection pool per host for every attendee's credential and clients (built before them).
+        self.connections = Connections()
+        self.credentials = Credentials(self.token_calls, self.connections, **CLIENTS)
         self.arm_clients = ClientCache(**CLIENTS)
         self.resource_clients = ClientCache(**CLIENTS)
         self.training_clients = ClientCache(**CLIENTS)
@@ -54,6 +57,7 @@ class Observation:
         for clients in (self.training_clients, self.resource_clients, self.arm_clients):
             clients.clear()
         self.credentials.close()
+        self.connections.close()
 
     def __enter__(self) -> Observation:
         return self

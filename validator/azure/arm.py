@@ -27,27 +27,27 @@ def _client(runtime: Observation, azure: AttendeeAzure) -> CognitiveServicesMana
     # Keyed by the credential object itself: a credential replaced in its own cache (and closed) is
     # never used again through an older client.
     key = (azure.profile, azure.subscription_id, credential)
-    return runtime.arm_clients.get_or_create(key, lambda: _build(azure, credential))
+    return runtime.arm_clients.get_or_create(key, lambda: _build(runtime, azure, credential))
 
 
-def _build(azure: AttendeeAzure, credential) -> CognitiveServicesManagementClient:
-    return CognitiveServicesManagementClient(credential, azure.subscription_id, **_options(azure))
+def _build(runtime: Observation, azure: AttendeeAzure, credential) -> CognitiveServicesManagementClient:
+    return CognitiveServicesManagementClient(credential, azure.subscription_id, **_options(runtime, azure))
 
 
-def _options(azure: AttendeeAzure) -> dict:
-    options: dict = {"retry_total": 0}  # RetryPolicy (budget.py) is the one place that retries
+def _options(runtime: Observation, azure: AttendeeAzure) -> dict:
+    """An ARM client's options: no SDK retry (RetryPolicy in budget.py is the one place that retries), the
+    profile's endpoints, and the runtime's shared connections trusting the profile's CA."""
     profile = azure.profile
+    options: dict = {"retry_total": 0, "transport": runtime.connections.transport(profile.verify)}
     if not profile.is_public:
         options.update(base_url=profile.arm_endpoint, credential_scopes=[profile.credential_scope])
-    if profile.ca_bundle:
-        options["connection_verify"] = profile.ca_bundle
     return options
 
 
 def _subscription_client(runtime: Observation, azure: AttendeeAzure) -> SubscriptionClient:
     credential = runtime.credentials.get(azure)
     return runtime.arm_clients.get_or_create(("subscriptions", azure.profile, credential),
-                                             lambda: SubscriptionClient(credential, **_options(azure)))
+                                             lambda: SubscriptionClient(credential, **_options(runtime, azure)))
 
 # A name no account has, for proving an action on accounts without touching one (doctor): ARM checks the
 # caller's roles at the request's scope before it looks for the resource, so 404 means "allowed".

@@ -26,9 +26,10 @@ def image_digest(arm: ArmGateway, uri: str) -> str:
     verify = arm.azure.profile.verify
 
     def fetch(timeout: float) -> str:
-        # One client per read: the address is absolute and differs per image; the pipeline is cheap to build.
-        with PipelineClient(uri, retry_total=0) as client:
-            response = client.send_request(HttpRequest("GET", uri), stream=True, connection_verify=verify,
+        # One client per read (the address is absolute and differs per image; the pipeline is cheap to build)
+        # over the runtime's shared connections.
+        with PipelineClient(uri, retry_total=0, transport=arm.runtime.connections.transport(verify)) as client:
+            response = client.send_request(HttpRequest("GET", uri), stream=True,
                                            connection_timeout=timeout, read_timeout=timeout)
             try:
                 if response.status_code != 200:

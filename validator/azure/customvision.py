@@ -46,6 +46,7 @@ from checks.facts import (
 from .arm import ArmGateway
 from .budget import RetryPolicy
 from .cloud import AttendeeAzure
+from .connections import Connections
 from .errors import AzureCallError
 from .ratelimit import RateLimiter, RateLimitTimeout, RedisRateLimiter
 
@@ -67,9 +68,9 @@ def resource_key(account: AccountFact, azure: AttendeeAzure) -> str:
     return rid.lower()
 
 
-def _build(endpoint: str, key: str, ca_bundle: str | None) -> CustomVisionTrainingClient:
+def _build(connections: Connections, endpoint: str, key: str, ca_bundle: str | None) -> CustomVisionTrainingClient:
     return _configured(CustomVisionTrainingClient(endpoint, ApiKeyCredentials(in_headers={"Training-key": key})),
-                       ca_bundle)
+                       ca_bundle, connections)
 
 
 def _entra_client(arm: ArmGateway, resource: str, endpoint: str) -> CustomVisionTrainingClient:
@@ -78,11 +79,14 @@ def _entra_client(arm: ArmGateway, resource: str, endpoint: str) -> CustomVision
     ca = arm.azure.profile.ca_bundle
     return arm.runtime.training_clients.get_or_create(
         (resource, endpoint, credential, ca),
-        lambda: _configured(CustomVisionTrainingClient(endpoint, EntraIdCredentials(credential, COGNITIVE_SCOPE)), ca))
+        lambda: _configured(CustomVisionTrainingClient(endpoint, EntraIdCredentials(credential, COGNITIVE_SCOPE)), ca,
+                            arm.runtime.connections))
 
 
-def _configured(client: CustomVisionTrainingClient, ca_bundle: str | None) -> CustomVisionTrainingClient:
+def _configured(client: CustomVisionTrainingClient, ca_bundle: str | None,
+                connections: Connections) -> CustomVisionTrainingClient:
     client.config.retry_policy.retries = 0  # RetryPolicy (budget.py) retries, for POST too
+    connections.configure_msrest(client.config)
     if ca_bundle:
         client.config.connection.verify = ca_bundle
     return client
@@ -188,7 +192,8 @@ class TrainingGateway:
     def _key_client(self, endpoint: str, key: str, ca_bundle: str | None) -> CustomVisionTrainingClient:
         # Keyed (resource, endpoint, key, ca): the resource is the identity; a changed endpoint or key builds anew.
         return self.arm.runtime.training_clients.get_or_create(
-            (self.resource, endpoint, key, ca_bundle), lambda: _build(endpoint, key, ca_bundle))
+            (self.resource, endpoint, key, ca_bundle),
+            lambda: _build(self.arm.runtime.connections, endpoint, key, ca_bundle))
 
     def _run(self, operation: str, fn, client: CustomVisionTrainingClient):
         return self.retry.run(

@@ -20,6 +20,7 @@ from azure.identity import ClientSecretCredential, DefaultAzureCredential
 from . import tokens
 from .caches import ClientCache
 from .cloud import AttendeeAzure
+from .connections import Connections
 
 
 @dataclass(eq=False)
@@ -52,8 +53,10 @@ class Credentials:
     requests note failures in ``token_calls`` (see :mod:`.tokens`).
     """
 
-    def __init__(self, token_calls: tokens.TokenCalls, maxsize: int = 512, ttl: float = 3600) -> None:
+    def __init__(self, token_calls: tokens.TokenCalls, connections: Connections, maxsize: int = 512,
+                 ttl: float = 3600) -> None:
         self.token_calls = token_calls
+        self.connections = connections
         self._cache = ClientCache(maxsize=maxsize, ttl=ttl)
         self._replace_lock = threading.Lock()
 
@@ -61,10 +64,10 @@ class Credentials:
         """A token credential for this attendee's service principal, or the platform's own identity."""
         key = key_for(azure)
         with self._replace_lock:
-            entry = self._cache.get_or_create(key, lambda: _build(azure, self.token_calls))
+            entry = self._cache.get_or_create(key, lambda: _build(azure, self.token_calls, self.connections))
             if entry.failed_until is not None and entry.failed_until <= time.monotonic():
                 self._cache.discard(lambda k: k == key)
-                entry = self._cache.get_or_create(key, lambda: _build(azure, self.token_calls))
+                entry = self._cache.get_or_create(key, lambda: _build(azure, self.token_calls, self.connections))
         assert entry.credential is not None
         return entry.credential
 
@@ -84,7 +87,7 @@ class Credentials:
         return len(self._cache)
 
 
-def _build(azure: AttendeeAzure, token_calls: tokens.TokenCalls) -> _Entry:
+def _build(azure: AttendeeAzure, token_calls: tokens.TokenCalls, connections: Connections) -> _Entry:
     profile = azure.profile
     entry = _Entry()
     options: dict = {
@@ -93,16 +96,14 @@ def _build(azure: AttendeeAzure, token_calls: tokens.TokenCalls) -> _Entry:
         # attempt's timeout (TokenCalls.apply_timeout), and its failure is classified from what
         # TokenCalls.record_failure noted.
         "retry_total": 0,
-        "connection_timeout": 8,
-        "read_timeout": 8,
+        # The shared pool (trusting the profile's CA, as before); the credential's tokens stay its own.
+        "transport": connections.transport(profile.verify, connection_timeout=8, read_timeout=8),
         "raw_request_hook": token_calls.apply_timeout,
         "raw_response_hook": _on_token_response(entry, token_calls),
     }
     if not profile.is_public:
         # Instance discovery asks login.microsoftonline.com about the authority: not for private clouds.
         options["disable_instance_discovery"] = True
-    if profile.ca_bundle:
-        options["connection_verify"] = profile.ca_bundle
     if not azure.client_id:
         entry.credential = DefaultAzureCredential(**options)
     else:

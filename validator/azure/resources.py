@@ -28,7 +28,7 @@ def _client(arm: ArmGateway) -> ResourceManagementClient:
     credential = arm.runtime.credentials.get(azure)
     key = (azure.profile, azure.subscription_id, credential)
     return arm.runtime.resource_clients.get_or_create(
-        key, lambda: ResourceManagementClient(credential, azure.subscription_id, **_options(azure)))
+        key, lambda: ResourceManagementClient(credential, azure.subscription_id, **_options(arm.runtime, azure)))
 
 
 def resources(arm: ArmGateway, resource_type: str, api_version: str | None = None) -> list[ResourceFact]:
