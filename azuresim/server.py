@@ -17,10 +17,13 @@ import ssl
 import struct
 import tempfile
 import threading
+import traceback
 from pathlib import Path
 
 import trustme
+from werkzeug.exceptions import InternalServerError
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.wsgi import LimitedStream
 
 from . import persistence
 from .faults import FaultBook
@@ -28,7 +31,111 @@ from .state import REGIONAL_SUFFIX, Account, SimState
 
 
 class _Handler(WSGIRequestHandler):
-    """Werkzeug's handler, quieter, and able to drop a connection with an RST on request."""
+    """Werkzeug's handler, quieter, keeping HTTP/1.1 connections open as Azure does, and able to drop a
+    connection with an RST on request.
+
+    Werkzeug answers every request with ``Connection: close``, so each SDK request would pay a TLS handshake
+    Azure does not make it pay. Here a connection stays open unless the client asks to close it, its request
+    body was chunked, or the answer broke off; the rest of each answer is werkzeug's, byte for byte.
+    """
+
+    protocol_version = "HTTP/1.1"
+    # Headers and body are separate writes: without TCP_NODELAY, Nagle and the client's delayed ACK stall each
+    # kept-alive answer by ~40 ms.
+    disable_nagle_algorithm = True
+    # An idle kept-open connection is closed after this long (Azure's load balancer: 4 minutes by default).
+    timeout = 240
+
+    def handle_one_request(self):
+        self.connection.azuresim_idle = True  # until the request line is in (stop() may close it meanwhile)
+        if self.server.closing:
+            self.close_connection = True
+            return
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        self.connection.azuresim_idle = False
+        return super().parse_request()
+
+    def run_wsgi(self) -> None:
+        """Werkzeug's ``run_wsgi``, minus its ``Connection: close``: the request body is read off first."""
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        body = None
+        if not environ.get("wsgi.input_terminated"):  # chunked bodies close the connection, as before
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = -1
+            if length >= 0:
+                body = environ["wsgi.input"] = LimitedStream(self.rfile, length)
+        answer: dict = {}
+
+        def start_response(status, headers, exc_info=None):
+            if exc_info:
+                try:
+                    if "sent" in answer:
+                        raise exc_info[1].with_traceback(exc_info[2])
+                finally:
+                    exc_info = None
+            elif "status" in answer:
+                raise AssertionError("Headers already set")
+            answer.update(status=status, headers=headers)
+            return write
+
+        def write(data: bytes) -> None:
+            if "sent" not in answer:
+                answer["sent"] = True
+                code, _, msg = answer["status"].partition(" ")
+                self.send_response(int(code), msg)
+                names = set()
+                for name, value in answer["headers"]:
+                    self.send_header(name, value)
+                    names.add(name.lower())
+                answer["chunked"] = not ("content-length" in names or environ["REQUEST_METHOD"] == "HEAD"
+                                         or 100 <= int(code) < 200 or int(code) in (204, 304))
+                if answer["chunked"]:
+                    self.send_header("Transfer-Encoding", "chunked")
+                # Read off what the app left of the body: the next request line starts right after it (and a
+                # client still sending sees this answer rather than a reset).
+                if body is not None:
+                    body.exhaust()
+                if body is None or self.close_connection:
+                    self.send_header("Connection", "close")
+                self.end_headers()
+            if data:
+                if answer["chunked"]:
+                    self.wfile.write(b"%x\r\n%b\r\n" % (len(data), data))
+                else:
+                    self.wfile.write(data)
+            self.wfile.flush()
+
+        def execute(app) -> None:
+            chunks = app(environ, start_response)
+            try:
+                for data in chunks:
+                    write(data)
+                if "sent" not in answer:
+                    write(b"")
+                if answer["chunked"]:
+                    self.wfile.write(b"0\r\n\r\n")
+            finally:
+                if hasattr(chunks, "close"):
+                    chunks.close()
+
+        try:
+            execute(self.server.app)
+        except (ConnectionError, TimeoutError) as e:
+            self.close_connection = True
+            self.connection_dropped(e, environ)
+        except Exception:
+            self.close_connection = True  # an answer broken off leaves the connection unusable
+            if "sent" not in answer:
+                answer.clear()
+                with contextlib.suppress(Exception):
+                    execute(InternalServerError())
+            self.server.log("error", "Error on request:\n%s", traceback.format_exc())
 
     def make_environ(self):
         environ = super().make_environ()
@@ -56,6 +163,10 @@ class _Server(ThreadedWSGIServer):
         # Azure shakes hands with many clients at once; so does each connection's own thread here.
         self.socket = ssl_context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
         self.ssl_context = ssl_context
+        self.closing = False
+        self.connections: set[socket.socket] = set()  # open ones, so server_close() can end the idle ones
+        self.handshakes = 0  # TLS connections accepted, for tests of connection reuse
+        self._connections_lock = threading.Lock()
 
     def process_request_thread(self, request, client_address):
         try:
@@ -63,9 +174,26 @@ class _Server(ThreadedWSGIServer):
         except OSError:  # ssl.SSLError included: a client that gave up or does not speak TLS
             self.shutdown_request(request)
             return
+        with self._connections_lock:
+            self.connections.add(request)
+            self.handshakes += 1
+        request.azuresim_idle = True
         super().process_request_thread(request, client_address)
 
+    def server_close(self):
+        self.closing = True
+        super().server_close()
+        # A kept-open connection waiting for its next request would keep its thread and socket until the idle
+        # timeout: end it now (its thread reads end-of-stream and closes the socket). Busy ones finish.
+        with self._connections_lock:
+            idle = [c for c in self.connections if getattr(c, "azuresim_idle", False)]
+        for conn in idle:
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(conn, socket.SHUT_RDWR)  # the raw socket: the TLS layer stays intact
+
     def shutdown_request(self, request):
+        with self._connections_lock:
+            self.connections.discard(request)
         if getattr(request, "azuresim_reset", False):
             # No FIN first: close at once so the linger-0 socket sends RST.
             self.close_request(request)
@@ -183,6 +311,11 @@ class Simulator:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    @property
+    def tls_connections(self) -> int:
+        """How many TLS connections the server has accepted since it started (each one a handshake)."""
+        return self._server.handshakes if self._server is not None else 0
 
     # -- the world -------------------------------------------------------------------------------------
     def create_attendee(self, name: str, region: str | None = None, grader_role: str | dict | None = None,
