@@ -21,7 +21,7 @@ import traceback
 from pathlib import Path
 
 import trustme
-from werkzeug.exceptions import InternalServerError
+from werkzeug.exceptions import ClientDisconnected, InternalServerError
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
@@ -62,14 +62,15 @@ class _Handler(WSGIRequestHandler):
         if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         self.environ = environ = self.make_environ()
-        body = None
-        if not environ.get("wsgi.input_terminated"):  # chunked bodies close the connection, as before
+        body, reusable = environ["wsgi.input"], False  # a chunked body closes the connection, as before
+        if not environ.get("wsgi.input_terminated"):
             try:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = -1
             if length >= 0:
-                body = environ["wsgi.input"] = LimitedStream(self.rfile, length)
+                body, reusable = LimitedStream(self.rfile, length), True
+                environ["wsgi.input"] = body
         answer: dict = {}
 
         def start_response(status, headers, exc_info=None):
@@ -85,6 +86,7 @@ class _Handler(WSGIRequestHandler):
             return write
 
         def write(data: bytes) -> None:
+            nonlocal reusable
             if "sent" not in answer:
                 answer["sent"] = True
                 code, _, msg = answer["status"].partition(" ")
@@ -99,9 +101,12 @@ class _Handler(WSGIRequestHandler):
                     self.send_header("Transfer-Encoding", "chunked")
                 # Read off what the app left of the body: the next request line starts right after it (and a
                 # client still sending sees this answer rather than a reset).
-                if body is not None:
-                    body.exhaust()
-                if body is None or self.close_connection:
+                try:
+                    while body.read(65536):
+                        pass
+                except (OSError, ValueError, ClientDisconnected):  # a body cut short or malformed
+                    reusable = False
+                if not reusable or self.close_connection:
                     self.send_header("Connection", "close")
                 self.end_headers()
             if data:
