@@ -61,7 +61,7 @@ def bench_command(quick: bool, json_file: str | None, latency_ms: float, redis_u
     from . import Attendee, Observation
 
     repeat = 2 if quick else 5
-    # --quick: one cold run per step (each waits a second for the F0 pacing to refill first)
+    # --quick: one cold run per step (each waits a window for the F0 pace to free up first)
     runs = {"cold": 1, "warm": repeat} if quick else {"cold": repeat, "warm": repeat}
     lab = load_pack("spot-the-flaw")
     figures: dict[str, Any] = {
@@ -115,18 +115,18 @@ def _warm_up(who, lab, runtime) -> None:
 
 
 class _Pacing:
-    """Waits until the F0 pacing (2 calls/s, bursts of 2) is full again, as it is for a student's presses, which
-    are seconds apart: as long as the Custom Vision calls made since the last wait take to refill."""
+    """Waits until the F0 pace (at most 2 calls in any window) is free again, as it is for a student's presses,
+    which are seconds apart: one window after the last Custom Vision call, if any was made since the last wait."""
 
     def __init__(self, sim, free) -> None:
         self.sim = sim
         self.free = free  # the F0 limiter
-        self.seen: int | None = None  # unknown before the first wait: refill the whole burst
+        self.seen: int | None = None  # unknown before the first wait: wait a whole window
 
     def __call__(self) -> None:
-        free = self.free
-        made = free.burst if self.seen is None else _cv_calls(self.sim) - self.seen
-        time.sleep(min(made, free.burst) / free.rate)
+        made = 1 if self.seen is None else _cv_calls(self.sim) - self.seen
+        if made:
+            time.sleep(self.free.span)
         self.seen = _cv_calls(self.sim)
 
 
@@ -174,7 +174,9 @@ def _whole_lab(sim, pause: _Pacing, who, lab, latency_ms: float, repeat: int, ru
         times.append((time.perf_counter() - t0) * 1000)
         calls, cv_calls = sim.call_count() - before, _cv_calls(sim) - cv_before
     free = runtime.limiters.free
-    pacing_ms = max(0.0, (cv_calls - free.burst) / free.rate * 1000)
+    # The pace lets `burst` calls go at once and the next ones a window (span) later each time: the earliest the
+    # last Custom Vision call can start.
+    pacing_ms = max(0, cv_calls - 1) // free.burst * free.span * 1000
     floor_ms = max(chain * latency_ms, pacing_ms)
     step_by_step_calls = 0
     pause()

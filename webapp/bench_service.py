@@ -51,7 +51,7 @@ SHARED_THREADS = 8  # per worker, with Redis: `labgrader serve`'s defaults (and 
 def measure(sim, creds: dict, who, lab, latency_ms: float, quick: bool, pause, runtime,
             redis_url: str | None = None) -> dict:
     """Figures 3-6 against ``sim`` (``creds``/``who``: an attendee whose whole lab is done; ``pause``: waits
-    for the F0 pacing to refill, as between a student's presses). With ``redis_url``, ``labgrader serve`` runs
+    for the F0 pace to free up, as between a student's presses). With ``redis_url``, ``labgrader serve`` runs
     as a production deployment would: several workers sharing that Redis (rate limits, F0 pacing, caches);
     without, one worker."""
     from validator import validate
