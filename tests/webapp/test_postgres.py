@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from checks.outcome import Status
 from webapp.extensions import db
-from webapp.models import Attempt, StepSummary
+from webapp.models import Attempt, Attendee, StepSummary
 from webapp.services import attendees, validation
 
 from .test_services import STEP1, _result
@@ -22,6 +22,32 @@ SUB = "00000000-0000-0000-0000-000000000001"  # a well-formed subscription id
 @pytest.fixture
 def db_url(pg_schema_url):
     return pg_schema_url
+
+
+def _all_at_once(app, who_id: int, presses: list) -> None:
+    """Run each press (a function of the attendee, as its thread's own session reads them) in a thread of its own
+    with an app context, released together by a barrier; fails on any error a press raised."""
+    barrier = threading.Barrier(len(presses))
+    errors: list[BaseException] = []
+
+    def run(press) -> None:
+        with app.app_context():
+            try:
+                me = db.session.get(Attendee, who_id)
+                barrier.wait(timeout=10)
+                press(me)
+            except BaseException as exc:  # collected and asserted in the main thread
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in presses]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    db.session.expire_all()
 
 
 def test_tables_live_in_the_sessions_own_schema(app, pg_schema_url):
@@ -49,29 +75,12 @@ def test_timestamps_are_stored_as_timestamptz_and_read_as_utc(app, lab_id):
 def test_concurrent_first_attempts_on_one_step_both_count(app, lab_id):
     who = attendees.upsert(lab_id, "racer", azure={"subscription_id": SUB, "resource_group": "rg"})
     who_id, n = who.id, 6
-    barrier = threading.Barrier(n)
-    errors: list[BaseException] = []
 
-    def press() -> None:
-        with app.app_context():
-            try:
-                me = db.session.get(type(who), who_id)
-                result = _result(STEP1, "1", Status.FAIL, ("account_training_exists",),
-                                 at=datetime.now(UTC))
-                barrier.wait(timeout=10)
-                validation.record(me, result, result.to_json(), trigger="student", triggered_by=None)
-            except BaseException as exc:  # collected and asserted in the main thread
-                errors.append(exc)
-            finally:
-                db.session.remove()
+    def press(me) -> None:
+        result = _result(STEP1, "1", Status.FAIL, ("account_training_exists",), at=datetime.now(UTC))
+        validation.record(me, result, result.to_json(), trigger="student", triggered_by=None)
 
-    threads = [threading.Thread(target=press) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert errors == []
-    db.session.expire_all()
+    _all_at_once(app, who_id, [press] * n)
     summary = db.session.get(StepSummary, (who_id, STEP1))
     assert (summary.attempts, summary.fails, summary.consecutive_fails) == (n, n, n)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Attempt)) == n
@@ -99,27 +108,8 @@ def test_attempts_on_several_steps_at_once_leave_the_standing_right(app, lab_id,
     presses = [(STEP4, "4", _on("it2"), t0 + timedelta(minutes=2)),
                (STEP52, "5.2", _on("it1"), t0 + timedelta(minutes=1)),
                (STEP6, "6", _on("it1"), t0 + timedelta(minutes=1))]
-    barrier = threading.Barrier(len(presses))
-    errors: list[BaseException] = []
-
-    def press(step: str, task: str, observed: dict, at: datetime) -> None:
-        with app.app_context():
-            try:
-                me = db.session.get(type(who), who_id)
-                barrier.wait(timeout=10)
-                _record(me, step, task, Status.PASS, at=at, observed=observed)
-            except BaseException as exc:  # collected and asserted in the main thread
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=press, args=p) for p in presses]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert errors == []
-    db.session.expire_all()
+    _all_at_once(app, who_id, [
+        lambda me, p=p: _record(me, p[0], p[1], Status.PASS, at=p[3], observed=p[2]) for p in presses])
     stale = sorted(s.step_id for s in progress.attendee(db.session.get(type(who), who_id)).steps if s.stale)
     assert stale == sorted([STEP51, STEP52, STEP6])
     assert db.session.get(AttendeeStanding, who_id).out_of_date == stale

@@ -28,13 +28,8 @@ class Row:
 
 
 @dataclass(frozen=True)
-class Filters:
-    sort: str = "name"
-    status: str = ""
-    step: str = ""
-    stuck: bool = False
-    q: str = ""
-    page: int = 1
+class Filters(ClassView):
+    """The grid's view of a class, read from the page's query string (a page of ``PAGE_SIZE`` rows)."""
 
     @classmethod
     def from_args(cls, args, step_ids: tuple[str, ...] = ()) -> Filters:
@@ -49,10 +44,8 @@ class Filters:
             stuck=args.get("stuck") in ("1", "on", "true"),
             q=" ".join(str(args.get("q", "")).split())[:100],
             page=min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1,
+            per_page=PAGE_SIZE,
         )
-
-    def view(self) -> ClassView:
-        return ClassView(self.sort, self.status, self.step, self.stuck, self.q, self.page, PAGE_SIZE)
 
     def query(self, page: int | None = None) -> dict[str, str]:
         """The non-default values, for links that keep the current view (on ``page`` when given)."""

@@ -139,7 +139,7 @@ def cohort_grid(lab: str, name: str):
 
 
 def _grid_context(cohort: Cohort, filters: grid.Filters) -> dict:
-    data = progress.cohort(cohort.lab_id, cohort.name, filters.view())
+    data = progress.cohort(cohort.lab_id, cohort.name, filters)
     pack = labs.pack(cohort.lab_id)
     funnel = charts.funnel_svg(
         [charts.FunnelStep(f"Task {s.task}", s.passed, s.started) for s in data.steps], data.attendees,
