@@ -97,9 +97,15 @@ class Az:
     def __call__(self, *args: str):
         """Run ``az args -o json``; returns the parsed output (None when it prints nothing)."""
         proc = self.run(*args, "-o", "json")
-        shown = " ".join("***" if i and args[i - 1] in ("-p", "--password") else a for i, a in enumerate(args))
+        shown = " ".join("--password=***" if a.startswith("--password=") else a for a in args)
         assert proc.returncode == 0, f"az {shown} exited {proc.returncode}:\n{proc.stderr}"
         return json.loads(proc.stdout) if proc.stdout.strip() else None
+
+    def login(self, creds: dict):
+        """Sign in as the attendee's service principal. The secret goes in as ``--password=...``: a
+        generated secret may begin with '-', which argparse would take for an option."""
+        return self("login", "--service-principal", "-u", creds["client_id"],
+                    f"--password={creds['client_secret']}", "--tenant", creds["tenant_id"])
 
     def fails(self, *args: str) -> str:
         """Run ``az args``, which must fail; returns its stderr."""
@@ -144,8 +150,7 @@ def world(az_exe, proxy, tmp_path_factory):
         az("config", "set", "core.instance_discovery=false")
         az("cloud", "register", "-n", "azuresim", "--endpoint-resource-manager", sim.info["arm_endpoint"])
         az("cloud", "set", "-n", "azuresim")
-        login = az("login", "--service-principal", "-u", creds["client_id"], "-p", creds["client_secret"],
-                   "--tenant", creds["tenant_id"])
+        login = az.login(creds)
         yield {"sim": sim, "az": az, "creds": creds, "creds_file": creds_file, "login": login, "home": home}
 
 
@@ -300,8 +305,7 @@ def test_s0_training_resource_fails_task1_naming_the_tier(world, tmp_path):
     creds = sim.create_attendee("grace", REGION)
     creds_file = tmp_path / "grace.json"
     creds_file.write_text(json.dumps(creds))
-    az("login", "--service-principal", "-u", creds["client_id"], "-p", creds["client_secret"],
-       "--tenant", creds["tenant_id"])
+    az.login(creds)
     name = _training_name(creds)
     _create(az, creds, name, "CustomVision.Training", "S0")
     _create(az, creds, f"{name}-Prediction", "CustomVision.Prediction", "F0")
