@@ -84,6 +84,7 @@ class Platform:
         self.scores: list[dict] = []
         self.score_statuses: list[int] = []  # answers to the next score posts (then 200)
         self.tokens_issued = 0
+        self.jwks_fetches = 0
         self.members: list[dict] = []
         self.deep_link_items: list[list[dict]] = []
         self.lock = threading.Lock()
@@ -93,6 +94,10 @@ class Platform:
         # A short poll interval: shutdown() waits for the loop's next look (0.5 s by default, in every test).
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
+
+    def rotate_key(self) -> None:
+        """Sign with a new key pair from now on; the JWKS publishes only the new public key."""
+        self.private_key, self.public_key = pem_pair()
 
     # -- what an admin types into labgrader ----------------------------------------------------------------
 
@@ -176,6 +181,8 @@ class Platform:
 
         @app.get("/jwks")
         def jwks():
+            with platform.lock:
+                platform.jwks_fetches += 1
             return jsonify({"keys": platform.registration().get_jwks()})
 
         @app.route("/auth", methods=["GET", "POST"])

@@ -27,6 +27,7 @@ from tests.webapp.lti_platform import (
 from webapp.cli import main
 from webapp.extensions import db
 from webapp.lti import keys
+from webapp.lti import tool as lti_tool
 from webapp.lti.models import LtiGradeTarget, LtiKey, LtiPlatform
 from webapp.services import apikeys, jobs
 
@@ -195,6 +196,26 @@ def test_a_replayed_launch_is_refused(tool, platform, ada):
     assert again.status_code == 401 and title(again) == "This launch was already used"
     stranger = Browser().post(action, fields)  # or in another browser (no state cookie)
     assert stranger.status_code == 401
+
+
+def test_the_platforms_keys_are_fetched_once_for_a_class(tool, platform, ada):
+    for _ in range(3):
+        assert Browser().launch(platform.login_url(learner())).url == tool.url + "/lab"
+    assert platform.jwks_fetches == 1
+
+
+def test_a_rotated_platform_key_is_fetched_when_a_launch_names_it(tool, platform, ada, monkeypatch):
+    assert Browser().launch(platform.login_url(learner())).url == tool.url + "/lab"
+    platform.rotate_key()
+    # Within the refetch interval an unknown key id is not fetched for: a forged token cannot make the tool
+    # hammer the platform, and the launch is refused.
+    refused = Browser().launch(platform.login_url(learner()))
+    assert refused.status_code == 401 and platform.jwks_fetches == 1, (refused.status_code, title(refused))
+    # Past it, the tool fetches the key set again and trusts the new key (and keeps it).
+    monkeypatch.setattr(lti_tool, "JWKS_REFETCH_AFTER", 0)
+    assert Browser().launch(platform.login_url(learner())).url == tool.url + "/lab"
+    assert Browser().launch(platform.login_url(learner())).url == tool.url + "/lab"
+    assert platform.jwks_fetches == 2
 
 
 def test_unknown_platform_login_is_refused(tool, platform):

@@ -3,6 +3,7 @@ the tool's key from :mod:`.keys`, and an HTTP session with timeouts for the plat
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from typing import Any
@@ -20,6 +21,12 @@ from .models import LtiPlatform
 from .storage import DEFAULT_LIFETIME, DatabaseStorage, OneTimeNonceSessionService
 
 HTTP_TIMEOUT = (5, 15)  # seconds: connect, read; for the platform's JWKS, token and service endpoints
+# A platform's public keys are kept this long, so a class launching at once asks its JWKS once, not per launch.
+# Short enough that a key the platform withdraws stops being trusted within the hour.
+JWKS_LIFETIME = 3600  # seconds
+# A launch signed with a key not in the kept JWKS fetches it again (the platform rotated its key), but at most
+# this often: a forged token naming random key ids must not turn the tool against the platform's JWKS endpoint.
+JWKS_REFETCH_AFTER = 300  # seconds
 
 
 class TimeoutSession(requests.Session):
@@ -104,6 +111,27 @@ class Connector(ServiceConnector):
             self._tokens[scope_key] = (access_token, time.monotonic() + float(expires_in or 0) - 60)
 
 
+class KeyCachingLaunch(FlaskMessageLaunch):
+    """pylti1p3's Flask launch that keeps each platform's JWKS in the launch data storage (shared by every
+    instance) and fetches it again when a launch names a key it does not hold."""
+
+    def fetch_public_key(self, key_set_url: str) -> Any:
+        storage: DatabaseStorage = self._session_service.data_storage  # keys not tied to a session: see storage
+        key = "jwks-" + hashlib.sha256(key_set_url.encode()).hexdigest()
+        kid = self._jwt.get("header", {}).get("kid")
+        kept = storage.get_value(key)
+        if kept and (_holds(kept["jwks"], kid) or time.time() - kept["fetched_at"] < JWKS_REFETCH_AFTER):
+            return kept["jwks"]
+        jwks = super().fetch_public_key(key_set_url)  # no caching storage set: a plain GET, checked as JSON
+        if isinstance(jwks, dict):
+            storage.set_value(key, {"jwks": jwks, "fetched_at": time.time()}, JWKS_LIFETIME)
+        return jwks
+
+
+def _holds(jwks: Any, kid: str | None) -> bool:
+    return isinstance(jwks, dict) and any(k.get("kid") == kid for k in jwks.get("keys", []) if isinstance(k, dict))
+
+
 def _services(request: FlaskRequest) -> dict[str, Any]:
     storage = DatabaseStorage()
     storage.set_request(request)
@@ -136,8 +164,8 @@ def message_launch(conf: DatabaseToolConf, launch_id: str | None = None) -> Flas
     request = FlaskRequest()
     options = {**_services(request), "requests_session": TimeoutSession(), "service_connector_cls": Connector}
     if launch_id is not None:
-        return FlaskMessageLaunch.from_cache(launch_id, request, conf, **options)
-    launch = FlaskMessageLaunch(request, conf, **options)
+        return KeyCachingLaunch.from_cache(launch_id, request, conf, **options)
+    launch = KeyCachingLaunch(request, conf, **options)
     # PyJWT checks the signature and exp (and iat, nbf); the audience is the registration's client id, checked
     # by pylti1p3 when it looks the registration up. exp and iat must be there.
     launch.set_jwt_verify_options({"verify_aud": False, "require": ["exp", "iat"]})
