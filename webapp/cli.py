@@ -1,14 +1,20 @@
-"""The ``labgrader`` command line: one click group (Flask's CLI support) gathering each package's commands."""
+"""The ``labgrader`` command line: one click group gathering each package's commands, each imported when run.
+
+Only the commands that run on the web app (:data:`APP_COMMANDS`) import Flask: they find the app through Flask's
+``ScriptInfo``, as under Flask's own ``FlaskGroup``, whose options (``--env-file``, ``--app``, ``--debug``) and
+``FLASK_*`` variables this group keeps. ``labgrader validate`` never uses the app, and Flask alone was a fifth of
+its start-up.
+"""
 
 from __future__ import annotations
 
 import importlib
 import os
-import sys
+from pathlib import Path
 from typing import Any
 
 import click
-from flask.cli import FlaskGroup, with_appcontext
+from click.core import ParameterSource
 
 
 def _create_app():
@@ -27,20 +33,33 @@ def _create_app():
 
 
 # Commands imported only when run (name -> module:attribute, and the line `labgrader --help` shows), so that
-# `--help` and `validate` import nothing they do not use. The app's own commands (Flask-Limiter's, flask-smorest's)
-# are listed here too and load the app only when run.
-LAZY_COMMANDS: dict[str, tuple[str | None, str]] = {
+# `--help` and `validate` import nothing they do not use.
+COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("azuresim.cli:sim", "azuresim: a loopback Azure for tests, demos and dry runs."),
     "guide": ("labguide.cli:guide", "Lab guides: lint a pack, render a guide, print lab.yaml's JSON Schema."),
     "lab": ("labguide.cli:lab", "Lab packs: list them, scaffold a new one."),
     "checks": ("validator.cli:checks_group", "The registered checks: what each observes and expects."),
-    "db": ("flask_migrate.cli:db", "Perform database migrations."),
     "validate": ("validator.cli:validate_command", "Validate one step, one task, or the whole lab for one attendee."),
     "doctor": ("validator.doctor_cli:doctor_command",
                "Prove that labgrader can grade this attendee's lab: sign-in, subscription, role, keys."),
     "demo": ("webapp.demo:demo_command", "Run labgrader on azuresim with a seeded class: no configuration."),
     "bench": ("validator.bench:bench_command",
               "Measure labgrader against azuresim: per step, whole lab, per-check scripts, start-up, memory."),
+}
+
+# The commands that run on the web app, given Flask's ScriptInfo. Those without a module are the app's own
+# (Flask-Limiter's through its `flask.commands` entry point, flask-smorest's on app.cli): Flask's FlaskGroup
+# finds them, building the app only for them.
+APP_COMMANDS: dict[str, tuple[str | None, str]] = {
+    "serve": ("webapp.app_cli:serve", "Serve the web app under gunicorn (refuses an un-migrated database)."),
+    "proctor": ("webapp.app_cli:proctor", "Proctor accounts: who may watch which classes."),
+    "attendee": ("webapp.app_cli:attendee", "Attendees: their launch links."),
+    "worker": ("webapp.app_cli:worker", "Run background jobs from the Redis queue (needs LABGRADER_REDIS_URL); "
+               "start one or more next to the web instances."),
+    "api-key": ("webapp.app_cli:api_key", "Bearer keys for the platform API."),
+    "config": ("webapp.app_cli:config_help",
+               "List the configuration options (LABGRADER_* variables or instance/labgrader.toml)."),
+    "db": ("flask_migrate.cli:db", "Perform database migrations."),
     "webhook": ("webapp.webhook_cli:webhook", "Webhook subscriptions of the platform API (list)."),
     "lti": ("webapp.lti.cli:lti", "LTI 1.3: register learning platforms (LMSs); rotate the tool's key."),
     "limiter": (None, "Flask-Limiter maintenance & utility commands"),
@@ -48,23 +67,31 @@ LAZY_COMMANDS: dict[str, tuple[str | None, str]] = {
 }
 
 
-class LazyGroup(FlaskGroup):
-    """A FlaskGroup whose commands in :data:`LAZY_COMMANDS` are imported when run, and whose help lists
-    commands without building the app (FlaskGroup builds it to find the app's commands)."""
+class LazyGroup(click.Group):
+    """A group whose commands are imported when run and whose help lists them from the tables above."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        os.environ["FLASK_RUN_FROM_CLI"] = "true"  # as FlaskGroup: an app.run() outside a __main__ guard is a no-op
+        return super().make_context(info_name, args, parent=parent, **extra)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(self.commands) | set(LAZY_COMMANDS))
+        return sorted(set(self.commands) | set(COMMANDS) | set(APP_COMMANDS))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:  # the app's commands (or none) find the app through Flask's ScriptInfo
+            _script_info(ctx)
         if name in self.commands:
             return self.commands[name]
-        target = LAZY_COMMANDS.get(name, ("", ""))[0]
-        if target:
-            module, attr = target.split(":")
-            command = getattr(importlib.import_module(module), attr)
-            self.add_command(command, name)
-            return command
-        return super().get_command(ctx, name)  # the app's own commands: builds the app
+        target = (COMMANDS.get(name) or APP_COMMANDS.get(name) or (None, ""))[0]
+        if target is None:  # the app's own commands, or none: Flask's group looks (and builds the app)
+            from flask.cli import FlaskGroup
+
+            return FlaskGroup(create_app=_create_app, add_default_commands=False).get_command(ctx, name)
+        module, attr = target.split(":")
+        command = getattr(importlib.import_module(module), attr)
+        self.add_command(command, name)
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
@@ -73,20 +100,23 @@ class LazyGroup(FlaskGroup):
             command = self.commands.get(name)
             if command is not None and command.hidden:
                 continue
-            text = command.get_short_help_str(limit) if command is not None else LAZY_COMMANDS[name][1]
-            rows.append((name, _shorten(text, limit)))
+            if command is None:  # not imported: the line click shows for a command with this help
+                command = click.Command(name, help={**COMMANDS, **APP_COMMANDS}[name][1])
+            rows.append((name, command.get_short_help_str(limit)))
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
 
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(0, limit - 3)].rsplit(" ", 1)[0] + "..."
+def _script_info(ctx: click.Context):
+    """The ScriptInfo through which an app command builds the app (``with_appcontext``): Flask's CLI test runner
+    gives its own; otherwise one for ``create_app``, made here so that the other commands never import Flask."""
+    from flask.cli import ScriptInfo
 
-
-@click.group(cls=LazyGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
-def main() -> None:
-    """labgrader: validate hands-on Azure labs task by task."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, ScriptInfo):
+        root.obj = ScriptInfo(app_import_path=root.meta.get(_APP_KEY), create_app=_create_app)
+    return root.obj
 
 
 def _require_schema() -> None:
@@ -102,345 +132,79 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
-# -- serve ------------------------------------------------------------------------------------------------
+# -- Flask's CLI options, kept without importing Flask -------------------------------------------------------
+
+_APP_KEY = "labgrader.app_import_path"
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--workers", type=int, default=None,
-              help="Worker processes (default: 2 per CPU, at most 8).")
-@click.option("--threads", type=int, default=8, show_default=True,
-              help="Threads per worker; a Validate mostly waits on Azure, so threads serve it well.")
-@click.option("--timeout", type=int, default=None,
-              help="Seconds before a stuck request's worker is restarted (default: validation budget + 30).")
-@with_appcontext
-def serve(host: str, port: int, workers: int | None, threads: int, timeout: int | None) -> None:
-    """Serve the web app under gunicorn (refuses an un-migrated database)."""
-    from flask import current_app
-
-    from webapp.extensions import db
-
-    _require_schema()
-    budget = float(current_app.config["VALIDATE_BUDGET_SECONDS"])
-    db.engine.dispose()  # no connection crosses the fork into the workers
-    options = {
-        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        "workers": workers or min(8, 2 * (os.cpu_count() or 1)),
-        "worker_class": "gthread",
-        "threads": threads,
-        "timeout": timeout or int(budget + 30),
-        "graceful_timeout": 30,
-        "accesslog": "-",
-        # gunicorn's default line, then how long the request took in ms (the web path's share of a press)
-        "access_log_format": '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms',
-        "errorlog": "-",
-        "logger_class": "webapp.accesslog.RedactingLogger",  # no launch token in the access log
-        "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-    }
-    _Gunicorn(options).run()
-
-
-class _Gunicorn:
-    """gunicorn in-process: each worker builds its own app with ``create_app()``."""
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        from gunicorn.app.base import BaseApplication
-
-        class App(BaseApplication):
-            def load_config(self) -> None:
-                for key, value in options.items():
-                    self.cfg.set(key, value)
-
-            def load(self):
-                from webapp import create_app
-                from webapp.factory import start_background
-
-                app = create_app()
-                start_background(app)  # webhook retries and the automatic checks, before any request
-                return app
-
-        self._app = App()
-
-    def run(self) -> None:
-        sys.argv = sys.argv[:1]  # gunicorn parses argv again; ours are already applied
-        self._app.run()
-
-
-# -- proctors ---------------------------------------------------------------------------------------------
-
-
-@main.group()
-def proctor() -> None:
-    """Proctor accounts: who may watch which classes."""
-
-
-@proctor.command("add")
-@click.argument("email")
-@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
-@click.option("--admin", is_flag=True, help="An administrator sees every class.")
-@with_appcontext
-def proctor_add(email: str, password_stdin: bool, admin: bool) -> None:
-    """Create a proctor account (prompts for the password unless --password-stdin)."""
-    from webapp.services import proctors
-    from webapp.services.errors import ServiceError
-
-    _require_schema()
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+def _load_env_files(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Set variables not already set from the nearest ``.flaskenv``, then ``.env``, then ``--env-file``, later
+    ones winning (what ``flask.cli.load_dotenv`` does; FLASK_SKIP_DOTENV=1 skips the first two). python-dotenv
+    is imported only when there is a file to read."""
+    defaults = os.environ.get("FLASK_SKIP_DOTENV", "").lower() in ("", "0", "false", "no")
+    files = [f for f in (_nearest(".flaskenv"), _nearest(".env")) if f is not None] if defaults else []
+    if value is not None and os.path.isfile(value):
+        files.append(Path(value))
+    if not files and value is None:
+        return value
     try:
-        p = proctors.add(email, password, is_admin=admin)
-    except ServiceError as exc:
-        raise _fail(exc) from None
-    click.echo(f"Added proctor {p.email}{' (admin)' if p.is_admin else ''}.")
+        import dotenv
+    except ImportError:
+        if value is not None:
+            raise click.BadParameter("python-dotenv must be installed to load an env file.", ctx=ctx,
+                                     param=param) from None
+        if Path(".env").is_file() or Path(".flaskenv").is_file():
+            click.secho(" * Tip: There are .env files present. Install python-dotenv to use them.", fg="yellow",
+                        err=True)
+        return value
+    data: dict[str, str | None] = {}
+    for path in files:
+        data |= dotenv.dotenv_values(path, encoding="utf-8")
+    for key, text in data.items():
+        if key not in os.environ and text is not None:
+            os.environ[key] = text
+    return value
 
 
-@proctor.command("grant")
-@click.argument("email")
-@click.argument("lab")
-@click.argument("cohort", metavar="CLASS")
-@with_appcontext
-def proctor_grant(email: str, lab: str, cohort: str) -> None:
-    """Let proctor EMAIL watch class CLASS of lab LAB (the class is created if new)."""
-    from webapp.services import proctors
-    from webapp.services.errors import ServiceError
-
-    _require_schema()
-    try:
-        c = proctors.grant(email, lab, cohort)
-    except ServiceError as exc:
-        raise _fail(exc) from None
-    click.echo(f"Proctor {email.strip().lower()} now sees class '{c.name}' of lab '{c.lab_id}'.")
+def _nearest(name: str) -> Path | None:
+    """File ``name`` in the working directory or the closest folder above it (python-dotenv's find_dotenv)."""
+    here = Path.cwd()
+    return next((d / name for d in (here, *here.parents) if (d / name).is_file()), None)
 
 
-@proctor.command("revoke")
-@click.argument("email")
-@click.argument("lab")
-@click.argument("cohort", metavar="CLASS")
-@with_appcontext
-def proctor_revoke(email: str, lab: str, cohort: str) -> None:
-    """Stop proctor EMAIL watching class CLASS of lab LAB (from their next page load)."""
-    from webapp.services import proctors
-    from webapp.services.errors import ServiceError
-
-    _require_schema()
-    try:
-        granted = proctors.revoke(email, lab, cohort)
-    except ServiceError as exc:
-        raise _fail(exc) from None
-    who = email.strip().lower()
-    if granted:
-        click.echo(f"Proctor {who} no longer sees class '{cohort}' of lab '{lab}'.")
-    else:
-        click.echo(f"Proctor {who} was not granted class '{cohort}' of lab '{lab}': nothing to revoke.")
+def _keep_app(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        ctx.meta[_APP_KEY] = value
+    return value
 
 
-@proctor.command("passwd")
-@click.argument("email")
-@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
-@with_appcontext
-def proctor_passwd(email: str, password_stdin: bool) -> None:
-    """Set a new password for proctor EMAIL and sign out every session they have open."""
-    from webapp.services import proctors
-    from webapp.services.errors import ServiceError
-
-    _require_schema()
-    try:
-        proctors.get(email)  # say "no proctor" before asking for a password
-    except ServiceError as exc:
-        raise _fail(exc) from None
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
-    try:
-        p = proctors.set_password(email, password)
-    except ServiceError as exc:
-        raise _fail(exc) from None
-    click.echo(f"New password set for proctor {p.email}; their open sessions are signed out.")
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool | None:
+    # Unless given, leave FLASK_DEBUG as the environment has it; the app reads it when built.
+    if ctx.get_parameter_source(param.name) in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+        return None
+    os.environ["FLASK_DEBUG"] = "1" if value else "0"
+    return value
 
 
-@proctor.command("remove")
-@click.argument("email")
-@with_appcontext
-def proctor_remove(email: str) -> None:
-    """Delete proctor EMAIL and their grants; their open sessions end."""
-    from webapp.services import proctors
-    from webapp.services.errors import ServiceError
-
-    _require_schema()
-    try:
-        proctors.remove(email)
-    except ServiceError as exc:
-        raise _fail(exc) from None
-    click.echo(f"Removed proctor {email.strip().lower()}; their open sessions are signed out.")
-
-
-@proctor.command("list")
-@with_appcontext
-def proctor_list() -> None:
-    """List proctors and the classes each sees."""
-    from webapp.services import proctors
-
-    _require_schema()
-    for p in proctors.list_proctors():
-        seen = "all classes" if p.is_admin else ", ".join(f"{c.lab_id}/{c.name}" for c in p.cohorts) or "no classes"
-        click.echo(f"{p.email}\t{seen}")
+# Flask's own wording, as `labgrader --help` has always shown it. --env-file comes first: eager, so the variables
+# are set before anything reads them.
+_OPTIONS = (
+    click.Option(["-e", "--env-file"], type=click.Path(exists=True, dir_okay=False), is_eager=True,
+                 expose_value=False, callback=_load_env_files,
+                 help="Load environment variables from this file, taking precedence over those set by '.env' and "
+                      "'.flaskenv'. Variables set directly in the environment take highest precedence. "
+                      "python-dotenv must be installed."),
+    click.Option(["-A", "--app"], metavar="IMPORT", is_eager=True, expose_value=False, callback=_keep_app,
+                 help="The Flask application or factory function to load, in the form 'module:name'. Module can be "
+                      "a dotted import or file path. Name is not required if it is 'app', 'application', "
+                      "'create_app', or 'make_app', and can be 'name(args)' to pass arguments."),
+    click.Option(["--debug/--no-debug"], expose_value=False, callback=_set_debug, help="Set debug mode."),
+)
 
 
-# -- attendees --------------------------------------------------------------------------------------------
-
-
-@main.group()
-def attendee() -> None:
-    """Attendees: their launch links."""
-
-
-@attendee.command("revoke-link")
-@click.argument("lab")
-@click.argument("external_id", metavar="ATTENDEE")
-@with_appcontext
-def attendee_revoke_link(lab: str, external_id: str) -> None:
-    """Invalidate every launch link of ATTENDEE in LAB and end their open sessions.
-
-    The lab platform gets a new link from the API (GET or PUT the attendee).
-    """
-    from webapp.services import attendees, launch
-    from webapp.services.errors import ServiceError
-
-    _require_schema()
-    try:
-        who = attendees.get(lab, external_id)
-    except ServiceError as exc:
-        raise _fail(exc) from None
-    launch.revoke(who)
-    click.echo(f"Launch links of attendee '{who.external_id}' in lab '{lab}' are revoked; their open sessions "
-               "are signed out. The platform gets a new link from the API.")
-
-
-# -- background jobs --------------------------------------------------------------------------------------
-
-
-@main.command()
-@click.option("--burst", is_flag=True, help="Run the jobs queued now, then exit.")
-@click.option("--name", default=None, help="Worker name shown by RQ (default: generated).")
-@with_appcontext
-def worker(burst: bool, name: str | None) -> None:
-    """Run background jobs from the Redis queue (needs LABGRADER_REDIS_URL); start one or more next to the
-    web instances."""
-    from flask import current_app
-
-    from webapp.services import jobs
-
-    _require_schema()
-    app = current_app._get_current_object()
-    if not jobs.uses_queue(app):
-        raise click.ClickException("LABGRADER_REDIS_URL is not set: without Redis, background jobs run inside "
-                                   "the web processes and no worker is needed.")
-    try:
-        w = jobs.worker(app, name=name)
-    except ImportError as exc:
-        raise click.ClickException(f"{exc}: pip install 'labgrader[redis]'") from None
-    from webapp.factory import start_background
-
-    if not burst:
-        start_background(app)
-    try:
-        # RQ's scheduler moves the jobs queued for later (the automatic checks' ticks) into the queue; one
-        # worker at a time holds it.
-        w.work(burst=burst, with_scheduler=True)
-    finally:
-        w.connection.close()
-
-
-# -- API keys ---------------------------------------------------------------------------------------------
-
-
-@main.group("api-key")
-def api_key() -> None:
-    """Bearer keys for the platform API."""
-
-
-@api_key.command("create")
-@click.argument("name")
-@with_appcontext
-def api_key_create(name: str) -> None:
-    """Create key NAME and print it once (only its hash is stored)."""
-    from webapp.services import apikeys
-    from webapp.services.errors import ServiceError
-
-    _require_schema()
-    try:
-        key, plaintext = apikeys.create(name)
-    except ServiceError as exc:
-        raise _fail(exc) from None
-    click.echo(plaintext)
-    click.echo(f"API key '{key.name}' (id {key.id}) created. Store it now: it cannot be shown again.", err=True)
-
-
-@api_key.command("revoke")
-@click.argument("name_or_id", metavar="NAME|ID")
-@with_appcontext
-def api_key_revoke(name_or_id: str) -> None:
-    """Revoke a key; requests carrying it are refused from now on."""
-    from webapp.services import apikeys
-    from webapp.services.errors import ServiceError
-
-    _require_schema()
-    try:
-        key = apikeys.revoke(name_or_id)
-    except ServiceError as exc:
-        raise _fail(exc) from None
-    click.echo(f"API key '{key.name}' (id {key.id}) is revoked.")
-
-
-@api_key.command("list")
-@with_appcontext
-def api_key_list() -> None:
-    """List keys: id, name, prefix, created, last used, state (never the key)."""
-    from webapp.services import apikeys
-
-    _require_schema()
-
-    def when(t) -> str:
-        return t.strftime("%Y-%m-%d %H:%M") if t else "-"
-
-    click.echo("ID\tNAME\tPREFIX\tCREATED\tLAST USED\tSTATE")
-    for k in apikeys.list_keys():
-        state = "active" if k.active else f"revoked {when(k.revoked_at)}"
-        click.echo(f"{k.id}\t{k.name}\tlg_{k.prefix}_\t{when(k.created_at)}\t{when(k.last_used_at)}\t{state}")
-
-
-# -- configuration ----------------------------------------------------------------------------------------
-
-
-@main.command("config")
-@click.option("--show-encryption-key", is_flag=True,
-              help="Print the key that encrypts attendee secrets now (the derived one when "
-                   "LABGRADER_ENCRYPTION_KEY is unset), to pin it before rotating SECRET_KEY.")
-@click.pass_context
-def config_help(ctx: click.Context, show_encryption_key: bool) -> None:
-    """List the configuration options (LABGRADER_* variables or instance/labgrader.toml)."""
-    from flask.cli import ScriptInfo
-
-    from webapp.config import describe
-
-    if not show_encryption_key:
-        click.echo(describe())
-        return
-    app = ctx.ensure_object(ScriptInfo).load_app()
-    click.echo(app.config["ENCRYPTION_KEY"])
-    click.echo("Set this as LABGRADER_ENCRYPTION_KEY on every instance before changing SECRET_KEY; keep it "
-               "secret.", err=True)
-
-
-def _register() -> None:
-    """Add the commands imported with this module (most are in LAZY_COMMANDS)."""
-
-
-_register()
+@click.group(cls=LazyGroup, params=list(_OPTIONS), context_settings={"auto_envvar_prefix": "FLASK"})
+def main() -> None:
+    """labgrader: validate hands-on Azure labs task by task."""
 
 
 if __name__ == "__main__":  # python -m webapp.cli

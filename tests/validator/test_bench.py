@@ -27,7 +27,7 @@ def test_quick_bench_reports_every_figure(tmp_path):
             assert {"median_ms", "x_latency", "azure_calls", "custom_vision_calls"} <= set(row[mode])
     assert {"median_ms", "azure_calls", "step_by_step_calls", "floor_ms", "x_floor"} <= set(f["whole_lab"])
     assert f["per_check_script"] and all({"script_ms", "warm_ms", "speedup"} <= set(r) for r in f["per_check_script"])
-    assert {"help_seconds", "validate_imports_seconds"} <= set(f["startup"])
+    assert {"help_seconds", "validate_imports_seconds", "validate_first_call_seconds"} <= set(f["startup"])
     assert {"rss_before_mb", "rss_after_mb", "validations", "attendees"} <= set(f["memory"])
     assert {"http_p50_ms", "in_process_p50_ms", "p50_ratio", "target"} <= set(f["http"])
     burst = f["burst"]
