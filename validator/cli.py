@@ -29,7 +29,10 @@ def validate_command(attendee_file, step, task, all_steps, lab_name, as_json, bu
 
     Exit status: 0 when every step passed, 1 when any did not, 2 on bad input.
     """
-    from . import Observation, Options, UnknownStep, validate_many
+    from webapp.config import ConfigError
+    from webapp.services.observation import for_command
+
+    from . import Options, UnknownStep, validate_many
 
     chosen = [x for x in (step, task, all_steps or None) if x]
     if len(chosen) != 1:
@@ -37,12 +40,14 @@ def validate_command(attendee_file, step, task, all_steps, lab_name, as_json, bu
     lab, attendee = lab_and_attendee(lab_name, attendee_file)
     options = Options(budget_seconds=budget)
     try:
-        # The whole lab from one snapshot: each fact fetched once for every step that reads it. One process,
-        # one validation: the pace and caches stay in it.
-        with Observation() as runtime:
+        # The whole lab from one snapshot: each fact fetched once for every step that reads it. With REDIS_URL
+        # configured, its Custom Vision calls keep to the F0 pace the web service's keep to.
+        with for_command() as runtime:
             results = validate_many(attendee, None if all_steps else [step or task], lab, options, runtime=runtime)
     except UnknownStep as exc:
         raise click.BadParameter(str(exc), param_hint="--step/--task") from exc
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps([r.to_json() for r in results], indent=2))
     else:

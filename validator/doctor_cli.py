@@ -26,10 +26,11 @@ def doctor_command(attendee_file, lab_name, as_json, budget, print_role):
     Exit status: 0 when nothing failed (warnings allowed), 1 when something did, 2 on bad input.
     """
     from checks import grants
+    from webapp.config import ConfigError
+    from webapp.services.observation import for_command
 
     from .cli import lab_and_attendee
     from .doctor import run
-    from .runtime import Observation
 
     if print_role:
         click.echo(json.dumps(grants.MINIMAL_ROLE, indent=2))
@@ -37,8 +38,11 @@ def doctor_command(attendee_file, lab_name, as_json, budget, print_role):
     if not attendee_file:
         raise click.UsageError("give --attendee FILE (or --print-role)")
     lab, attendee = lab_and_attendee(lab_name, attendee_file)
-    with Observation() as runtime:  # one check in one process: nothing to share with any other
-        report = run(attendee, lab, budget_seconds=budget, runtime=runtime)
+    try:
+        with for_command() as runtime:  # with REDIS_URL, on the web service's F0 pace
+            report = run(attendee, lab, budget_seconds=budget, runtime=runtime)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 ENV_PREFIX = "LABGRADER_"
 
@@ -190,42 +192,76 @@ def _instance_file(instance: Path) -> tuple[dict[str, Any], str | None]:
     return {}, None
 
 
-def load(app: Flask, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> None:
-    """Fill ``app.config`` with every option (parsed), then derive the generated/derived ones."""
+def values(instance: Path, overrides: Mapping[str, Any] | None = None,
+           environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every option's value, parsed, from its sources (nothing generated or derived: see :func:`complete_keys`)."""
     environ = os.environ if environ is None else environ
-    instance = Path(app.instance_path)
     file_values, file_name = _instance_file(instance)
     sources: list[tuple[str, Mapping[str, Any]]] = [
         (file_name or "instance file", file_values),
         ("environment", {k[len(ENV_PREFIX):]: v for k, v in environ.items() if k.startswith(ENV_PREFIX)}),
         ("create_app", dict(overrides or {})),
     ]
+    result: dict[str, Any] = {}
     for option in OPTIONS:
         value, origin = option.default, "default"
-        for origin_name, values in sources:
-            if option.name in values and values[option.name] is not None:
-                value, origin = values[option.name], origin_name
+        for origin_name, given in sources:
+            if option.name in given and given[option.name] is not None:
+                value, origin = given[option.name], origin_name
         if value is not None and origin != "default":
             try:
                 value = option.parse(value)
             except (TypeError, ValueError) as exc:
                 shown = ENV_PREFIX + option.name if origin == "environment" else option.name
                 raise ConfigError(f"{shown} from {origin}: {exc}") from None
-        app.config[option.name] = value
+        result[option.name] = value
+    return result
+
+
+def complete_keys(config: dict[str, Any], instance: Path) -> None:
+    """Fill SECRET_KEY (generated once into the instance folder) and ENCRYPTION_KEY (derived from it) where
+    ``config`` leaves them unset."""
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = _stored_secret_key(instance)
+    if not config["ENCRYPTION_KEY"]:
+        config["ENCRYPTION_KEY"] = derive_encryption_key(config["SECRET_KEY"])
+
+
+def load(app: Flask, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> None:
+    """Fill ``app.config`` with every option (parsed), then derive the generated/derived ones."""
+    instance = Path(app.instance_path)
+    app.config.update(values(instance, overrides, environ))
     # Flask's own and extensions' settings given by the caller pass through untouched.
     for key, value in (overrides or {}).items():
         if key not in BY_NAME:
             app.config[key] = value
 
-    if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = _stored_secret_key(instance)
-    if not app.config["ENCRYPTION_KEY"]:
-        app.config["ENCRYPTION_KEY"] = derive_encryption_key(app.config["SECRET_KEY"])
+    complete_keys(app.config, instance)
     if not app.config["DATABASE_URL"]:
         instance.mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'labgrader.sqlite3'}"
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+
+def default_instance_path() -> Path:
+    """The instance folder Flask gives the app when not told one (``Flask.auto_find_instance_path`` for
+    ``webapp.factory``), found without importing Flask, for the commands that read the configuration without the
+    app: ``instance`` beside the packages of a checkout, ``<prefix>/var/webapp.factory-instance`` when installed."""
+    packages = os.path.dirname(os.path.dirname(__file__))
+    prefix = os.path.abspath(sys.prefix)
+    if not PurePath(packages).is_relative_to(prefix):
+        site_parent, site_folder = os.path.split(packages)
+        if site_folder.lower() != "site-packages":
+            return Path(packages, "instance")
+        parent, folder = os.path.split(site_parent)
+        if folder.lower() == "lib":  # Windows: prefix/Lib/site-packages
+            prefix = parent
+        elif os.path.basename(parent).lower() == "lib":  # prefix/lib/pythonX.Y/site-packages
+            prefix = os.path.dirname(parent)
+        else:
+            prefix = site_parent
+    return Path(prefix, "var", "webapp.factory-instance")
 
 
 def _stored_secret_key(instance: Path) -> str:
