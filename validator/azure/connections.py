@@ -36,7 +36,7 @@ class Connections:
     def __init__(self) -> None:
         # Proxies from the environment are honoured as before, but requests looks them up (and .netrc, whose
         # credentials the grader never wants sent) on every request: only when a proxy is configured.
-        self._trust_env = bool(urllib.request.getproxies())
+        self._trust_env = proxy_configured()
         self.session = _session(self._trust_env, Retry(total=False, redirect=False, raise_on_status=False))
         # msrest retries through urllib3: its adapter gets msrest's own policy, with no retry (the validator's
         # RetryPolicy retries), exactly what each client's own adapter had.
@@ -67,6 +67,11 @@ class Connections:
         """Close every pooled connection (a later request would open new ones)."""
         self.session.close()
         self._msrest_adapter.close()
+
+
+def proxy_configured() -> bool:
+    """Whether the environment names a proxy (``NO_PROXY`` alone, which only lists exceptions, does not)."""
+    return any(scheme != "no" for scheme in urllib.request.getproxies())
 
 
 # Cookies would be shared between attendees through a shared session; Azure's APIs need none.
