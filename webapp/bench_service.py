@@ -2,8 +2,8 @@
 
 3. the same validation through HTTP (``labgrader serve``, real sockets) and in this process: p50 ratio;
 4. a burst of attendees, each with their own resources, pressing Validate within 5 s at L = 100 ms (errors,
-   p95 / one validation, throughput), and many presses on one F0 resource (calls/s reaching it, counted at
-   the simulator);
+   p95 / one validation, throughput, CPU per press of the server, the simulator and the load generator),
+   and many presses on one F0 resource (calls/s reaching it, counted at the simulator);
 5. the proctor's class page, its live grid and the progress JSON at two class sizes, on SQLite and on
    PostgreSQL, seeded by bulk inserts: render time and SQL queries per page;
 6. a class re-validated by the background jobs against one attendee's whole lab x M / workers.
@@ -254,10 +254,12 @@ def _burst(sim, service: _Service, key: str, attendees: int, f0_presses: int, pa
             ends[i] = time.perf_counter()
 
         threads = [threading.Thread(target=press, args=(i,)) for i in range(attendees)]
+        parties = _Parties(service, sim)
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        cpu = parties.cpu_ms_per(attendees)
     finally:
         sim.faults.clear()
     times = sorted(ms for ms, _, _ in results)
@@ -268,9 +270,52 @@ def _burst(sim, service: _Service, key: str, attendees: int, f0_presses: int, pa
             "p50_ms": round(statistics.median(times), 1), "p95_ms": round(p95, 1),
             "p95_x_single": round(p95 / single, 2),
             "throughput_per_second": round(attendees / (max(ends) - start), 1),
-            "serve": service.serve,
+            "cpu_ms_per_press": cpu, "serve": service.serve,
             "target": {k: TARGETS[k] for k in ("burst_errors", "burst_p95_x_single", "f0_calls_per_second")},
             "one_f0_resource": _one_resource(sim, service, key, f0_presses, pause)}
+
+
+class _Parties:
+    """CPU the server's workers, the simulator and this process (the load generator) use from now on: which of
+    them a burst keeps busy. Linux's /proc; elsewhere nothing is reported."""
+
+    def __init__(self, service: _Service, sim) -> None:
+        workers = _children(service.proc.pid) if service.proc is not None else []
+        sim_pid = getattr(sim, "pid", None)  # azuresim.process.SimulatorProcess; an in-process one is in ours
+        self.pids = {"server": workers, "simulator": [sim_pid] if sim_pid else [],
+                     "load_generator" if sim_pid else "load_generator_and_simulator": [os.getpid()]}
+        self.start = self._now()
+
+    def _now(self) -> dict[str, float | None]:
+        return {party: _cpu_seconds(pids) for party, pids in self.pids.items() if pids}
+
+    def cpu_ms_per(self, presses: int) -> dict[str, float] | None:
+        now = self._now()
+        if any(v is None for v in (*now.values(), *self.start.values())):
+            return None
+        return {party: round((now[party] - self.start[party]) * 1000 / presses, 1) for party in now}
+
+
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (gunicorn's workers), from /proc; [] where there is none."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """User and system CPU seconds of ``pids`` so far (/proc/PID/stat), or None where /proc cannot tell."""
+    total = 0.0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
 
 
 def _one_resource(sim, service: _Service, key: str, presses: int, pause) -> dict:
@@ -541,6 +586,9 @@ def print_figures(f: dict) -> None:
          f"{b['latency_ms']:g} ms: {b['errors']} errors (target {t['burst_errors']}); p95 {b['p95_ms']} ms = "
          f"{b['p95_x_single']} x a single validation ({b['single_ms']} ms; target <= {t['burst_p95_x_single']}); "
          f"p50 {b['p50_ms']} ms; {b['throughput_per_second']} validations/s")
+    if b.get("cpu_ms_per_press"):
+        echo("   CPU per press during the burst: " + ", ".join(f"{party.replace('_', ' ')} {ms} ms"
+                                                          for party, ms in b["cpu_ms_per_press"].items()))
     o = b["one_f0_resource"]
     echo(f"   {o['presses']} presses at once on one F0 resource: at most {o['max_calls_in_1s']} Custom Vision calls "
          f"in any 1 s, {o['sustained_calls_per_second']} calls/s sustained (target <= {t['f0_calls_per_second']}"
