@@ -528,10 +528,11 @@ class SimState:
                              else self.role(grader_role).name)
             except RoleError as exc:
                 raise AttendeeError(str(exc)) from None
-        tenant_id, sub_id, client_id = (str(uuid.uuid4()) for _ in range(3))
+        tenant_id, client_id = str(uuid.uuid4()), str(uuid.uuid4())
         principal = ServicePrincipal(tenant_id, client_id, secrets.token_urlsafe(30), f"labgrader-{name}")
-        rg = ResourceGroup(sub_id, f"ODL-{name}-{sub_id[:6].upper()}", region)
         with self.lock:
+            sub_id = self._new_subscription_id()
+            rg = ResourceGroup(sub_id, f"ODL-{name}-{sub_id[:6].upper()}", region)
             self.tenants[tenant_id] = f"{name} lab tenant"
             self.principals[client_id] = principal
             self.subscriptions[sub_id] = Subscription(sub_id, tenant_id, f"Lab subscription ({name})")
@@ -555,6 +556,17 @@ class SimState:
             self.assign_role(grader, role_name, scope)
         student = {"client_id": client_id, "client_secret": principal.client_secret}
         return creds | {"client_id": grader.client_id, "client_secret": grader.client_secret, "student": student}
+
+    def _new_subscription_id(self) -> str:
+        """A subscription id whose first six characters no other subscription here begins with (call with the
+        lock held). They are the attendee's DeploymentID (the ``injects`` of ``Simulator.create_attendee``), as a
+        lab platform gives each deployment its own: the student's Custom Vision resource is named after it, and
+        its custom subdomain must be unique across Azure. Drawn at random, two of a few hundred attendees
+        would share them often enough to fail a test run now and then (one pair in 16.7 million)."""
+        taken = {s[:6] for s in self.subscriptions}
+        while (sub_id := str(uuid.uuid4()))[:6] in taken:
+            continue
+        return sub_id
 
     def snapshot(self) -> dict:
         """A JSON-able view of the world without secrets or keys (for the admin API)."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from types import SimpleNamespace
+
 import pytest
 import requests
 
 from azuresim.server import Simulator
+from azuresim.student import Student
 
 from .test_arm import Arm, unique
 
@@ -114,3 +118,23 @@ def test_non_loopback_callers_are_refused(sim):
     assert "loopback" in far.get_json()["error"]["message"]
     near = client.get("/_sim/state", environ_base={"REMOTE_ADDR": "::1"})
     assert near.status_code == 200
+
+
+def test_each_attendee_gets_a_deployment_id_of_their_own(sim, monkeypatch):
+    """The DeploymentID (the subscription id's first six characters) names the student's Custom Vision resource
+    and its subdomain, unique across Azure: a random subscription id sharing them with an earlier attendee's
+    (one pair in 16.7 million) is drawn again rather than handed out."""
+    first = sim.create_attendee(f"deploy-{unique('a')}")
+    real, clashing = uuid.uuid4, iter(range(20))
+
+    def uuid4() -> uuid.UUID:  # the next 20 ids begin with the first attendee's six characters
+        n = next(clashing, None)
+        return real() if n is None else uuid.UUID(first["subscription_id"][:6] + f"{n:02x}" + real().hex[8:])
+
+    monkeypatch.setattr("azuresim.state.uuid", SimpleNamespace(uuid4=uuid4))
+    second = sim.create_attendee(f"deploy-{unique('b')}")
+    monkeypatch.undo()
+    assert second["injects"]["DeploymentID"] != first["injects"]["DeploymentID"]
+    assert next(clashing, None) is None, "the simulator drew fewer than 20 ids: the clash was not tried"
+    Student(first).do("1")
+    Student(second).do("1")  # its Custom Vision subdomain is free
