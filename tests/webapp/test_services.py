@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -365,8 +367,9 @@ def test_launch_link_is_bound_to_the_secret_key(student_row, app):
 def test_api_key_create_verify_revoke(app):
     key, plaintext = apikeys.create("platform")
     assert plaintext.startswith(f"lg_{key.prefix}_") and len(plaintext) > 50
+    secret = plaintext.removeprefix(f"lg_{key.prefix}_")  # the random part may hold '_' itself: not rsplit
     raw = _raw_rows("api_keys")
-    assert plaintext not in raw and plaintext.rsplit("_", 1)[1] not in raw
+    assert plaintext not in raw and len(secret) == 43 and secret not in raw
     assert apikeys.verify(plaintext).id == key.id
     assert db.session.get(ApiKey, key.id).last_used_at is not None
     assert apikeys.verify(plaintext[:-1] + ("A" if plaintext[-1] != "A" else "B")) is None
@@ -378,6 +381,16 @@ def test_api_key_create_verify_revoke(app):
     assert apikeys.verify(other_plain) is None
     assert [(k.name, k.active) for k in apikeys.list_keys()] == [("platform", False), ("second", False)]
 
+
+@pytest.mark.parametrize("random_part", ["-" + "x_" * 21, "_" * 43, "-" * 43])
+def test_api_keys_whose_random_part_begins_or_ends_with_a_dash_or_underscore_work(app, monkeypatch, random_part):
+    """token_urlsafe's alphabet holds '-' and '_': a key may begin or end with either (about one in 16 does)."""
+    fixed = SimpleNamespace(token_hex=secrets.token_hex, token_urlsafe=lambda n: random_part)
+    monkeypatch.setattr(apikeys, "secrets", fixed)
+    key, plaintext = apikeys.create("platform")
+    assert plaintext == f"lg_{key.prefix}_{random_part}" and random_part not in _raw_rows("api_keys")
+    assert apikeys.verify(plaintext).id == key.id
+    assert apikeys.verify(plaintext[:-1] + "A") is None
 
 def test_api_key_names(app):
     apikeys.create("platform")
