@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -21,10 +22,18 @@ def arm(attendee):
     clients.close()
 
 
-@pytest.fixture
-def slow_provisioning(sim):
-    sim.provisioning_seconds = 1.0  # the sim fixture restores the tests' timing afterwards
-    return sim
+def slow_provisioning(sim) -> Callable[[], None]:
+    """Operations begun from now on run for a minute, until the function returned ends them: what a test checks
+    while one runs cannot race its end on a loaded machine (as with a second of it). The sim fixture restores
+    the tests' timing afterwards."""
+    sim.provisioning_seconds = 60
+
+    def end_now() -> None:
+        with sim.state.lock:
+            for op in sim.state.operations.values():
+                op.done_at = min(op.done_at, time.time())
+
+    return end_now
 
 
 def _path(creds: dict, name: str) -> str:
@@ -32,8 +41,9 @@ def _path(creds: dict, name: str) -> str:
             f"Microsoft.CognitiveServices/accounts/{name}?api-version={API}")
 
 
-def _poll(creds: dict, url: str, token: str) -> list[dict]:
-    """Every status answer of an Azure-AsyncOperation URL until it is terminal."""
+def _poll(creds: dict, url: str, token: str, end: Callable[[], None]) -> list[dict]:
+    """Every status answer of an Azure-AsyncOperation URL until it is terminal; ``end`` ends the operation
+    after the first answer."""
     seen = []
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -43,12 +53,14 @@ def _poll(creds: dict, url: str, token: str) -> list[dict]:
         if seen[-1]["status"] in TERMINAL:
             return seen
         assert float(resp.headers["Retry-After"]) > 0
+        end()
         time.sleep(0.1)
     raise AssertionError(f"operation did not end: {seen[-1]}")
 
 
-def test_create_is_a_long_running_operation(arm, attendee, slow_provisioning):
+def test_create_is_a_long_running_operation(arm, attendee, sim):
     name = unique("lro")
+    end = slow_provisioning(sim)
     body = {"kind": "CustomVision.Training", "sku": {"name": "S0"}, "location": "eastus",
             "properties": {"customSubDomainName": name}}
     first = raw(attendee, "PUT", _path(attendee, name), arm.token(), json=body)
@@ -63,7 +75,7 @@ def test_create_is_a_long_running_operation(arm, attendee, slow_provisioning):
     domains = f"{endpoint}customvision/v3.3/training/domains"
     assert requests.get(domains, headers={"Training-Key": key}, verify=attendee["ca_bundle"],
                         timeout=10).status_code == 401
-    statuses = _poll(attendee, first.headers["Azure-AsyncOperation"], arm.token())
+    statuses = _poll(attendee, first.headers["Azure-AsyncOperation"], arm.token(), end)
     assert statuses[0]["status"] == "Creating" and statuses[-1]["status"] == "Succeeded"
     assert statuses[-1]["name"] and statuses[-1]["startTime"] <= statuses[-1]["endTime"]
     assert arm.cs.accounts.get(arm.rg, name).properties.provisioning_state == "Succeeded"
@@ -81,13 +93,14 @@ def test_a_provisioning_failure_ends_failed(arm, sim):
     assert arm.create(name, sku="S0").properties.provisioning_state == "Succeeded"
 
 
-def test_delete_is_long_running_and_soft_deletes(arm, attendee, slow_provisioning):
+def test_delete_is_long_running_and_soft_deletes(arm, attendee, sim):
     name = unique("gone")
     arm.create(name, sku="S0")
+    end = slow_provisioning(sim)
     resp = raw(attendee, "DELETE", _path(attendee, name), arm.token())
     assert resp.status_code == 202 and "Location" in resp.headers
     assert arm.cs.accounts.get(arm.rg, name).properties.provisioning_state == "Deleting"
-    _poll(attendee, resp.headers["Azure-AsyncOperation"], arm.token())
+    _poll(attendee, resp.headers["Azure-AsyncOperation"], arm.token(), end)
     done = requests.get(resp.headers["Location"], headers={"Authorization": f"Bearer {arm.token()}"},
                         verify=attendee["ca_bundle"], timeout=10)
     assert done.status_code == 204

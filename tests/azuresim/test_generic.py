@@ -48,7 +48,9 @@ def _name() -> str:
 
 
 def test_create_is_long_running_then_get_list_delete(clients, storage, sim, monkeypatch):
-    monkeypatch.setattr(sim, "provisioning_seconds", 0.5)
+    # Long enough that the GET below finds it deploying on a loaded machine too (0.5 s could pass before it);
+    # the SDK's poller then sleeps the Retry-After (whole seconds) and finds it done.
+    monkeypatch.setattr(sim, "provisioning_seconds", 2.0)
     name = _name()
     poller = clients.rm.resources.begin_create_or_update_by_id(
         _id(clients, name), _account(clients), api_version=VERSION, polling_interval=0.1)
