@@ -280,7 +280,8 @@ def _images(value: F.ImagesFact | None, facts: Mapping[str, Any], reads: set[str
     per_tag: dict[str, int] = {}
     bare = 0
     for image in value.images:
-        for name in {r.tag for r in image.regions}:
+        # Each tag once per image, in region order: a set's order changes with each process's string hashing.
+        for name in dict.fromkeys(r.tag for r in image.regions):
             per_tag[name] = per_tag.get(name, 0) + 1
         bare += not image.regions
     total = plural(len(value.images), "image") + ("" if value.complete else " or more")

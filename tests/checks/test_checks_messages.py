@@ -231,3 +231,18 @@ def test_identities_name_what_a_verdict_rests_on(good, ctx):
     good[F.PROJECT] = F.FactUnavailable(F.PROJECT, "timeout")
     seen = identities(good, _reads("iteration_exportable"))
     assert seen[F.TRAINED_ITERATION] is None and F.PROJECT not in seen
+
+
+def test_describe_images_names_region_tags_in_the_order_they_are_drawn(good):
+    """Not in a set's order, which changes from one process to the next with string hashing (PYTHONHASHSEED)."""
+    box = F.Box(0.1, 0.1, 0.2, 0.2)
+    drawn = ("Pit", "Crack", "Rim", "Scratch", "Burr", "Porosity")  # a set keeps these six in order 1 time in 720
+    good[F.IMAGES] = F.ImagesFact(images=(
+        F.ImageFact("i1", regions=tuple(F.RegionFact(tag, box) for tag in drawn)),
+        F.ImageFact("i2", regions=(F.RegionFact("Crack", box), F.RegionFact("Crack", box))),
+        F.ImageFact("i3"),
+    ))
+    assert describe(good, [F.IMAGES], RG) == [
+        "Project 'Casting Defect Detection' has 3 images: 1 image with a 'Pit' region, 2 images with a 'Crack' "
+        "region, 1 image with a 'Rim' region, 1 image with a 'Scratch' region, 1 image with a 'Burr' region and "
+        "1 image with a 'Porosity' region, 1 without a region."]
