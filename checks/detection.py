@@ -63,11 +63,12 @@ class RegionCounts:
         bare: Counter = Counter()
         without = 0
         for image in fact.images:
-            names = {r.tag for r in image.regions}
-            per_tag.update(names)
+            # Each tag once per image, in the order drawn: a set's order changes with each process's string
+            # hashing, and the tags are named in this order (messages, evidence, ties among variants).
+            per_tag.update(list(dict.fromkeys(r.tag for r in image.regions)))
             if not image.regions:
                 without += 1
-                bare.update(set(image.tags))
+                bare.update(list(dict.fromkeys(image.tags)))
         return cls(len(fact.images), per_tag, without, bare)
 
     def variants(self, want: str) -> list[str]:

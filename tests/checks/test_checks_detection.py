@@ -172,6 +172,16 @@ def test_regions_of_one_other_tag_only_suggest_renaming_it_once(raw, run):
     assert causes([count, only]) == [count]
 
 
+def test_other_region_tags_are_named_in_the_order_drawn(raw, run):
+    """Not in a set's order, which changes from one process to the next with string hashing (PYTHONHASHSEED)."""
+    drawn = ("Pit", "Crack", "Rim", "Scratch", "Burr")  # a set keeps five in order 1 time in 120
+    raw[F.IMAGES] = F.ImagesFact((image(1, *((t, DEFECT_BOX) for t in drawn)), image(2, ("Crack", DEFECT_BOX))))
+    out = run("region_image_count", raw)
+    assert out.status is Status.FAIL and out.message == (
+        "Project 'Casting Flaw Finder' has no region tagged 'Defect'; its regions are tagged 'Pit' (1 image), "
+        "'Crack' (2 images), 'Rim' (1 image), 'Scratch' (1 image) and 'Burr' (1 image).")
+    assert list(out.evidence["images_with_regions"]) == list(drawn)
+
 def test_regions_on_a_tag_the_lab_does_not_use_fail(raw, run):
     extra = [image(200 + i, ("Defect", DEFECT_BOX), ("Casting", F.Box(0.1, 0.1, 0.8, 0.8))) for i in range(12)]
     raw[F.IMAGES] = F.ImagesFact(tuple(images(40) + extra))
