@@ -93,13 +93,14 @@ def now() -> datetime:
 
 def redact(value: Any, secrets: set[str]) -> Any:
     """``value`` (JSON-ready) with every occurrence of a secret replaced by ``***``."""
-    secrets = {s for s in secrets if s and len(s) >= 6}
-    if not secrets:
+    # Longest first: a secret inside another is masked with it, whatever order the set iterates in.
+    ordered = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+    if not ordered:
         return value
 
     def walk(v: Any) -> Any:
         if isinstance(v, str):
-            for s in secrets:
+            for s in ordered:
                 v = v.replace(s, "***")
             return v
         if isinstance(v, dict):
