@@ -88,7 +88,7 @@ def serve(env: dict[str, str], cwd: Path, name: str = "serve", *, workers: int =
         try:
             if requests.get(server.url + "/healthz", timeout=2).status_code == 200:
                 return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # gunicorn listens before its worker is ready
             pass
         if not server.alive() or time.monotonic() > deadline:
             server.stop()

@@ -204,7 +204,7 @@ def test_serve_answers_health_checks(make_app, tmp_path):
             try:
                 answer = requests.get(f"http://127.0.0.1:{proc.port}/readyz", timeout=2)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # gunicorn listens before its worker is ready
                 assert proc.poll() is None, proc.stdout.read()
                 assert time.monotonic() < deadline, "gunicorn did not start within 30 s"
                 time.sleep(0.2)
