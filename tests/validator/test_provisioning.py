@@ -17,7 +17,9 @@ def _begin_create(student, name: str, kind: str, sku: str = "F0"):
 
 
 def test_task1_is_pending_while_the_resource_deploys_then_passes(sim, small_lab, who, student, runtime):
-    sim.provisioning_seconds = 3.0  # the sim fixture restores the tests' timing afterwards
+    # Long enough that a loaded machine still validates while both deploy (as test_resource_pack's 5 s); the sim
+    # fixture restores the tests' timing afterwards.
+    sim.provisioning_seconds = 5.0
     training = _begin_create(student, student.account_name, "CustomVision.Training")
     prediction = _begin_create(student, f"{student.account_name}-Prediction", "CustomVision.Prediction")
     during = validate(who, "1", small_lab, runtime=runtime)
