@@ -57,12 +57,13 @@ def run(attendee: Attendee, step_id: str, *, trigger: str, triggered_by: str | N
         result = credentials_error(pack.id, spec, exc)
         record(attendee, result, result.to_json(), trigger=trigger, triggered_by=triggered_by)
         return result
+    heard_by = webhooks.audience(attendee)  # read with the attendee: the attempt's transaction only writes
     _release_connection()
     options = validator.Options(budget_seconds=float(current_app.config["VALIDATE_BUDGET_SECONDS"]))
     result = validator.validate(who, spec.id, pack, options, runtime=observation())
     data = redact(result.to_json(), secrets)
     safe = validator.StepResult.from_json(data)
-    record(attendee, safe, data, trigger=trigger, triggered_by=triggered_by)
+    record(attendee, safe, data, trigger=trigger, triggered_by=triggered_by, heard_by=heard_by)
     log.info("validated %s step %s: %s (%d ms, %d Azure calls, by %s %s)", name, safe.step, safe.status.value,
              safe.duration_ms, safe.azure_calls, trigger, triggered_by or "-")
     return safe
@@ -98,6 +99,7 @@ def run_many(attendee: Attendee, step_ids: Sequence[str] | None, *, trigger: str
         result = credentials_error(pack.id, specs[0], exc)
         record(attendee, result, result.to_json(), trigger=trigger, triggered_by=triggered_by)
         return [result]
+    heard_by = webhooks.audience(attendee)  # as in run()
     _release_connection()
     options = validator.Options(budget_seconds=float(current_app.config["VALIDATE_BUDGET_SECONDS"]))
     results = []
@@ -105,7 +107,9 @@ def run_many(attendee: Attendee, step_ids: Sequence[str] | None, *, trigger: str
                                           counter=counter):
         data = redact(result.to_json(), secrets)
         safe = validator.StepResult.from_json(data)
-        record(attendee, safe, data, trigger=trigger, triggered_by=triggered_by)
+        # The first record uses the audience read before Azure was asked; its commit expires what was read.
+        record(attendee, safe, data, trigger=trigger, triggered_by=triggered_by,
+               heard_by=None if results else heard_by)
         results.append(safe)
     log.info("validated %s steps %s from one snapshot: %s (%d ms, by %s %s)", name,
              ",".join(r.task for r in results), ",".join(r.status.value for r in results),
@@ -153,11 +157,16 @@ def _problem(exc: Exception) -> str:
 
 
 def record(attendee: Attendee, result: validator.StepResult, data: dict, *, trigger: str,
-           triggered_by: str | None) -> Attempt:
-    """Store the Attempt and fold it into the StepSummary in one transaction (retried once on a race)."""
+           triggered_by: str | None, heard_by: webhooks.Audience | None = None) -> Attempt:
+    """Store the Attempt and fold it into the StepSummary in one transaction (retried once on a race).
+
+    ``heard_by``: the attendee's :func:`webhooks.audience`, when the caller read it already (:func:`run` reads
+    it with the attendee, before Azure is asked, so the transaction here only writes); read here otherwise,
+    and again on the retry."""
     key = webhooks.attendee_key(attendee)  # read before the commit expires the row
     for tries in (1, 2):
-        heard_by = webhooks.audience(attendee)  # reads, before the writing starts
+        if heard_by is None or tries == 2:
+            heard_by = webhooks.audience(attendee)  # reads, before the writing starts
         attempt = Attempt(
             attendee_id=attendee.id, step_id=result.step, task=result.task, status=result.status.value,
             message=result.message, hint=result.hint, result=data, trigger=trigger, triggered_by=triggered_by,
@@ -165,10 +174,12 @@ def record(attendee: Attendee, result: validator.StepResult, data: dict, *, trig
         )
         try:
             with _writer():
-                db.session.add(attempt)
-                previous, summary = _fold(attendee.id, result, counts=trigger != AUTO)
-                if trigger != AUTO:  # someone is working on the lab: the automatic checks follow them
-                    autocheck.touch(attendee.id)
+                # The attempt and the summary are written by one flush (the touch's UPDATE would flush them).
+                with db.session.no_autoflush:
+                    db.session.add(attempt)
+                    previous, summary = _fold(attendee.id, result, counts=trigger != AUTO)
+                    if trigger != AUTO:  # someone is working on the lab: the automatic checks follow them
+                        autocheck.touch(attendee.id)
                 # The webhook outbox rows commit with the attempt: a crash after this loses no event.
                 events = webhooks.on_attempt(attendee, result, data, previous, summary, trigger, heard_by)
                 db.session.commit()
