@@ -12,7 +12,7 @@
   opened over HTTPS: it lives in the LMS's iframe), and ``Secure`` whenever the service is reached over
   HTTPS (``BASE_URL`` is https, or the request is, directly or through a trusted proxy); HTTPS answers carry
   ``Strict-Transport-Security``. Bodies of the pages' requests are capped (``MAX_CONTENT_LENGTH``).
-- Rate limits (Flask-Limiter): in memory per process by default, shared through Redis when
+- Rate limits (Flask-Limiter): in memory per process by default (:mod:`.memory_limits`), shared through Redis when
   ``REDIS_URL`` is configured (an unreachable Redis falls back to memory; it never fails a request).
   :func:`validate_rate` is the per-attendee, per-step Validate limit (the student's presses);
   :func:`recheck_rate` the separate budget of the guide page's automatic rechecks of a PENDING step.
@@ -33,6 +33,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import InternalServerError, Unauthorized
 from werkzeug.routing import IntegerConverter, ValidationError
 
+from . import memory_limits  # noqa: F401 - registers the labgrader-memory:// storage
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,9 @@ def init_app(app: Flask) -> None:
     if app.config.get("MAX_CONTENT_LENGTH") is None:
         # No page takes more than a short form; the API checks its own (equal) limit first, in its envelope.
         app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    # An explicit storage keeps Flask-Limiter from warning that it picked memory by itself.
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    # An explicit storage keeps Flask-Limiter from warning that it picked memory by itself. In memory: limits'
+    # storage without a thread started per hit (registered by importing memory_limits).
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "labgrader-memory://")
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")  # the wait we announce is the real one
     # Off: the 429 answers set Retry-After themselves, to the same number of seconds their sentence gives.
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
