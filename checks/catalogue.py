@@ -53,6 +53,12 @@ def catalogue() -> list[dict[str, Any]]:
     return [entry(registry.get(cid)) for cid in registry.all_ids()]
 
 
+def declaration_problems() -> list[str]:
+    """Every registered check's declared default or example that its own key refuses (a bug in the check;
+    ``Check.declaration_problems``): the catalogue would show it as a usable value."""
+    return [p for cid in registry.all_ids() for p in registry.get(cid).declaration_problems()]
+
+
 def as_text(entries: list[dict[str, Any]]) -> str:
     """The catalogue for a terminal: per check, its title, facts, keys (type, default) and a lab.yaml example."""
     blocks = []

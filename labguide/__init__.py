@@ -7,14 +7,24 @@ Public interface::
     html = render_guide(pack, injects, step_url=..., image_url=..., reveal_url=...)
 """
 
-from labguide.lint import Problem, lint_pack
+from importlib import import_module
+
 from labguide.model import Guide, ImageRef, InjectRef, Task, ValidationRef
 from labguide.packs import CheckSpec, InjectSpec, LabPack, PackError, StepSpec, available_packs, load_pack
 from labguide.parse import parse_guide
-from labguide.render import render_guide, render_markdown, render_page, sanitize
+
+# Linting and rendering load when first named: grading a lab (labgrader validate) uses neither.
+_LAZY = {"Problem": "labguide.lint", "lint_pack": "labguide.lint", "render_guide": "labguide.render",
+         "render_markdown": "labguide.render", "render_page": "labguide.render", "sanitize": "labguide.render"}
 
 __all__ = [
     "CheckSpec", "Guide", "ImageRef", "InjectRef", "InjectSpec", "LabPack", "PackError", "Problem", "StepSpec",
     "Task", "ValidationRef", "available_packs", "lint_pack", "load_pack", "parse_guide", "render_guide",
     "render_markdown", "render_page", "sanitize",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'labguide' has no attribute {name!r}")

@@ -34,6 +34,19 @@ def registered_check(check_id: str) -> bool:
     return True
 
 
+def declaration_problems(check_id: str) -> list[str]:
+    """What is wrong in the registered check's own declaration (``Check.declaration_problems``); none for an
+    id the registry lacks, or an entry that declares nothing."""
+    from checks import registry
+
+    try:
+        check = registry.get(check_id)
+    except KeyError:
+        return []
+    problems = getattr(check, "declaration_problems", None)
+    return problems() if problems is not None else []
+
+
 def lint_pack(pack: LabPack, *, check_exists: Callable[[str], bool] = registered_check) -> list[Problem]:
     """Every problem in ``pack``, sorted by file and line; an empty list means the pack is clean."""
     guide_file = _rel(pack.guide_path, pack.root)
@@ -53,6 +66,7 @@ def lint_pack(pack: LabPack, *, check_exists: Callable[[str], bool] = registered
         at_guide(0, "no lab.yaml beside the guide, so its steps, injects and checks cannot be checked")
     for line, msg in pack.problems:
         at_yaml(line, msg)
+    declarations_seen: set[str] = set()  # each check's own declaration is reported once, at its first use
 
     guide = pack.guide
     for p in guide.problems:
@@ -106,6 +120,10 @@ def lint_pack(pack: LabPack, *, check_exists: Callable[[str], bool] = registered
             elif not check_exists(check.id):
                 at_yaml(check.line, f"check '{check.id}' (step {step.id}, Task {step.task}) is not registered; "
                                     f"`labgrader checks list` shows the checks there are")
+            elif check.id not in declarations_seen:
+                declarations_seen.add(check.id)
+                for msg in declaration_problems(check.id):
+                    at_yaml(check.line, f"{msg} (a bug in labgrader's declaration of the check, not in this pack)")
     if pack.yaml_path is not None:
         problems.extend(Problem(yaml_file, line, msg)
                         for line, msg in schema_problems(pack.yaml_path, check_exists, pack.injects))

@@ -120,7 +120,10 @@ def checks_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON.")
 def checks_list(as_json: bool) -> None:
     """Every registered check: the facts it observes, its expectation keys (type, default) and an example."""
-    from checks.catalogue import as_text, catalogue
+    from checks.catalogue import as_text, catalogue, declaration_problems
 
+    broken = declaration_problems()
+    if broken:  # its example or default would be shown as a value lab.yaml may use
+        raise click.ClickException("; ".join(broken))
     entries = catalogue()
     click.echo(json.dumps(entries, indent=2) if as_json else as_text(entries), nl=as_json)

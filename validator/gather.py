@@ -20,7 +20,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks import facts as F
 from checks import grants
@@ -28,10 +28,11 @@ from checks import grants
 from . import discovery
 from .azure import blobs
 from .azure.arm import ArmGateway
-from .azure.customvision import TrainingGateway
 from .azure.errors import AzureCallError
-from .azure.resources import resources
 from .discovery import Found
+
+if TYPE_CHECKING:
+    from .azure.customvision import TrainingGateway
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +259,10 @@ class FactGatherer:
     def _gateway(self) -> TrainingGateway:
         with self._lock:
             if self._training is None:
+                # The Custom Vision SDK (and msrest) load with the first validation that calls Custom Vision:
+                # a step that only asks ARM (Task 1) never loads them.
+                from .azure.customvision import TrainingGateway
+
                 self._training = TrainingGateway(self.arm, self.facts[F.TRAINING_ACCOUNT])
             return self._training
 
@@ -287,5 +292,12 @@ _CALLS: dict[str, Callable[[FactGatherer, F.Fact, Any], Any]] = {
     blobs.OPERATION: lambda g, fact, param: g._prediction_images(),
     # One list call for the type (and a read by id per resource when the lab gives an api-version to read
     # properties with).
-    "Resources_ListByResourceGroup": lambda g, fact, param: resources(g.arm, fact.resource_type, param),
+    "Resources_ListByResourceGroup": lambda g, fact, param: _resources(g.arm, fact.resource_type, param),
 }
+
+
+def _resources(arm: ArmGateway, resource_type: str, api_version: str | None) -> list[F.ResourceFact]:
+    # azure-mgmt-resource's generic resources load only for a lab that judges resources by type.
+    from .azure.resources import resources
+
+    return resources(arm, resource_type, api_version)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pytest
 
 from checks import registry
-from checks.base import Check, check, run_check
+from checks.base import Check, run_check
 from checks.expect import INTEGER, NAME_RULE, TAG, ExpectationError, Expectations, Key, NameRule, check_expect
 from checks.outcome import Status
 
@@ -18,6 +19,8 @@ def test_every_registered_check_declares_its_expectations(lab):
         assert c.expects is not None, f"{cid} declares no expectation keys (check(..., expects=...))"
         for k in c.expects:
             assert k.description.strip(), (cid, k.name)
+        # Registration does not validate its defaults and examples (no JSON Schema at start-up): this does.
+        assert c.declaration_problems() == [], cid
     # The built-in lab's own expectations satisfy every declaration.
     for s in lab["steps"]:
         for ch in s["checks"]:
@@ -78,12 +81,22 @@ def test_templated_keys_are_rendered_and_others_compared_as_written(ctx):
         c.expectations({"region": "{Nope}"}, {})
 
 
-def test_a_declaration_that_contradicts_itself_is_refused_at_registration():
+def _contradicting(cid: str = "test_bad_default") -> Check:
+    """A check whose declared default and example its own key refuses (a string for a whole number)."""
     def fn(facts, expect, ctx):
         raise AssertionError
 
-    with pytest.raises(ValueError, match="default of 'n' is invalid"):
-        check("test_bad_default", title="t", reads=(), expects=(Key("n", INTEGER, "n", default="x"),))(fn)
+    return Check(cid, "t", (), fn, expects=(Key("n", INTEGER, "n", default="x", example="y"),))
+
+
+def test_a_declaration_that_contradicts_itself_is_reported_and_refused():
+    def fn(facts, expect, ctx):
+        raise AssertionError
+
+    # A default or example its key refuses: said by the tests (above), `checks list` and `guide lint` (below).
+    problems = _contradicting().declaration_problems()
+    assert len(problems) == 2 and "default of 'n' is invalid" in problems[0] and "example of 'n'" in problems[1]
+    assert "whole number" in problems[0]
     with pytest.raises(ValueError, match="twice"):
         Check("test_twice", "t", (), fn, expects=(Key("a", TAG, "a"), Key("a", TAG, "b")))
     with pytest.raises(ValueError, match="required"):
@@ -98,3 +111,21 @@ def test_an_advisory_check_takes_fail_and_an_example_is_valid():
         assert ex["id"] == cid
         if registry.get(cid).expects is not None:
             assert check_expect(cid, registry.get(cid).expects, ex.get("expect", {})) == [], ex
+
+
+def test_checks_list_and_lint_refuse_a_check_whose_declaration_contradicts_itself(monkeypatch):
+    from click.testing import CliRunner
+
+    from labguide.lint import lint_pack
+    from labguide.packs import load_pack
+    from webapp.cli import main
+
+    # The built-in pack's tag_image_count, declared with a default its key refuses.
+    real = registry.get("tag_image_count")
+    bad = replace(real, expects=tuple(replace(k, default="many") if k.name == "min_images" else k
+                                      for k in real.expects))
+    monkeypatch.setitem(registry._REGISTRY, "tag_image_count", bad)
+    listed = CliRunner().invoke(main, ["checks", "list"])
+    assert listed.exit_code == 1 and "the default of 'min_images' is invalid" in listed.output
+    found = [p for p in lint_pack(load_pack("spot-the-flaw")) if "min_images" in p.message]
+    assert len(found) == 1 and "not in this pack" in found[0].message and found[0].path == "lab.yaml"

@@ -15,12 +15,12 @@ system store.
 
 from __future__ import annotations
 
+import threading
 import urllib.request
 from http.cookiejar import DefaultCookiePolicy
 
 import requests
 from azure.core.pipeline.transport import RequestsTransport
-from msrest.universal_http.requests import ClientRetryPolicy
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -38,11 +38,9 @@ class Connections:
         # credentials the grader never wants sent) on every request: only when a proxy is configured.
         self._trust_env = proxy_configured()
         self.session = _session(self._trust_env, Retry(total=False, redirect=False, raise_on_status=False))
-        # msrest retries through urllib3: its adapter gets msrest's own policy, with no retry (the validator's
-        # RetryPolicy retries), exactly what each client's own adapter had.
-        policy = ClientRetryPolicy()
-        policy.retries = 0
-        self._msrest_adapter = _adapter(policy())
+        # Made with the first msrest client: only Custom Vision's SDK is msrest's, and only then is msrest loaded.
+        self._msrest_adapter: HTTPAdapter | None = None
+        self._msrest_lock = threading.Lock()
 
     def transport(self, verify: str | bool, **options) -> RequestsTransport:
         """An azure-core transport over the shared pool, verifying TLS with ``verify`` (a CA file or True);
@@ -52,6 +50,15 @@ class Connections:
 
     def configure_msrest(self, config) -> None:
         """Make an msrest client (its ``config``) keep its connections between calls, in the shared pool."""
+        with self._msrest_lock:
+            if self._msrest_adapter is None:
+                from msrest.universal_http.requests import ClientRetryPolicy
+
+                # msrest retries through urllib3: its adapter gets msrest's own policy, with no retry (the
+                # validator's RetryPolicy retries), exactly what each client's own adapter had.
+                policy = ClientRetryPolicy()
+                policy.retries = 0
+                self._msrest_adapter = _adapter(policy())
         config.keep_alive = True  # else msrest closes its session, and so the connection, after each call
         config.proxies.use_env_settings = self._trust_env
         config.session_configuration_callback = self._mount_msrest
@@ -66,7 +73,8 @@ class Connections:
     def close(self) -> None:
         """Close every pooled connection (a later request would open new ones)."""
         self.session.close()
-        self._msrest_adapter.close()
+        if self._msrest_adapter is not None:
+            self._msrest_adapter.close()
 
 
 def proxy_configured() -> bool:

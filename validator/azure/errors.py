@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import re
 import socket
+import sys
 
 import requests
 from azure.core import exceptions as core_exc
 from azure.identity import CredentialUnavailableError
-from msrest import exceptions as msrest_exc
 
 from . import tokens
 
@@ -160,9 +160,10 @@ def translate(exc: BaseException, operation: str, calls: tokens.TokenCalls | Non
     if isinstance(exc, (core_exc.ServiceRequestError, core_exc.ServiceResponseError)):
         kind = "timeout" if _is_timeout(exc) else "unavailable"
         return AzureCallError(kind, operation, _first_line(exc))
-    # msrest (Custom Vision)
+    # msrest (Custom Vision). Only the Custom Vision SDK loads msrest: before it has, no exception is msrest's.
+    msrest_exc = sys.modules.get("msrest.exceptions")
     response = getattr(exc, "response", None)
-    if isinstance(exc, msrest_exc.HttpOperationError) and response is not None:
+    if msrest_exc is not None and isinstance(exc, msrest_exc.HttpOperationError) and response is not None:
         status = response.status_code
         error = getattr(exc, "error", None)
         code = getattr(error, "code", None) or _gateway_code(response)
@@ -178,7 +179,8 @@ def translate(exc: BaseException, operation: str, calls: tokens.TokenCalls | Non
             kind, operation, message, status=status, code=code,
             retry_after=_retry_after(response.headers),
         )
-    if isinstance(exc, (msrest_exc.ClientRequestError, requests.RequestException, OSError)):
+    transport = (requests.RequestException, OSError, *((msrest_exc.ClientRequestError,) if msrest_exc else ()))
+    if isinstance(exc, transport):
         kind = "timeout" if _is_timeout(exc) else "unavailable"
         return AzureCallError(kind, operation, _first_line(exc))
     if isinstance(exc, core_exc.AzureError):
