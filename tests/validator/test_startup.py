@@ -6,6 +6,7 @@ guide's linter or renderer. Each runs in a fresh process; the loaded modules are
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -33,7 +34,7 @@ NOT_BEFORE_THE_CALL = (*CUSTOM_VISION, "azure.mgmt.resource", "jsonschema", "lab
 def _validate(attendee: dict, tmp_path, task: str) -> tuple[set[str], set[str], str]:
     path = tmp_path / "attendee.json"
     path.write_text(json.dumps(attendee), encoding="utf-8")
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("LABGRADER_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABGRADER_")}
     done = subprocess.run([sys.executable, "-c", PROBE, "validate", "--attendee", str(path), "--task", task],
                           capture_output=True, text=True, timeout=120, env=env)
     lines = dict(x.split(" ", 1) for x in done.stderr.splitlines() if x.startswith(("AT_FIRST_CALL ", "AT_END ")))
@@ -67,7 +68,7 @@ def test_a_custom_vision_step_loads_its_sdk_when_it_calls_custom_vision(sim, att
 
 def test_loading_every_check_validates_no_declaration():
     """Registration leaves each check's defaults and examples to the tests and lint (test_checks_declared)."""
-    done = subprocess.run([sys.executable, "-c", "import sys; from checks import registry; n = len(registry.all_ids()); "
-                           "print(n, 'jsonschema' in sys.modules)"], capture_output=True, text=True, timeout=60)
+    code = "import sys; from checks import registry; print(len(registry.all_ids()), 'jsonschema' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     count, loaded = done.stdout.split()
     assert int(count) > 20 and loaded == "False", done.stdout + done.stderr
