@@ -24,8 +24,10 @@ from webapp.cli import _fail, _require_schema
               help="Threads per worker; a Validate mostly waits on Azure, so threads serve it well.")
 @click.option("--timeout", type=int, default=None,
               help="Seconds before a stuck request's worker is restarted (default: validation budget + 30).")
+@click.option("--keep-alive", "keepalive", type=int, default=75, show_default=True,
+              help="Seconds an idle client connection stays open; above a load balancer's idle timeout (often 60).")
 @with_appcontext
-def serve(host: str, port: int, workers: int | None, threads: int, timeout: int | None) -> None:
+def serve(host: str, port: int, workers: int | None, threads: int, timeout: int | None, keepalive: int) -> None:
     """Serve the web app under gunicorn (refuses an un-migrated database)."""
     from flask import current_app
 
@@ -41,6 +43,9 @@ def serve(host: str, port: int, workers: int | None, threads: int, timeout: int 
         "threads": threads,
         "timeout": timeout or int(budget + 30),
         "graceful_timeout": 30,
+        # gunicorn's 2 s made a platform pressing every few seconds reconnect each time, and a proxy whose idle
+        # timeout outlasts the app's can send a request down a connection the app is closing (a 502).
+        "keepalive": keepalive,
         "accesslog": "-",
         # gunicorn's default line, then how long the request took in ms (the web path's share of a press)
         "access_log_format": '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms',

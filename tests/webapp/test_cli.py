@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import stat
@@ -209,6 +210,15 @@ def test_serve_answers_health_checks(make_app, tmp_path):
                 assert time.monotonic() < deadline, "gunicorn did not start within 30 s"
                 time.sleep(0.2)
         assert answer.status_code == 200 and answer.json()["checks"]["database"] == "ok"
+        # An idle client connection outlives gunicorn's 2 s default: a platform pressing every few seconds keeps it.
+        conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=10)
+        try:
+            for pause in (0, 3):
+                time.sleep(pause)
+                conn.request("GET", "/healthz")
+                assert conn.getresponse().read() and conn.sock is not None
+        finally:
+            conn.close()
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
