@@ -23,14 +23,18 @@ class KeptMemoryStorage(MemoryStorage):
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        # What the parent checks before each hit: a purger that is always alive, so it never starts a timer.
-        self.timer = _Purger(self)  # type: ignore[assignment]
-        self.timer.start()
+        self._keep_purger()
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
-        self.timer = _Purger(self)  # type: ignore[assignment]
-        self.timer.start()
+        self._keep_purger()
+
+    def _keep_purger(self) -> None:
+        # What the parent checks before each hit: a purger that is always alive, so it never starts a timer. The
+        # purge is limits' private method: should a release of limits rename it, its own timers stay in charge.
+        if hasattr(self, "_MemoryStorage__expire_events"):
+            self.timer = _Purger(self)  # type: ignore[assignment]
+            self.timer.start()
 
     def purge(self) -> None:
         """Drop the entries whose window has passed (limits' own purge)."""
