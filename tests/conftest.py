@@ -43,6 +43,19 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def reachable_redis(url: str):
+    """A client of the Redis at ``url`` (the caller closes it); skips when it does not answer, fails under CI=true."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    try:
+        client.ping()
+    except redis.RedisError:
+        client.close()
+        require(False, f"Redis is not reachable at {url}")
+    return client
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     require(SHARED.is_dir(), f"{SHARED} (the project's shared/ folder) is not present")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import redis_url, require
+from tests.conftest import reachable_redis, redis_url
 from validator.azure.caches import ClientCache
 
 REDIS_URL = redis_url(15)
@@ -13,13 +13,7 @@ REDIS_URL = redis_url(15)
 
 @pytest.fixture
 def redis_client():
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
-    try:
-        client.ping()
-    except redis.RedisError:
-        require(False, f"Redis is not reachable at {REDIS_URL}")
+    client = reachable_redis(REDIS_URL)
     yield client
     for name in client.scan_iter("labgrader:cache:test-*"):
         client.delete(name)

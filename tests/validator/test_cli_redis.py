@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import redis_url, require
+from tests.conftest import reachable_redis, redis_url
 from validator.azure.caches import KEY_PREFIX as CACHE_PREFIX
 from validator.azure.ratelimit import KEY_PREFIX as PACE_PREFIX
 from validator.azure.ratelimit import RedisRateLimiter
@@ -17,21 +17,9 @@ from webapp.cli import main
 REDIS_URL = redis_url(14)
 
 
-def _reachable() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
-    except Exception:  # noqa: BLE001 - any failure means "not reachable"
-        return False
-
-
 @pytest.fixture
 def client():
-    require(_reachable(), f"Redis is not reachable at {REDIS_URL}")
-    import redis
-
-    r = redis.Redis.from_url(REDIS_URL)
+    r = reachable_redis(REDIS_URL)
 
     def forget() -> None:
         for pattern in (f"{PACE_PREFIX}*", f"{CACHE_PREFIX}*"):

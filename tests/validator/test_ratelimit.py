@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from checks.facts import AccountFact
-from tests.conftest import redis_url, require
+from tests.conftest import reachable_redis, redis_url
 from validator import Observation
 from validator.azure import customvision
 from validator.azure.arm import ArmGateway
@@ -22,21 +22,9 @@ from validator.azure.ratelimit import RateLimiter, RateLimitTimeout, RedisRateLi
 REDIS_URL = redis_url(15)
 
 
-def _reachable() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
-    except Exception:  # noqa: BLE001 - any failure means "not reachable"
-        return False
-
-
 @pytest.fixture
 def client():
-    require(_reachable(), f"Redis is not reachable at {REDIS_URL}")
-    import redis
-
-    r = redis.Redis.from_url(REDIS_URL)
+    r = reachable_redis(REDIS_URL)
     yield r
     for key in r.scan_iter("labgrader:cvrate:test-*"):
         r.delete(key)
