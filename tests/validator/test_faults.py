@@ -31,6 +31,9 @@ CALLS = {
 ADVISORY = {"GetUntaggedImageCount": "could not check this time for untagged images"}
 BUDGET = 3.0
 FAST = Options(budget_seconds=BUDGET, retry=RetryPolicy(attempts=3, backoff=0.05, call_timeout=1.0))
+# For tests that count calls and time nothing: a healthy call that a loaded machine slows past FAST's 1 s would be
+# retried, and counted, as if Azure had failed it.
+PATIENT = Options(budget_seconds=15.0, retry=RetryPolicy(attempts=3, backoff=0.05, call_timeout=5.0))
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +74,7 @@ def test_persistent_fault_is_error_never_fail(sim, done, small_lab, operation, e
 def test_transient_fault_is_retried_to_pass(sim, done, small_lab, operation, status, runtime):
     sim.faults.add({"operation": operation, "status": status, "retry_after": 0, "count": 1})
     who = Attendee.from_json(done, small_lab)
-    result = validate(who, CALLS[operation], small_lab, FAST, runtime=runtime)
+    result = validate(who, CALLS[operation], small_lab, PATIENT, runtime=runtime)
     assert result.status is Status.PASS, (result.message, [c.to_json() for c in result.checks])
     assert result.calls_by_operation.get(operation) == 2, result.calls_by_operation
 
@@ -80,7 +83,7 @@ def test_post_is_retried_too(sim, done, small_lab, runtime):
     """QueryPredictions is a POST, which msrest never retries: labgrader's own policy does."""
     sim.faults.add({"operation": "QueryPredictions", "status": 429, "retry_after": 0.2, "count": 2})
     who = Attendee.from_json(done, small_lab)
-    result = validate(who, "5.1", small_lab, FAST, runtime=runtime)
+    result = validate(who, "5.1", small_lab, PATIENT, runtime=runtime)
     assert result.status is Status.PASS
     assert result.calls_by_operation["QueryPredictions"] == 3
 
@@ -88,9 +91,9 @@ def test_post_is_retried_too(sim, done, small_lab, runtime):
 def test_revoked_key_is_refetched(sim, done, small_lab, runtime):
     """Keys regenerated after they were cached: a 401 drops the cached key and listKeys is called again."""
     who = Attendee.from_json(done, small_lab)
-    assert validate(who, "3.1", small_lab, FAST, runtime=runtime).status is Status.PASS  # caches the key
+    assert validate(who, "3.1", small_lab, PATIENT, runtime=runtime).status is Status.PASS  # caches the key
     sim.faults.add({"operation": "*", "account": _account(done), "revoke_keys": True, "count": 1})
-    result = validate(who, "3.1", small_lab, FAST, runtime=runtime)
+    result = validate(who, "3.1", small_lab, PATIENT, runtime=runtime)
     assert result.status is Status.PASS, result.message
     assert result.calls_by_operation.get("Accounts_ListKeys") == 1
 
