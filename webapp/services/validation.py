@@ -7,6 +7,7 @@ import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import select
@@ -48,22 +49,13 @@ def run(attendee: Attendee, step_id: str, *, trigger: str, triggered_by: str | N
     pack = labs.pack(attendee.lab_id)
     spec = step_for(pack, step_id)  # UnknownStep before anything is recorded
     name = webhooks.attendee_key(attendee)  # for the log, read now: the commit expires the attendee's row
-    try:
-        creds = attendees.credentials(attendee)
-        who = validator.Attendee.from_json(creds, pack)
-        secrets = attendees.secret_values(attendee) | _azure_secrets(creds)
-    except Exception as exc:  # whatever it is, the grader cannot look: an ERROR result, not a 500 page
-        log.warning("attendee %s: stored credentials unusable (%s: %s)", name, type(exc).__name__, _problem(exc))
-        result = credentials_error(pack.id, spec, exc)
-        record(attendee, result, result.to_json(), trigger=trigger, triggered_by=triggered_by)
-        return result
-    heard_by = webhooks.audience(attendee)  # read with the attendee: the attempt's transaction only writes
-    _release_connection()
-    options = validator.Options(budget_seconds=float(current_app.config["VALIDATE_BUDGET_SECONDS"]))
-    result = validator.validate(who, spec.id, pack, options, runtime=observation())
-    data = redact(result.to_json(), secrets)
+    ready = _ready(attendee, pack, spec, name, trigger, triggered_by)
+    if isinstance(ready, validator.StepResult):
+        return ready
+    result = validator.validate(ready.who, spec.id, pack, _options(), runtime=observation())
+    data = redact(result.to_json(), ready.secrets)
     safe = validator.StepResult.from_json(data)
-    record(attendee, safe, data, trigger=trigger, triggered_by=triggered_by, heard_by=heard_by)
+    record(attendee, safe, data, trigger=trigger, triggered_by=triggered_by, heard_by=ready.heard_by)
     log.info("validated %s step %s: %s (%d ms, %d Azure calls, by %s %s)", name, safe.step, safe.status.value,
              safe.duration_ms, safe.azure_calls, trigger, triggered_by or "-")
     return safe
@@ -90,31 +82,50 @@ def run_many(attendee: Attendee, step_ids: Sequence[str] | None, *, trigger: str
     if not specs:
         return []
     name = webhooks.attendee_key(attendee)  # as in run()
-    try:
-        creds = attendees.credentials(attendee)
-        who = validator.Attendee.from_json(creds, pack)
-        secrets = attendees.secret_values(attendee) | _azure_secrets(creds)
-    except Exception as exc:  # as in run(): an ERROR result, not a 500 page
-        log.warning("attendee %s: stored credentials unusable (%s: %s)", name, type(exc).__name__, _problem(exc))
-        result = credentials_error(pack.id, specs[0], exc)
-        record(attendee, result, result.to_json(), trigger=trigger, triggered_by=triggered_by)
-        return [result]
-    heard_by = webhooks.audience(attendee)  # as in run()
-    _release_connection()
-    options = validator.Options(budget_seconds=float(current_app.config["VALIDATE_BUDGET_SECONDS"]))
+    ready = _ready(attendee, pack, specs[0], name, trigger, triggered_by)
+    if isinstance(ready, validator.StepResult):
+        return [ready]
     results = []
-    for result in validator.validate_many(who, [s.id for s in specs], pack, options, runtime=observation(),
+    for result in validator.validate_many(ready.who, [s.id for s in specs], pack, _options(), runtime=observation(),
                                           counter=counter):
-        data = redact(result.to_json(), secrets)
+        data = redact(result.to_json(), ready.secrets)
         safe = validator.StepResult.from_json(data)
         # The first record uses the audience read before Azure was asked; its commit expires what was read.
         record(attendee, safe, data, trigger=trigger, triggered_by=triggered_by,
-               heard_by=None if results else heard_by)
+               heard_by=None if results else ready.heard_by)
         results.append(safe)
     log.info("validated %s steps %s from one snapshot: %s (%d ms, by %s %s)", name,
              ",".join(r.task for r in results), ",".join(r.status.value for r in results),
              results[0].duration_ms, trigger, triggered_by or "-")
     return results
+
+
+class _Ready(NamedTuple):
+    who: validator.Attendee  # as the validator sees them
+    secrets: set[str]  # every secret string of theirs, to redact
+    heard_by: webhooks.Audience  # read with the attendee: the attempt's transaction only writes
+
+
+def _ready(attendee: Attendee, pack, first, name: str, trigger: str,
+           triggered_by: str | None) -> _Ready | validator.StepResult:
+    """What validating ``attendee`` needs, read before Azure is asked (the database connection is then released);
+    or, when their stored credentials cannot be used, the ERROR recorded for step ``first``."""
+    try:
+        creds = attendees.credentials(attendee)
+        who = validator.Attendee.from_json(creds, pack)
+        secrets = attendees.secret_values(attendee) | _azure_secrets(creds)
+    except Exception as exc:  # whatever it is, the grader cannot look: an ERROR result, not a 500 page
+        log.warning("attendee %s: stored credentials unusable (%s: %s)", name, type(exc).__name__, _problem(exc))
+        result = credentials_error(pack.id, first, exc)
+        record(attendee, result, result.to_json(), trigger=trigger, triggered_by=triggered_by)
+        return result
+    ready = _Ready(who, secrets, webhooks.audience(attendee))
+    _release_connection()
+    return ready
+
+
+def _options() -> validator.Options:
+    return validator.Options(budget_seconds=float(current_app.config["VALIDATE_BUDGET_SECONDS"]))
 
 
 def _release_connection() -> None:
